@@ -1,0 +1,140 @@
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+
+int sb_cli_fail(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("sandbench: error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+static int getopt_common(int argc, char **argv, const char *verb, const struct option *opts,
+			 bool stop_at_operand)
+{
+	char shortopts[64];
+	snprintf(shortopts, sizeof(shortopts), "%s", stop_at_operand ? "+:" : ":");
+	for (const struct option *o = opts; o->name; o++) {
+		if (o->val > 0 && o->val < 128 && !o->flag) {
+			size_t l = strlen(shortopts);
+			shortopts[l] = (char)o->val;
+			shortopts[l + 1] = '\0';
+			if (o->has_arg == required_argument)
+				strcat(shortopts, ":");
+		}
+	}
+	opterr = 0;
+	int c = getopt_long(argc, argv, shortopts, opts, NULL);
+	if (c == '?' || c == ':') {
+		const char *bad = argv[optind - 1];
+		if (c == ':')
+			return sb_cli_fail("%s: option '%s' needs a value", verb, bad), -2;
+		const char *names[64];
+		size_t n = 0;
+		char buf[64][40];
+		for (const struct option *o = opts; o->name && n < 64; o++, n++) {
+			snprintf(buf[n], sizeof(buf[n]), "--%s", o->name);
+			names[n] = buf[n];
+		}
+		char flag[64];
+		snprintf(flag, sizeof(flag), "%.*s", (int)strcspn(bad, "="), bad);
+		if (flag[0] == '-' && flag[1] != '-' && optopt)
+			snprintf(flag, sizeof(flag), "-%c", optopt);
+		const char *close = sb_closest_name(flag, names, n);
+		if (close)
+			sb_cli_fail("%s: unknown option '%s' (did you mean '%s'?)", verb, flag, close);
+		else
+			sb_cli_fail("%s: unknown option '%s' (see sandbench %s --help)", verb, flag, verb);
+		return -2;
+	}
+	return c;
+}
+
+int sb_cli_getopt(int argc, char **argv, const char *verb, const struct option *opts)
+{
+	return getopt_common(argc, argv, verb, opts, false);
+}
+
+int sb_cli_getopt_cmd(int argc, char **argv, const char *verb, const struct option *opts)
+{
+	return getopt_common(argc, argv, verb, opts, true);
+}
+
+const struct sb_driver *sb_cli_driver(const char *name)
+{
+	const struct sb_driver *d = sb_driver_find(name);
+	if (d)
+		return d;
+	size_t n;
+	const struct sb_driver *const *all = sb_drivers_all(&n);
+	const char *names[32];
+	for (size_t i = 0; i < n && i < 32; i++)
+		names[i] = all[i]->name;
+	const char *close = sb_closest_name(name, names, n);
+	if (close)
+		sb_cli_fail("unknown driver '%s' (did you mean '%s'?)", name, close);
+	else
+		sb_cli_fail("unknown driver '%s' (see sandbench drivers)", name);
+	return NULL;
+}
+
+const struct sb_scenario *sb_cli_scenario(const char *name)
+{
+	const struct sb_scenario *s = sb_scenario_find(name);
+	if (s)
+		return s;
+	size_t n;
+	const struct sb_scenario *const *all = sb_scenarios_all(&n);
+	const char *names[256];
+	for (size_t i = 0; i < n && i < 256; i++)
+		names[i] = all[i]->name;
+	const char *close = sb_closest_name(name, names, n);
+	if (close)
+		sb_cli_fail("unknown scenario '%s' (did you mean '%s'?)", name, close);
+	else
+		sb_cli_fail("unknown scenario '%s' (see sandbench list)", name);
+	return NULL;
+}
+
+bool sb_cli_uint(const char *opt, const char *value, unsigned *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long x = strtoul(value, &end, 10);
+	if (errno || end == value || *end || value[0] == '-' || x > 10000000) {
+		sb_cli_fail("%s: '%s' is not a non-negative integer", opt, value);
+		return false;
+	}
+	*out = (unsigned)x;
+	return true;
+}
+
+bool sb_cli_double(const char *opt, const char *value, double *out)
+{
+	char *end;
+	errno = 0;
+	double x = strtod(value, &end);
+	if (errno || end == value || *end || !isfinite(x) || x <= 0) {
+		sb_cli_fail("%s: '%s' is not a positive number", opt, value);
+		return false;
+	}
+	*out = x;
+	return true;
+}
+
+void sb_cli_print_json(const json_t *v)
+{
+	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+	fputc('\n', stdout);
+}

@@ -1,0 +1,35 @@
+/* Shared pieces of the command-line front end. Only the CLI prints. */
+#pragma once
+#include <getopt.h>
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "drivers/driver.h"
+#include "scenarios/scenario.h"
+
+/* Print "sandbench: error: ..." on stderr (one line) and return 1 (the tool-error exit code). */
+int sb_cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* getopt_long with one-line errors: unknown option (with the closest valid one) or a missing
+ * argument. Returns the option, or -2 after printing an error (caller returns 1), -1 at the end.
+ * Options and operands mix freely, except for verbs that take a command (sb_cli_getopt_cmd):
+ * those stop at the first operand so the command keeps its own flags. */
+int sb_cli_getopt(int argc, char **argv, const char *verb, const struct option *opts);
+int sb_cli_getopt_cmd(int argc, char **argv, const char *verb, const struct option *opts);
+/* Look up a driver / scenario, printing "unknown driver 'x' (did you mean 'y'?)" when absent. */
+const struct sb_driver *sb_cli_driver(const char *name);
+const struct sb_scenario *sb_cli_scenario(const char *name);
+/* Parse an unsigned integer option, printing an error naming the option on failure. */
+bool sb_cli_uint(const char *opt, const char *value, unsigned *out);
+bool sb_cli_double(const char *opt, const char *value, double *out);
+/* Print a JSON value to stdout, indented, with a trailing newline. */
+void sb_cli_print_json(const json_t *v);
+/* Find the agent and (for drivers that need one) build/reuse the standard rootfs. */
+int sb_cli_prepare_assets(const struct sb_driver *drv, char *agent, size_t agent_len, char *rootfs,
+			  size_t rootfs_len);
+
+int sb_cmd_list(int argc, char **argv);
+int sb_cmd_drivers(int argc, char **argv);
+int sb_cmd_run(int argc, char **argv);
+int sb_cmd_show(int argc, char **argv);
+int sb_cmd_exec(int argc, char **argv);
+int sb_cmd_image(int argc, char **argv);

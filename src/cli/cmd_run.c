@@ -1,0 +1,237 @@
+/* `sandbench run`: scenarios on one driver -> a summary table and one report per scenario. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/clock.h"
+#include "core/host.h"
+#include "core/report.h"
+#include "core/signals.h"
+#include "core/util.h"
+#include "report/table.h"
+#include "scenarios/runner.h"
+
+static void run_usage(void)
+{
+	printf("usage: sandbench run SCENARIO... [--driver D] [--runs N] [--warmup W]\n"
+	       "                     [--timeout SECONDS] [--param k=v]... [--out FILE|DIR] [--json]\n"
+	       "       sandbench run --profile quick|standard|full [options]\n\n"
+	       "Runs each scenario on driver D (default: process): W warmup iterations (kept in the\n"
+	       "report, flagged, excluded from statistics), then N measured ones, each with a deadline\n"
+	       "of SECONDS (default 60). Prints a summary table and writes one report per scenario\n"
+	       "(schema sandbench.report/v1) into DIR (default ./sandbench-results), or into FILE when\n"
+	       "one scenario runs. --json prints a JSON summary instead of the table.\n"
+	       "Exit: 0 all ok or skipped, 1 an error, 130/143 interrupted (reports still written).\n");
+}
+
+/* Where a report goes: FILE when --out names a .json file, else DIR/<scenario>--<driver>--<id>.json. */
+static int report_path(const char *out, bool out_is_file, const char *scn, const char *drv,
+		       const char *run_id, char *buf, size_t len)
+{
+	if (out_is_file)
+		return snprintf(buf, len, "%s", out) < (int)len ? 0 : -ENAMETOOLONG;
+	return snprintf(buf, len, "%s/%s--%s--%.8s.json", out, scn, drv, run_id) < (int)len ? 0 : -ENAMETOOLONG;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+	return a >= b && !strcmp(s + a - b, suffix);
+}
+
+int sb_cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"driver", required_argument, NULL, 'd'}, {"runs", required_argument, NULL, 'n'},
+		{"warmup", required_argument, NULL, 'w'}, {"timeout", required_argument, NULL, 't'},
+		{"param", required_argument, NULL, 'p'},  {"out", required_argument, NULL, 'o'},
+		{"json", no_argument, NULL, 'j'},         {"profile", required_argument, NULL, 'P'},
+		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+	};
+	const char *driver_name = "process", *out = "sandbench-results", *profile = NULL;
+	int runs = -1, warmup = -1;
+	double timeout_s = 60;
+	bool json = false;
+	struct sb_params params = {0};
+	struct sb_error err = {0};
+	int c, rc = 0;
+	optind = 1;
+	while ((c = sb_cli_getopt(argc, argv, "run", opts)) != -1) {
+		unsigned u;
+		switch (c) {
+		case -2: rc = 1; goto done;
+		case 'd': driver_name = optarg; break;
+		case 'n':
+			if (!sb_cli_uint("--runs", optarg, &u) || (u == 0 && sb_cli_fail("--runs must be at least 1"))) {
+				rc = 1;
+				goto done;
+			}
+			runs = (int)u;
+			break;
+		case 'w':
+			if (!sb_cli_uint("--warmup", optarg, &u)) {
+				rc = 1;
+				goto done;
+			}
+			warmup = (int)u;
+			break;
+		case 't':
+			if (!sb_cli_double("--timeout", optarg, &timeout_s)) {
+				rc = 1;
+				goto done;
+			}
+			break;
+		case 'p':
+			if (sb_params_add_kv(&params, optarg, &err) < 0) {
+				rc = sb_cli_fail("run: %s", err.msg);
+				goto done;
+			}
+			break;
+		case 'o': out = optarg; break;
+		case 'j': json = true; break;
+		case 'P': profile = optarg; break;
+		case 'h': run_usage(); goto done;
+		}
+	}
+
+	const struct sb_driver *drv = sb_cli_driver(driver_name);
+	if (!drv) {
+		rc = 1;
+		goto done;
+	}
+	const struct sb_scenario *list[256];
+	size_t nscn = 0;
+	if (profile) {
+		unsigned bit = !strcmp(profile, "quick") ? SB_PROFILE_QUICK
+			       : !strcmp(profile, "standard") ? SB_PROFILE_STANDARD
+			       : !strcmp(profile, "full") ? SB_PROFILE_FULL : 0;
+		if (!bit) {
+			rc = sb_cli_fail("run: unknown profile '%s' (quick, standard, full)", profile);
+			goto done;
+		}
+		if (optind < argc) {
+			rc = sb_cli_fail("run: give scenario names or --profile, not both");
+			goto done;
+		}
+		size_t n;
+		const struct sb_scenario *const *all = sb_scenarios_all(&n);
+		for (size_t i = 0; i < n; i++)
+			if (all[i]->profiles & bit)
+				list[nscn++] = all[i];
+	} else {
+		for (int i = optind; i < argc && nscn < 256; i++) {
+			const struct sb_scenario *s = sb_cli_scenario(argv[i]);
+			if (!s) {
+				rc = 1;
+				goto done;
+			}
+			list[nscn++] = s;
+		}
+		if (nscn == 0) {
+			rc = sb_cli_fail("run: no scenario given (see sandbench list, or use --profile quick)");
+			goto done;
+		}
+	}
+	/* Check parameters up front so a typo fails before anything runs: each must belong to the
+	 * driver or to at least one selected scenario. */
+	for (size_t i = 0; i < params.n; i++) {
+		struct sb_params one = {.items = &params.items[i], .n = 1};
+		bool known = false;
+		struct sb_error perr = {0};
+		for (size_t s = 0; s < nscn && !known; s++) {
+			const struct sb_param_def *lists[] = {list[s]->params, drv->params};
+			known = sb_params_check(&one, lists, 2, &perr) == 0;
+		}
+		if (!known) {
+			rc = sb_cli_fail("run: %s", perr.msg);
+			goto done;
+		}
+	}
+	bool out_is_file = ends_with(out, ".json");
+	if (out_is_file && nscn > 1) {
+		rc = sb_cli_fail("run: --out %s names one file but %zu scenarios run; give a directory", out, nscn);
+		goto done;
+	}
+	if (!out_is_file && sb_mkdir_p(out, 0755) < 0) {
+		rc = sb_cli_fail("run: cannot create output directory %s: %s", out, strerror(errno));
+		goto done;
+	}
+
+	sb_signals_install();
+	struct sb_probe probe = {0};
+	drv->probe(&probe);
+	char agent[4096] = "", rootfs[4096] = "";
+	if (probe.usable && sb_cli_prepare_assets(drv, agent, sizeof(agent), rootfs, sizeof(rootfs)) != 0) {
+		rc = 1;
+		goto done;
+	}
+	char run_id[33], started[40];
+	sb_random_id(run_id);
+	sb_wallclock_rfc3339(started, sizeof(started));
+	json_t *host = sb_host_probe();
+	json_t *reports[256];
+	size_t nrep = 0;
+	json_t *summary = json_array();
+	for (size_t i = 0; i < nscn && !sb_interrupted(); i++) {
+		struct sb_run_opts o = {
+			.drv = drv, .probe = &probe, .params = &params, .runs = runs, .warmup = warmup,
+			.timeout_s = timeout_s, .run_id = run_id, .started_at = started, .host = host,
+			.agent_host_path = agent, .rootfs = rootfs[0] ? rootfs : NULL,
+			.progress = isatty(STDERR_FILENO) && !json,
+		};
+		struct sb_params mine = {0};
+		/* Each scenario sees only its own and the driver's parameters. */
+		for (size_t k = 0; k < params.n; k++) {
+			struct sb_params one = {.items = &params.items[k], .n = 1};
+			const struct sb_param_def *lists[] = {list[i]->params, drv->params};
+			if (sb_params_check(&one, lists, 2, NULL) == 0)
+				sb_params_set(&mine, params.items[k].key, params.items[k].value);
+		}
+		o.params = &mine;
+		json_t *r = NULL;
+		int r_rc = sb_run_scenario(list[i], &o, &r, &err);
+		sb_params_free(&mine);
+		if (r_rc < 0) {
+			rc = sb_cli_fail("run: %s: %s", list[i]->name, err.msg);
+			break;
+		}
+		char path[4096];
+		if (report_path(out, out_is_file, list[i]->name, drv->name, run_id, path, sizeof(path)) < 0 ||
+		    sb_report_write(r, path, &err) < 0) {
+			rc = sb_cli_fail("run: cannot write report: %s", err.msg);
+			json_decref(r);
+			break;
+		}
+		const char *status = sb_report_status(r);
+		if (strcmp(status, "error") == 0)
+			rc = 1;
+		json_array_append_new(summary, json_pack("{s:s, s:s, s:s, s:O?, s:s, s:O}", "scenario",
+							 list[i]->name, "driver", drv->name, "status", status,
+							 "reason", json_object_get(r, "reason"), "report", path,
+							 "aggregates", json_object_get(r, "aggregates")));
+		reports[nrep++] = r;
+	}
+	if (json)
+		sb_cli_print_json(summary);
+	else if (nrep)
+		sb_render_reports_table(stdout, reports, nrep);
+	if (!json && nrep)
+		printf("\nreports: %s%s\n", out, out_is_file ? "" : "/");
+	fflush(stdout);
+	for (size_t i = 0; i < nrep; i++)
+		json_decref(reports[i]);
+	json_decref(summary);
+	json_decref(host);
+	int sig = sb_interrupted();
+	sb_reap_descendants();
+	if (sig)
+		rc = 128 + sig;
+done:
+	sb_params_free(&params);
+	return rc;
+}

@@ -1,0 +1,373 @@
+#include "core/proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/signals.h"
+
+extern char **environ;
+
+#define SB_DEFAULT_OUT_CAP (16u << 20)
+/* Poll in slices so a SIGINT/SIGTERM that lands just before poll() is still seen promptly. */
+#define SB_POLL_SLICE_MS 100
+
+struct capture {
+	char *buf;
+	size_t len, alloc, cap;
+	bool truncated, keep;
+	uint64_t total;
+};
+
+static int capture_read(int fd, struct capture *c)
+{
+	char chunk[256 * 1024];
+	ssize_t r = read(fd, chunk, sizeof(chunk));
+	if (r <= 0)
+		return r == 0 ? 0 : -errno; /* -EAGAIN: nothing there right now */
+	c->total += (uint64_t)r;
+	if (!c->keep)
+		return 1;
+	size_t room = c->cap > c->len ? c->cap - c->len : 0;
+	size_t take = (size_t)r < room ? (size_t)r : room;
+	if (take < (size_t)r)
+		c->truncated = true;
+	if (take) {
+		if (c->len + take + 1 > c->alloc) {
+			size_t na = c->alloc ? c->alloc : 4096;
+			while (na < c->len + take + 1)
+				na *= 2;
+			char *nb = realloc(c->buf, na);
+			if (!nb)
+				return -ENOMEM;
+			c->buf = nb;
+			c->alloc = na;
+		}
+		memcpy(c->buf + c->len, chunk, take);
+		c->len += take;
+		c->buf[c->len] = '\0';
+	}
+	return 1;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+}
+
+void sb_proc_result_free(struct sb_proc_result *res)
+{
+	if (!res)
+		return;
+	free(res->out);
+	free(res->err);
+	res->out = res->err = NULL;
+}
+
+void sb_proc_kill_group(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(-pid, SIGKILL);
+	kill(pid, SIGKILL);
+	/* The leader is ours to reap; bounded so a stuck D-state child cannot hang us forever. */
+	for (int i = 0; i < 500; i++) {
+		pid_t r = waitpid(pid, NULL, WNOHANG);
+		if (r == pid || (r < 0 && errno == ECHILD))
+			return;
+		usleep(2000);
+	}
+}
+
+static void fill_status(struct sb_proc_result *res, int status)
+{
+	if (WIFEXITED(status)) {
+		res->exit_code = WEXITSTATUS(status);
+		res->term_signal = 0;
+	} else if (WIFSIGNALED(status)) {
+		res->term_signal = WTERMSIG(status);
+		res->exit_code = 128 + res->term_signal;
+	}
+}
+
+static int spawn(const struct sb_proc_opts *o, int in_fd, int out_fd, int err_fd, pid_t *pid)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&at);
+	sigset_t none, all;
+	sigemptyset(&none);
+	sigfillset(&all);
+	sigdelset(&all, SIGKILL);
+	sigdelset(&all, SIGSTOP);
+	short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+	flags |= o->new_session ? POSIX_SPAWN_SETSID : POSIX_SPAWN_SETPGROUP;
+	posix_spawnattr_setflags(&at, flags);
+	posix_spawnattr_setpgroup(&at, 0);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &all);
+	if (in_fd >= 0)
+		posix_spawn_file_actions_adddup2(&fa, in_fd, 0);
+	if (out_fd >= 0)
+		posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+	if (err_fd >= 0)
+		posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
+	if (o->extra_fd >= 0)
+		posix_spawn_file_actions_adddup2(&fa, o->extra_fd, 3);
+	if (o->cwd)
+		posix_spawn_file_actions_addchdir_np(&fa, o->cwd);
+	char *const *envp = o->envp ? (char *const *)o->envp : environ;
+	int rc = posix_spawnp(pid, o->argv[0], &fa, &at, (char *const *)o->argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	return -rc;
+}
+
+int sb_proc_run(const struct sb_proc_opts *o, struct sb_proc_result *res, struct sb_error *err)
+{
+	memset(res, 0, sizeof(*res));
+	res->exit_code = -1;
+	if (!o->argv || !o->argv[0])
+		return sb_error_set(err, EINVAL, "empty command");
+
+	int in_p[2] = {-1, -1}, out_p[2] = {-1, -1}, err_p[2] = {-1, -1};
+	int devnull = -1, rc = 0;
+	if (!o->passthrough) {
+		if (pipe2(out_p, O_CLOEXEC) < 0 || pipe2(err_p, O_CLOEXEC) < 0) {
+			rc = sb_error_set(err, errno, "pipe: %s", strerror(errno));
+			goto out;
+		}
+		/* A bigger pipe lets streaming children run without a context switch per 64 KiB. */
+		fcntl(out_p[0], F_SETPIPE_SZ, 1 << 20);
+		if (o->stdin_data) {
+			if (pipe2(in_p, O_CLOEXEC) < 0) {
+				rc = sb_error_set(err, errno, "pipe: %s", strerror(errno));
+				goto out;
+			}
+		} else {
+			devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		}
+	}
+
+	pid_t pid;
+	res->start_ns = sb_now_ns();
+	rc = spawn(o, o->passthrough ? -1 : (o->stdin_data ? in_p[0] : devnull), out_p[1], err_p[1], &pid);
+	if (rc < 0) {
+		rc = sb_error_set(err, -rc, "cannot run %s: %s", o->argv[0], strerror(-rc));
+		goto out;
+	}
+	res->pid = pid;
+	close_fd(&in_p[0]);
+	close_fd(&out_p[1]);
+	close_fd(&err_p[1]);
+	close_fd(&devnull);
+
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	struct capture cout = {.cap = o->out_cap ? o->out_cap : SB_DEFAULT_OUT_CAP, .keep = !o->discard_stdout};
+	struct capture cerr = {.cap = o->out_cap ? o->out_cap : SB_DEFAULT_OUT_CAP, .keep = true};
+	size_t in_off = 0;
+	if (in_p[1] >= 0)
+		fcntl(in_p[1], F_SETFL, O_NONBLOCK);
+	if (out_p[0] >= 0) {
+		fcntl(out_p[0], F_SETFL, O_NONBLOCK);
+		fcntl(err_p[0], F_SETFL, O_NONBLOCK);
+	}
+	bool exited = false;
+	int status = 0;
+	while (!exited) {
+		struct pollfd pf[4];
+		int np = 0, i_out = -1, i_err = -1, i_in = -1, i_pid = -1;
+		if (out_p[0] >= 0) { i_out = np; pf[np++] = (struct pollfd){out_p[0], POLLIN, 0}; }
+		if (err_p[0] >= 0) { i_err = np; pf[np++] = (struct pollfd){err_p[0], POLLIN, 0}; }
+		if (in_p[1] >= 0) { i_in = np; pf[np++] = (struct pollfd){in_p[1], POLLOUT, 0}; }
+		if (pidfd >= 0) { i_pid = np; pf[np++] = (struct pollfd){pidfd, POLLIN, 0}; }
+		int left = sb_deadline_left_ms(o->deadline_ns);
+		int slice = (left < 0 || left > SB_POLL_SLICE_MS) ? SB_POLL_SLICE_MS : left;
+		int n = poll(pf, (nfds_t)np, slice);
+		if (sb_interrupted()) {
+			res->interrupted = true;
+			break;
+		}
+		if (n < 0 && errno != EINTR) {
+			rc = sb_error_set(err, errno, "poll: %s", strerror(errno));
+			break;
+		}
+		if (sb_deadline_passed(o->deadline_ns)) {
+			res->timed_out = true;
+			break;
+		}
+		if (n <= 0) {
+			if (pidfd < 0 && waitpid(pid, NULL, WNOHANG | WNOWAIT) == pid)
+				exited = true; /* no pidfd: fall back to polling for exit */
+			continue;
+		}
+		if (i_out >= 0 && pf[i_out].revents) {
+			uint64_t before = cout.total;
+			int r = capture_read(out_p[0], &cout);
+			if (before == 0 && cout.total > 0)
+				res->first_byte_ns = sb_now_ns();
+			if (r == 0 || (r < 0 && r != -EAGAIN && r != -EINTR))
+				close_fd(&out_p[0]);
+		}
+		if (i_err >= 0 && pf[i_err].revents) {
+			int r = capture_read(err_p[0], &cerr);
+			if (r == 0 || (r < 0 && r != -EAGAIN && r != -EINTR))
+				close_fd(&err_p[0]);
+		}
+		if (i_in >= 0 && pf[i_in].revents) {
+			ssize_t w = write(in_p[1], o->stdin_data + in_off, o->stdin_len - in_off);
+			if (w > 0)
+				in_off += (size_t)w;
+			if ((w < 0 && errno != EAGAIN) || in_off >= o->stdin_len)
+				close_fd(&in_p[1]);
+		}
+		if (i_pid >= 0 && pf[i_pid].revents)
+			exited = true;
+		if (pidfd < 0 && out_p[0] < 0 && err_p[0] < 0)
+			exited = true;
+	}
+	if (exited) {
+		/* Everything the child wrote is in the pipes now; take what is there without waiting
+		 * for descendants that might still hold the write ends. */
+		while (out_p[0] >= 0 && capture_read(out_p[0], &cout) == 1)
+			if (!res->first_byte_ns)
+				res->first_byte_ns = sb_now_ns();
+		while (err_p[0] >= 0 && capture_read(err_p[0], &cerr) == 1)
+			;
+	} else {
+		kill(-pid, SIGKILL);
+		kill(pid, SIGKILL);
+	}
+	struct rusage ru;
+	pid_t w;
+	do
+		w = wait4(pid, &status, 0, &ru);
+	while (w < 0 && errno == EINTR);
+	res->end_ns = sb_now_ns();
+	if (w == pid) {
+		fill_status(res, status);
+		res->user_ms = (double)ru.ru_utime.tv_sec * 1e3 + (double)ru.ru_utime.tv_usec / 1e3;
+		res->sys_ms = (double)ru.ru_stime.tv_sec * 1e3 + (double)ru.ru_stime.tv_usec / 1e3;
+		res->maxrss_kb = ru.ru_maxrss;
+	}
+	/* Whatever the child left in its group goes with it. */
+	kill(-pid, SIGKILL);
+	if (pidfd >= 0)
+		close(pidfd);
+	res->out = cout.buf;
+	res->out_len = cout.len;
+	res->out_bytes = cout.total;
+	res->out_truncated = cout.truncated;
+	res->err = cerr.buf;
+	res->err_len = cerr.len;
+	res->err_truncated = cerr.truncated;
+	if (rc == 0 && res->timed_out)
+		rc = sb_error_set(err, ETIMEDOUT, "%s timed out", o->argv[0]);
+	else if (rc == 0 && res->interrupted)
+		rc = sb_error_set(err, EINTR, "%s interrupted", o->argv[0]);
+out:
+	close_fd(&in_p[0]);
+	close_fd(&in_p[1]);
+	close_fd(&out_p[0]);
+	close_fd(&out_p[1]);
+	close_fd(&err_p[0]);
+	close_fd(&err_p[1]);
+	close_fd(&devnull);
+	return rc;
+}
+
+int sb_proc_spawn_piped(const char *const *argv, pid_t *pid, int *to_child, int *from_child,
+			int *err_fd, struct sb_error *err)
+{
+	int in_p[2], out_p[2], err_p[2] = {-1, -1};
+	if (pipe2(in_p, O_CLOEXEC) < 0)
+		return sb_error_set(err, errno, "pipe: %s", strerror(errno));
+	if (pipe2(out_p, O_CLOEXEC) < 0) {
+		int e = errno;
+		close(in_p[0]);
+		close(in_p[1]);
+		return sb_error_set(err, e, "pipe: %s", strerror(e));
+	}
+	int devnull = -1;
+	if (err_fd && pipe2(err_p, O_CLOEXEC) < 0)
+		err_p[0] = err_p[1] = -1;
+	if (err_p[1] < 0)
+		devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	struct sb_proc_opts o = {.argv = argv, .extra_fd = -1};
+	int rc = spawn(&o, in_p[0], out_p[1], err_p[1] >= 0 ? err_p[1] : devnull, pid);
+	close(in_p[0]);
+	close(out_p[1]);
+	if (err_p[1] >= 0)
+		close(err_p[1]);
+	if (devnull >= 0)
+		close(devnull);
+	if (rc < 0) {
+		close(in_p[1]);
+		close(out_p[0]);
+		if (err_p[0] >= 0)
+			close(err_p[0]);
+		return sb_error_set(err, -rc, "cannot run %s: %s", argv[0], strerror(-rc));
+	}
+	*to_child = in_p[1];
+	*from_child = out_p[0];
+	if (err_fd)
+		*err_fd = err_p[0];
+	return 0;
+}
+
+int sb_proc_wait_deadline(pid_t pid, int64_t deadline_ns, int *status)
+{
+	for (;;) {
+		pid_t r = waitpid(pid, status, WNOHANG);
+		if (r == pid)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		if (sb_deadline_passed(deadline_ns) || sb_interrupted()) {
+			sb_proc_kill_group(pid);
+			return sb_interrupted() ? -EINTR : -ETIMEDOUT;
+		}
+		usleep(1000);
+	}
+}
+
+int sb_proc_check(const char *const *argv, double timeout_s, char **out, struct sb_error *err)
+{
+	struct sb_proc_opts o = {.argv = argv, .extra_fd = -1, .deadline_ns = sb_deadline_after(timeout_s),
+				 .out_cap = 4 << 20};
+	struct sb_proc_result r;
+	int rc = sb_proc_run(&o, &r, err);
+	if (rc == 0 && r.exit_code != 0) {
+		char first[200] = "";
+		if (r.err) {
+			snprintf(first, sizeof(first), "%s", r.err);
+			first[strcspn(first, "\n")] = '\0';
+		}
+		char cmd[256] = "";
+		for (size_t i = 0; argv[i] && strlen(cmd) < 200; i++) {
+			strncat(cmd, i ? " " : "", sizeof(cmd) - strlen(cmd) - 1);
+			strncat(cmd, argv[i], sizeof(cmd) - strlen(cmd) - 1);
+		}
+		rc = sb_error_set(err, EIO, "'%s' exited %d%s%s", cmd, r.exit_code, first[0] ? ": " : "", first);
+	}
+	if (rc == 0 && out) {
+		*out = r.out ? r.out : strdup("");
+		r.out = NULL;
+	}
+	sb_proc_result_free(&r);
+	return rc;
+}

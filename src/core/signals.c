@@ -1,0 +1,93 @@
+#include "core/signals.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t received;
+
+static void on_signal(int sig)
+{
+	/* A second signal while tearing down means "stop now": leave the default action to run. */
+	if (received)
+		signal(sig, SIG_DFL);
+	received = sig;
+}
+
+void sb_signals_install(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0; /* no SA_RESTART: blocking calls must wake up and see the flag */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+}
+
+int sb_interrupted(void)
+{
+	return received;
+}
+
+void sb_interrupt_clear(void)
+{
+	received = 0;
+}
+
+/* Our direct children, read from /proc/self/task/<tid>/children (every thread). */
+static size_t list_children(pid_t *out, size_t cap)
+{
+	size_t n = 0;
+	DIR *d = opendir("/proc/self/task");
+	if (!d)
+		return 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/self/task/%s/children", de->d_name);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		long p;
+		while (n < cap && fscanf(f, "%ld", &p) == 1)
+			out[n++] = (pid_t)p;
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+int sb_reap_descendants(void)
+{
+	int killed = 0;
+	/* Orphans are re-parented to us (subreaper) as their parents die, so repeat until none. */
+	for (int round = 0; round < 50; round++) {
+		pid_t kids[512];
+		size_t n = list_children(kids, 512);
+		if (n == 0) {
+			while (waitpid(-1, NULL, WNOHANG) > 0)
+				;
+			break;
+		}
+		for (size_t i = 0; i < n; i++) {
+			kill(-kids[i], SIGKILL);
+			kill(kids[i], SIGKILL);
+			killed++;
+		}
+		usleep(5000);
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+	}
+	return killed;
+}

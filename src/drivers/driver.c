@@ -1,0 +1,166 @@
+/* The driver registry and the op dispatchers: one place that turns a missing op into a clear
+ * "unsupported by DRIVER" error, so scenarios can SKIP instead of crashing. */
+#include "drivers/driver.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/proc.h"
+
+extern const struct sb_driver sb_driver_process;
+#ifdef SB_HAVE_NATIVE
+extern const struct sb_driver sb_driver_native;
+#endif
+
+const struct sb_cap_name sb_cap_names[] = {
+	{SB_CAP_EXEC, "exec"},         {SB_CAP_AGENT, "agent"},       {SB_CAP_COPY, "copy"},
+	{SB_CAP_CLONE, "clone"},       {SB_CAP_SNAPSHOT, "snapshot"}, {SB_CAP_STATS, "stats"},
+	{SB_CAP_NET, "net"},           {SB_CAP_MEMLIMIT, "memlimit"}, {SB_CAP_CPULIMIT, "cpulimit"},
+	{SB_CAP_PIDLIMIT, "pidlimit"}, {SB_CAP_ISOLATION, "isolation"}, {SB_CAP_WARM, "warm"},
+	{SB_CAP_PIDS, "pids"},         {0, NULL},
+};
+
+void sb_caps_format(unsigned caps, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	for (const struct sb_cap_name *c = sb_cap_names; c->name; c++) {
+		if (!(caps & c->bit))
+			continue;
+		if (buf[0])
+			strncat(buf, ",", len - strlen(buf) - 1);
+		strncat(buf, c->name, len - strlen(buf) - 1);
+	}
+	if (!buf[0])
+		snprintf(buf, len, "-");
+}
+
+const struct sb_driver *const *sb_drivers_all(size_t *n)
+{
+	static const struct sb_driver *list[16];
+	static size_t count;
+	if (!count) {
+		const struct sb_driver *candidates[] = {
+			&sb_driver_process,
+#ifdef SB_HAVE_NATIVE
+			&sb_driver_native,
+#endif
+		};
+		for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++)
+			if (candidates[i])
+				list[count++] = candidates[i];
+	}
+	*n = count;
+	return list;
+}
+
+const struct sb_driver *sb_driver_find(const char *name)
+{
+	size_t n;
+	const struct sb_driver *const *all = sb_drivers_all(&n);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(all[i]->name, name) == 0)
+			return all[i];
+	return NULL;
+}
+
+static int unsupported(const struct sb_driver *d, const char *op, struct sb_error *err)
+{
+	return sb_error_set(err, ENOTSUP, "unsupported by %s: %s", d->name, op);
+}
+
+#define DISPATCH(d, op, err, ...) ((d)->op ? (d)->op(__VA_ARGS__) : unsupported((d), #op, (err)))
+
+int sb_drv_template_prepare(const struct sb_driver *d, const struct sb_box_spec *spec,
+			    int64_t deadline_ns, struct sb_error *err)
+{
+	/* Nothing to prepare is not an error: the template is trivially ready. */
+	return d->template_prepare ? d->template_prepare(spec, deadline_ns, err) : 0;
+}
+
+int sb_drv_create(const struct sb_driver *d, const struct sb_box_spec *spec, struct sb_box **out,
+		  int64_t deadline_ns, struct sb_error *err)
+{
+	return DISPATCH(d, box_create, err, spec, out, deadline_ns, err);
+}
+
+int sb_drv_start(const struct sb_driver *d, struct sb_box *box, int64_t deadline_ns,
+		 struct sb_error *err)
+{
+	return d->box_start ? d->box_start(box, deadline_ns, err) : 0;
+}
+
+int sb_drv_exec(const struct sb_driver *d, struct sb_box *box, const struct sb_exec_req *req,
+		struct sb_proc_result *res, struct sb_error *err)
+{
+	memset(res, 0, sizeof(*res));
+	return DISPATCH(d, box_exec, err, box, req, res, err);
+}
+
+int sb_drv_agent_open(const struct sb_driver *d, struct sb_box *box, struct sb_agent_conn *conn,
+		      int64_t deadline_ns, struct sb_error *err)
+{
+	conn->to_agent = conn->from_agent = -1;
+	conn->pid = 0;
+	return DISPATCH(d, box_agent_open, err, box, conn, deadline_ns, err);
+}
+
+int sb_drv_copy_in(const struct sb_driver *d, struct sb_box *box, const char *host_path,
+		   const char *box_path, int64_t deadline_ns, struct sb_error *err)
+{
+	return DISPATCH(d, box_copy_in, err, box, host_path, box_path, deadline_ns, err);
+}
+
+int sb_drv_copy_out(const struct sb_driver *d, struct sb_box *box, const char *box_path,
+		    const char *host_path, int64_t deadline_ns, struct sb_error *err)
+{
+	return DISPATCH(d, box_copy_out, err, box, box_path, host_path, deadline_ns, err);
+}
+
+int sb_drv_clone(const struct sb_driver *d, struct sb_box *box, const struct sb_box_spec *spec,
+		 struct sb_box **out, int64_t deadline_ns, struct sb_error *err)
+{
+	return DISPATCH(d, box_clone, err, box, spec, out, deadline_ns, err);
+}
+
+int sb_drv_stop(const struct sb_driver *d, struct sb_box *box, int64_t deadline_ns,
+		struct sb_error *err)
+{
+	return DISPATCH(d, box_stop, err, box, deadline_ns, err);
+}
+
+int sb_drv_destroy(const struct sb_driver *d, struct sb_box *box, int64_t deadline_ns,
+		   struct sb_error *err)
+{
+	if (!box)
+		return 0;
+	return DISPATCH(d, box_destroy, err, box, deadline_ns, err);
+}
+
+int sb_drv_stats(const struct sb_driver *d, struct sb_box *box, struct sb_box_stats *out,
+		 struct sb_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	return DISPATCH(d, box_stats, err, box, out, err);
+}
+
+int sb_drv_pids(const struct sb_driver *d, struct sb_box *box, pid_t *pids, size_t cap, size_t *n,
+		struct sb_error *err)
+{
+	*n = 0;
+	return DISPATCH(d, box_pids, err, box, pids, cap, n, err);
+}
+
+void sb_agent_conn_close(struct sb_agent_conn *conn)
+{
+	if (conn->to_agent >= 0)
+		close(conn->to_agent);
+	if (conn->from_agent >= 0)
+		close(conn->from_agent);
+	conn->to_agent = conn->from_agent = -1;
+	if (conn->pid > 0)
+		sb_proc_kill_group(conn->pid);
+	conn->pid = 0;
+}

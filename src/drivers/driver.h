@@ -1,0 +1,161 @@
+/* The driver vtable (DESIGN.md section 3). One `const struct sb_driver` per runtime; a NULL op means
+ * "unsupported", which the sb_drv_* dispatchers turn into -ENOTSUP with "unsupported by DRIVER: op"
+ * (scenarios turn that into SKIP). A driver knows nothing of reports or scenarios. Every op that can
+ * block takes an absolute CLOCK_MONOTONIC deadline (0 = none). */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/error.h"
+#include "core/params.h"
+
+enum sb_cap {
+	SB_CAP_EXEC = 1u << 0,       /* one-shot command in a sandbox, output captured */
+	SB_CAP_AGENT = 1u << 1,      /* agent `serve` connections (shell pool, workloads) */
+	SB_CAP_COPY = 1u << 2,       /* copy in / copy out */
+	SB_CAP_CLONE = 1u << 3,      /* clone a sandbox's writable state into a new one */
+	SB_CAP_SNAPSHOT = 1u << 4,   /* snapshot + restore */
+	SB_CAP_STATS = 1u << 5,      /* cgroup / VMM accounting */
+	SB_CAP_NET = 1u << 6,        /* a host<->sandbox network (veth or equivalent) */
+	SB_CAP_MEMLIMIT = 1u << 7,
+	SB_CAP_CPULIMIT = 1u << 8,
+	SB_CAP_PIDLIMIT = 1u << 9,
+	SB_CAP_ISOLATION = 1u << 10, /* a real sandbox (the process driver has none) */
+	SB_CAP_WARM = 1u << 11,      /* a warm-start fast path (zygote, pre-created) */
+	SB_CAP_PIDS = 1u << 12,      /* can list the sandbox's host pids */
+};
+
+/* Names of capability bits, for `list`, `drivers` and skip reasons. */
+struct sb_cap_name {
+	unsigned bit;
+	const char *name;
+};
+extern const struct sb_cap_name sb_cap_names[];
+/* "exec,agent,..." for the bits set, into buf. */
+void sb_caps_format(unsigned caps, char *buf, size_t len);
+
+struct sb_probe {
+	bool usable;
+	char version[64];
+	char reason[256]; /* why not usable, one line */
+	unsigned caps;    /* capabilities actually available here (subset of the driver's) */
+};
+
+/* What a sandbox should be. Everything but name is optional. */
+struct sb_box_spec {
+	const char *name;               /* unique per run; drivers embed it in their markers */
+	const struct sb_params *params; /* driver parameters (e.g. net=veth) */
+	const char *rootfs;             /* the standard rootfs directory (agent at /sandbench-agent) */
+	const char *agent_path;         /* host path of sandbench-agent (drivers without a rootfs) */
+	bool warm;                      /* use the warm path where the driver has one */
+	uint64_t mem_limit_bytes;       /* 0 = none */
+	uint64_t pids_limit;            /* 0 = none */
+	double cpu_limit;               /* CPUs, 0 = none */
+};
+
+struct sb_exec_req {
+	const char *const *argv;
+	const char *stdin_data;
+	size_t stdin_len;
+	bool passthrough;    /* inherit the caller's stdio (sandbench exec) */
+	bool discard_stdout; /* count stdout bytes only */
+	size_t out_cap;      /* 0 = 16 MiB */
+	int64_t deadline_ns;
+};
+
+/* Same shape as the process runner's result: exit code/signal, captures, timing, rusage. */
+#include "core/proc.h"
+#define sb_exec_result sb_proc_result
+
+/* A connection to one `sandbench-agent serve` running inside a sandbox. */
+struct sb_agent_conn {
+	int to_agent;   /* write requests here */
+	int from_agent; /* read responses here */
+	pid_t pid;      /* host pid of the process that carries the connection (for kill/reap), or 0 */
+};
+
+struct sb_box_stats {
+	uint64_t cpu_ns;       /* CPU time used by the sandbox */
+	uint64_t mem_bytes;    /* memory currently charged */
+	uint64_t mem_peak_bytes;
+	uint64_t mem_limit_bytes; /* 0 = none */
+	uint64_t pss_bytes;    /* host PSS of the sandbox's processes (0 = unknown) */
+	uint64_t rss_bytes;
+	uint64_t pids;
+	uint64_t io_read_bytes, io_write_bytes;
+	uint64_t net_rx_bytes, net_tx_bytes;
+};
+
+struct sb_box; /* opaque, owned by the driver */
+
+struct sb_driver {
+	const char *name;
+	const char *summary;  /* one line for `sandbench drivers` */
+	unsigned caps;        /* what the driver can do when its probe passes */
+	const struct sb_param_def *params; /* NULL-key terminated, or NULL */
+	bool needs_rootfs;    /* spec->rootfs must be the standard rootfs (sandbench image build) */
+	/* Path of sandbench-agent as seen by commands inside the sandbox; NULL = spec->agent_path
+	 * (drivers that run on the host filesystem). */
+	const char *agent_in_box;
+
+	/* Installed? version? usable? Never fails: fills reason instead. */
+	void (*probe)(struct sb_probe *out);
+	/* Get an image/bundle/rootfs ready for spec (timed by the runner as "image prepare"). */
+	int (*template_prepare)(const struct sb_box_spec *spec, int64_t deadline_ns,
+				struct sb_error *err);
+	/* Make the sandbox. box_start may be NULL when create already leaves it running. */
+	int (*box_create)(const struct sb_box_spec *spec, struct sb_box **out, int64_t deadline_ns,
+			  struct sb_error *err);
+	int (*box_start)(struct sb_box *box, int64_t deadline_ns, struct sb_error *err);
+	int (*box_exec)(struct sb_box *box, const struct sb_exec_req *req, struct sb_proc_result *res,
+			struct sb_error *err);
+	/* Start one agent `serve` inside the sandbox and return its pipes. */
+	int (*box_agent_open)(struct sb_box *box, struct sb_agent_conn *conn, int64_t deadline_ns,
+			      struct sb_error *err);
+	int (*box_copy_in)(struct sb_box *box, const char *host_path, const char *box_path,
+			   int64_t deadline_ns, struct sb_error *err);
+	int (*box_copy_out)(struct sb_box *box, const char *box_path, const char *host_path,
+			    int64_t deadline_ns, struct sb_error *err);
+	int (*box_clone)(struct sb_box *box, const struct sb_box_spec *spec, struct sb_box **out,
+			 int64_t deadline_ns, struct sb_error *err);
+	int (*box_stop)(struct sb_box *box, int64_t deadline_ns, struct sb_error *err);
+	/* Release everything the box holds and free it, even when something fails (reported in err). */
+	int (*box_destroy)(struct sb_box *box, int64_t deadline_ns, struct sb_error *err);
+	int (*box_stats)(struct sb_box *box, struct sb_box_stats *out, struct sb_error *err);
+	/* Host pids of the sandbox's processes; *n set to the count (may exceed cap). */
+	int (*box_pids)(struct sb_box *box, pid_t *pids, size_t cap, size_t *n, struct sb_error *err);
+};
+
+/* The registry of built-in drivers. */
+const struct sb_driver *const *sb_drivers_all(size_t *n);
+const struct sb_driver *sb_driver_find(const char *name);
+
+/* Dispatchers: check the op exists (else -ENOTSUP, "unsupported by DRIVER: OP"), then call it. */
+int sb_drv_template_prepare(const struct sb_driver *d, const struct sb_box_spec *spec,
+			    int64_t deadline_ns, struct sb_error *err);
+int sb_drv_create(const struct sb_driver *d, const struct sb_box_spec *spec, struct sb_box **out,
+		  int64_t deadline_ns, struct sb_error *err);
+int sb_drv_start(const struct sb_driver *d, struct sb_box *box, int64_t deadline_ns,
+		 struct sb_error *err);
+int sb_drv_exec(const struct sb_driver *d, struct sb_box *box, const struct sb_exec_req *req,
+		struct sb_proc_result *res, struct sb_error *err);
+int sb_drv_agent_open(const struct sb_driver *d, struct sb_box *box, struct sb_agent_conn *conn,
+		      int64_t deadline_ns, struct sb_error *err);
+int sb_drv_copy_in(const struct sb_driver *d, struct sb_box *box, const char *host_path,
+		   const char *box_path, int64_t deadline_ns, struct sb_error *err);
+int sb_drv_copy_out(const struct sb_driver *d, struct sb_box *box, const char *box_path,
+		    const char *host_path, int64_t deadline_ns, struct sb_error *err);
+int sb_drv_clone(const struct sb_driver *d, struct sb_box *box, const struct sb_box_spec *spec,
+		 struct sb_box **out, int64_t deadline_ns, struct sb_error *err);
+int sb_drv_stop(const struct sb_driver *d, struct sb_box *box, int64_t deadline_ns,
+		struct sb_error *err);
+int sb_drv_destroy(const struct sb_driver *d, struct sb_box *box, int64_t deadline_ns,
+		   struct sb_error *err);
+int sb_drv_stats(const struct sb_driver *d, struct sb_box *box, struct sb_box_stats *out,
+		 struct sb_error *err);
+int sb_drv_pids(const struct sb_driver *d, struct sb_box *box, pid_t *pids, size_t cap, size_t *n,
+		struct sb_error *err);
+/* Close an agent connection: close both fds, kill and reap conn->pid's group. */
+void sb_agent_conn_close(struct sb_agent_conn *conn);

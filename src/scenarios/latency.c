@@ -1,0 +1,110 @@
+/* Latency scenarios: how long a user waits for a sandbox to run something. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "scenarios/scenario.h"
+
+/* latency-spawn: the whole life of a sandbox that runs one static no-op: create, start, exec the
+ * agent's `true`, destroy. On the process driver this is a bare spawn+wait. */
+static int spawn_run_once(struct sb_scn_ctx *ctx)
+{
+	struct sb_box *box;
+	int64_t create_ns, start_ns;
+	int64_t t0 = sb_now_ns();
+	int rc = sb_scn_box_new(ctx, &box, &create_ns, &start_ns);
+	if (rc < 0)
+		return rc;
+	const char *argv[] = {ctx->agent, "true", NULL};
+	struct sb_proc_result res;
+	rc = sb_scn_exec_ok(ctx, box, argv, &res);
+	int64_t t_exec = sb_now_ns();
+	if (rc == 0)
+		rc = sb_scn_box_destroy(ctx, box);
+	int64_t t_end = sb_now_ns();
+	if (rc == 0) {
+		sb_scn_metric(ctx, "lifecycle_ms", "ms", false, sb_ns_to_ms(t_end - t0));
+		sb_scn_metric(ctx, "create_ms", "ms", false, sb_ns_to_ms(create_ns));
+		sb_scn_metric(ctx, "start_ms", "ms", false, sb_ns_to_ms(start_ns));
+		sb_scn_metric(ctx, "exec_ms", "ms", false, sb_ns_to_ms(res.end_ns - res.start_ns));
+		sb_scn_metric(ctx, "destroy_ms", "ms", false, sb_ns_to_ms(t_end - t_exec));
+		sb_scn_metric(ctx, "exec_user_ms", "ms", false, res.user_ms);
+		sb_scn_metric(ctx, "exec_sys_ms", "ms", false, res.sys_ms);
+		sb_scn_metric(ctx, "exec_maxrss_kb", "KiB", false, (double)res.maxrss_kb);
+	}
+	sb_proc_result_free(&res);
+	return rc;
+}
+
+/* latency-exec-output: one command in a running sandbox whose stdout must be exactly what was
+ * asked for. A wrong answer is an error, never a sample: a fast wrong runtime is not fast. */
+struct exec_output_state {
+	struct sb_box *box;
+};
+
+static int exec_output_setup(struct sb_scn_ctx *ctx)
+{
+	struct exec_output_state *st = calloc(1, sizeof(*st));
+	if (!st)
+		return sb_error_set(ctx->err, ENOMEM, "out of memory");
+	ctx->state = st;
+	return sb_scn_box_new(ctx, &st->box, NULL, NULL);
+}
+
+static int exec_output_run_once(struct sb_scn_ctx *ctx)
+{
+	struct exec_output_state *st = ctx->state;
+	char token[64], expected[80];
+	snprintf(token, sizeof(token), "sandbench-%s-%u", ctx->run_id, ctx->iteration);
+	snprintf(expected, sizeof(expected), "%s\n", token);
+	const char *argv[] = {"echo", token, NULL};
+	struct sb_proc_result res;
+	int rc = sb_scn_exec_ok(ctx, st->box, argv, &res);
+	if (rc == 0 && (!res.out || strcmp(res.out, expected) != 0)) {
+		rc = sb_error_set(ctx->err, EBADMSG, "stdout mismatch: expected '%s\\n', got '%.*s' (%zu bytes)",
+				  token, (int)(res.out_len > 80 ? 80 : res.out_len), res.out ? res.out : "",
+				  res.out_len);
+	}
+	if (rc == 0) {
+		sb_scn_metric(ctx, "exec_ms", "ms", false, sb_ns_to_ms(res.end_ns - res.start_ns));
+		if (res.first_byte_ns)
+			sb_scn_metric(ctx, "first_byte_ms", "ms", false,
+				      sb_ns_to_ms(res.first_byte_ns - res.start_ns));
+		sb_scn_metric(ctx, "exec_user_ms", "ms", false, res.user_ms);
+		sb_scn_metric(ctx, "exec_sys_ms", "ms", false, res.sys_ms);
+	}
+	sb_proc_result_free(&res);
+	return rc;
+}
+
+static void free_state(struct sb_scn_ctx *ctx)
+{
+	free(ctx->state);
+	ctx->state = NULL;
+}
+
+const struct sb_scenario sb_scn_latency_spawn = {
+	.name = "latency-spawn",
+	.axis = "latency",
+	.description = "create a sandbox, run a static no-op in it, destroy it (cold lifecycle)",
+	.caps = SB_CAP_EXEC,
+	.profiles = SB_PROFILE_QUICK | SB_PROFILE_STANDARD | SB_PROFILE_FULL,
+	.default_runs = 30,
+	.default_warmup = 3,
+	.run_once = spawn_run_once,
+};
+
+const struct sb_scenario sb_scn_latency_exec_output = {
+	.name = "latency-exec-output",
+	.axis = "latency",
+	.description = "run `echo TOKEN` in a running sandbox and check stdout is exactly TOKEN",
+	.caps = SB_CAP_EXEC,
+	.profiles = SB_PROFILE_QUICK | SB_PROFILE_STANDARD | SB_PROFILE_FULL,
+	.default_runs = 30,
+	.default_warmup = 3,
+	.setup = exec_output_setup,
+	.run_once = exec_output_run_once,
+	.teardown = free_state,
+};

@@ -1,0 +1,28 @@
+/* The runner: drives one scenario on one driver for warmup + runs iterations, with deadlines,
+ * SKIP decisions, teardown on every path (including SIGINT/SIGTERM) and the report. */
+#pragma once
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "scenarios/scenario.h"
+
+struct sb_run_opts {
+	const struct sb_driver *drv;
+	const struct sb_probe *probe;   /* the driver's probe result (taken once by the caller) */
+	const struct sb_params *params;
+	int runs, warmup;               /* < 0: the scenario's defaults */
+	double timeout_s;               /* per iteration, and for setup */
+	const char *run_id, *started_at;
+	json_t *host;                   /* sb_host_probe(), borrowed */
+	const char *agent_host_path;    /* sandbench-agent on the host */
+	const char *rootfs;             /* standard rootfs (drivers with needs_rootfs) */
+	bool progress;                  /* progress line on stderr */
+};
+
+/* Run. Returns 0 with *report set (status ok, skip or error), or a negative errno for bad input
+ * found before anything ran (unknown parameter ...), with err filled. */
+int sb_run_scenario(const struct sb_scenario *s, const struct sb_run_opts *o, json_t **report,
+		    struct sb_error *err);
+
+/* Skip report without running (e.g. driver unusable). */
+json_t *sb_run_skip_report(const struct sb_scenario *s, const struct sb_run_opts *o, const char *reason);
