@@ -208,8 +208,12 @@ int sb_cmd_run(int argc, char **argv)
 			break;
 		}
 		const char *status = sb_report_status(r);
-		if (strcmp(status, "error") == 0)
+		if (strcmp(status, "error") == 0) {
 			rc = 1;
+			if (!sb_interrupted())
+				fprintf(stderr, "sandbench: error: %s on %s: %s\n", list[i]->name, drv->name,
+					json_string_value(json_object_get(r, "reason")));
+		}
 		json_array_append_new(summary, json_pack("{s:s, s:s, s:s, s:O?, s:s, s:O}", "scenario",
 							 list[i]->name, "driver", drv->name, "status", status,
 							 "reason", json_object_get(r, "reason"), "report", path,

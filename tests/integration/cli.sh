@@ -1,0 +1,36 @@
+#!/bin/bash
+# The front door: --version, --help of every verb, list/drivers output, one-line errors.
+. "$(dirname "$0")/lib.sh"
+sb=$SANDBENCH
+
+$sb --version | grep -q '^sandbench [0-9]' && ok "--version" || fail "--version"
+for v in list drivers run show exec image; do
+	$sb $v --help | grep -q "usage: sandbench $v" && ok "$v --help" || fail "$v --help"
+done
+$sb list | grep -q '^latency-spawn .*latency' && ok "list" || fail "list"
+[ "$($sb list --axis throughput | tail -n +2 | awk '{print $2}' | sort -u)" = throughput ] \
+	&& ok "list --axis" || fail "list --axis filters"
+$sb list --json | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); assert all({"name","axis","needs","profiles","description"} <= set(x) for x in d) and len(d) >= 3' \
+	&& ok "list --json" || fail "list --json"
+$sb drivers | grep -q '^process  *yes' && ok "drivers lists process as usable" || fail "drivers"
+$sb drivers --json | /usr/bin/python3 -c 'import json,sys; d={x["name"]:x for x in json.load(sys.stdin)}; assert d["process"]["usable"] and d["process"]["version"]' \
+	&& ok "drivers --json" || fail "drivers --json"
+
+expect_error "unknown verb" "unknown verb 'rnu' (did you mean 'run'?)" $sb rnu
+expect_error "unknown scenario" "unknown scenario 'latency-spwan' (did you mean 'latency-spawn'?)" $sb run latency-spwan
+expect_error "unknown driver" "unknown driver 'proces' (did you mean 'process'?)" $sb run latency-spawn --driver proces
+expect_error "unknown flag" "unknown option '--rusn' (did you mean '--runs'?)" $sb run latency-spawn --rusn 3
+expect_error "unknown param" "unknown parameter 'sise' (did you mean 'size'?)" $sb run throughput-stdout --param sise=1M
+expect_error "bad param value" "size=lots" $sb run throughput-stdout --param size=lots --runs 1 --out "$TMP/x"
+expect_error "bad --runs" "--runs: 'many' is not a non-negative integer" $sb run latency-spawn --runs many
+expect_error "unknown axis" "unknown axis 'latncy'" $sb list --axis latncy
+expect_error "unknown profile" "unknown profile 'quik'" $sb run --profile quik
+expect_error "missing value" "option '--driver' needs a value" $sb run latency-spawn --driver
+expect_error "show missing file" "cannot open" $sb show "$TMP/none.json"
+echo '{"schema": "sandbench.report/v9"}' > "$TMP/v9.json"
+expect_error "show wrong schema" "schema 'sandbench.report/v9' is not supported" $sb show "$TMP/v9.json"
+printf '{"schema": ' > "$TMP/bad.json"
+expect_error "show malformed" "malformed JSON" $sb show "$TMP/bad.json"
+expect_error "exec without driver" "--driver is required" $sb exec -- true
+expect_error "--out file with two scenarios" "names one file" $sb run latency-spawn latency-exec-output --out "$TMP/one.json"
+finish

@@ -1,0 +1,44 @@
+#!/bin/bash
+# `run` on the process driver end to end: reports written, schema-valid, shown back; exec passthrough.
+. "$(dirname "$0")/lib.sh"
+sb=$SANDBENCH
+
+out="$TMP/reports"
+$sb run --profile quick --runs 5 --warmup 1 --param size=4M --out "$out" > "$TMP/table.txt" 2> "$TMP/err.txt"
+rc=$?
+[ $rc -eq 0 ] && ok "quick profile exit 0" || { fail "quick profile exit $rc: $(cat "$TMP/err.txt")"; cat "$TMP/table.txt"; }
+n=$(ls "$out"/*.json 2>/dev/null | wc -l)
+[ "$n" -ge 3 ] && ok "$n reports written" || fail "expected >= 3 reports, got $n"
+validate "$out" && ok "reports validate against docs/report.schema.json" || fail "schema validation"
+ls "$out" | grep -q '\.tmp\.' && fail "temp files left in $out" || ok "no temp files left"
+grep -q 'latency-spawn .*lifecycle_ms' "$TMP/table.txt" && ok "table has lifecycle_ms" || fail "table lacks lifecycle_ms"
+/usr/bin/python3 - "$out" <<'PY' && ok "report contents" || fail "report contents"
+import json, pathlib, sys
+for f in pathlib.Path(sys.argv[1]).glob("*.json"):
+    r = json.loads(f.read_text())
+    assert list(r)[0] == "schema", f
+    assert r["status"] == "ok", (f, r.get("reason"))
+    assert len(r["samples"]) == 6 and r["samples"][0]["warmup"] is True, f
+    for a in r["aggregates"]:
+        assert a["n"] == 5 and a["confidence"] == "iteration", a
+        assert a["min"] <= a["p50"] <= a["p90"] <= a["p99"] <= a["max"], a
+    if r["scenario"]["name"] == "throughput-stdout":
+        rate = [a for a in r["aggregates"] if a["metric"] == "stdout_mib_per_s"][0]
+        assert rate["higher_is_better"] and rate["p50"] > 10, rate
+        assert r["scenario"]["params"]["size"] == "4M"
+PY
+$sb show "$out"/*.json | grep -q 'throughput-stdout .*stdout_mib_per_s' && ok "show table" || fail "show table"
+$sb show --json "$out"/*.json | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d)>=3 and all(x["status"]=="ok" for x in d)' \
+	&& ok "show --json" || fail "show --json"
+
+# --out FILE with one scenario; --json summary on stdout.
+$sb run latency-exec-output --runs 3 --out "$TMP/one.json" --json > "$TMP/sum.json" && validate "$TMP/one.json" \
+	&& ok "--out FILE" || fail "--out FILE"
+/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d[0]["report"].endswith("one.json")' "$TMP/sum.json" \
+	&& ok "--json summary" || fail "--json summary"
+
+# exec passes stdio through and returns the command's exit status.
+[ "$(echo piped | $sb exec --driver process -- cat)" = piped ] && ok "exec stdin/stdout" || fail "exec stdio"
+$sb exec --driver process -- sh -c 'exit 7'; [ $? -eq 7 ] && ok "exec exit status" || fail "exec exit status"
+$sb exec --driver process -- sh -c 'echo to-stderr >&2' 2>&1 >/dev/null | grep -q to-stderr && ok "exec stderr" || fail "exec stderr"
+finish
