@@ -90,6 +90,15 @@ struct sb_box_stats {
 
 struct sb_box; /* opaque, owned by the driver */
 
+/* Line sink for doctor output: drivers describe what they find or do, the CLI prints it. */
+typedef void (*sb_line_fn)(void *arg, const char *line);
+
+enum sb_host_fix_mode {
+	SB_HOST_EXPLAIN, /* say what would be changed and why, change nothing */
+	SB_HOST_APPLY,   /* apply the fixes this runtime needs here (opt-in: doctor --prepare-host) */
+	SB_HOST_RESTORE, /* undo what APPLY did (doctor --restore-host) */
+};
+
 struct sb_driver {
 	const char *name;
 	const char *summary;  /* one line for `sandbench drivers` */
@@ -126,6 +135,11 @@ struct sb_driver {
 	int (*box_stats)(struct sb_box *box, struct sb_box_stats *out, struct sb_error *err);
 	/* Host pids of the sandbox's processes; *n set to the count (may exceed cap). */
 	int (*box_pids)(struct sb_box *box, pid_t *pids, size_t cap, size_t *n, struct sb_error *err);
+	/* doctor: report (and with clean, remove) what crashed runs of this driver left behind, found
+	 * only by the driver's own marker/label, never by a broad name. Returns the count found. */
+	int (*leftovers)(bool clean, sb_line_fn emit, void *arg, struct sb_error *err);
+	/* doctor --prepare-host / --restore-host: host fixes this runtime needs on this machine. */
+	int (*host_fix)(enum sb_host_fix_mode mode, sb_line_fn emit, void *arg, struct sb_error *err);
 };
 
 /* The registry of built-in drivers. */
