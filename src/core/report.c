@@ -106,13 +106,10 @@ json_t *sb_aggregate_new(const char *metric, const char *unit, bool higher_is_be
 	if (sb_stats_summarize(values, n, higher_is_better, 99, &s) < 0)
 		return NULL;
 	json_t *warn = json_array();
-	static const struct { unsigned bit; const char *name; } names[] = {
-		{SB_WARN_OUTLIERS, "outliers"}, {SB_WARN_SLOW_FIRST, "slow_first_run"},
-		{SB_WARN_HIGH_CV, "cv_over_10_percent"}, {SB_WARN_FEW_SAMPLES, "too_few_samples_for_p99"},
-	};
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (s.warnings & names[i].bit)
-			json_array_append_new(warn, json_string(names[i].name));
+	char names[256];
+	sb_stats_warning_names(s.warnings, names, sizeof(names));
+	for (char *save, *w = strtok_r(names, ", ", &save); w; w = strtok_r(NULL, ", ", &save))
+		json_array_append_new(warn, json_string(w));
 	json_t *a = json_object();
 	json_object_set_new(a, "metric", json_string(metric));
 	json_object_set_new(a, "unit", json_string(unit));

@@ -29,11 +29,28 @@ static const char *gets(const json_t *o, const char *k)
 	return s ? s : "";
 }
 
+/* "Too few samples for p99" applies to nearly every short run; it is said once in a footnote
+ * instead of marking every row. */
+static bool is_few_samples(const char *w)
+{
+	return w && strcmp(w, "few-samples") == 0;
+}
+
+static size_t count_warnings(const json_t *a)
+{
+	size_t k, n = 0;
+	json_t *x;
+	json_array_foreach(json_object_get(a, "warnings"), k, x)
+		n += !is_few_samples(json_string_value(x));
+	return n;
+}
+
 void sb_render_reports_table(FILE *f, json_t *const *reports, size_t n)
 {
-	fprintf(f, "%-26s %-9s %-34s %5s %12s %12s %12s %7s  %-25s %s\n", "scenario", "driver", "metric",
+	fprintf(f, "%-26s %-9s %-44s %5s %12s %12s %12s %7s  %-25s %s\n", "scenario", "driver", "metric",
 		"n", "p50", "p90", "p99", "cv", "median 95% CI", "confidence");
 	int notes = 0;
+	bool few_p99 = false;
 	for (size_t i = 0; i < n; i++) {
 		const json_t *r = reports[i];
 		const char *scn = gets(json_object_get(r, "scenario"), "name");
@@ -58,8 +75,9 @@ void sb_render_reports_table(FILE *f, json_t *const *reports, size_t n)
 			lo[strcspn(lo, " ")] = hi[strcspn(hi, " ")] = '\0';
 			snprintf(ci, sizeof(ci), "[%s, %s]", lo, hi);
 			snprintf(cv, sizeof(cv), "%.1f%%", getd(a, "cv") * 100);
-			bool warned = json_array_size(json_object_get(a, "warnings")) > 0;
-			fprintf(f, "%-26s %-9s %-34s %5lld %12s %12s %12s %7s  %-25s %s%s\n", scn, drv,
+			bool warned = count_warnings(a) > 0;
+			few_p99 |= json_integer_value(json_object_get(a, "n")) < 100;
+			fprintf(f, "%-26s %-9s %-44s %5lld %12s %12s %12s %7s  %-25s %s%s\n", scn, drv,
 				gets(a, "metric"), (long long)json_integer_value(json_object_get(a, "n")), p50,
 				p90, p99, cv, ci, gets(a, "confidence"), warned ? " !" : "");
 			notes += warned;
@@ -68,6 +86,9 @@ void sb_render_reports_table(FILE *f, json_t *const *reports, size_t n)
 			fprintf(f, "%-26s %-9s %s: %s\n", scn, drv, strcmp(status, "skip") == 0 ? "SKIP" : "ERROR",
 				gets(r, "reason"));
 	}
+	if (few_p99)
+		fprintf(f, "\np99 from fewer than 100 samples is at or near the max (nearest rank); "
+			   "the report flags it per metric.\n");
 	if (!notes)
 		return;
 	fprintf(f, "\n! warnings:\n");
@@ -76,14 +97,19 @@ void sb_render_reports_table(FILE *f, json_t *const *reports, size_t n)
 		json_t *a;
 		json_array_foreach(json_object_get(reports[i], "aggregates"), j, a) {
 			json_t *w = json_object_get(a, "warnings");
-			if (json_array_size(w) == 0)
+			if (count_warnings(a) == 0)
 				continue;
 			fprintf(f, "  %s/%s %s:", gets(json_object_get(reports[i], "scenario"), "name"),
 				gets(json_object_get(reports[i], "driver"), "name"), gets(a, "metric"));
 			size_t k;
 			json_t *x;
-			json_array_foreach(w, k, x)
-				fprintf(f, "%s %s", k ? "," : "", json_string_value(x));
+			bool first = true;
+			json_array_foreach(w, k, x) {
+				if (is_few_samples(json_string_value(x)))
+					continue;
+				fprintf(f, "%s %s", first ? "" : ",", json_string_value(x));
+				first = false;
+			}
 			fprintf(f, "\n");
 		}
 	}

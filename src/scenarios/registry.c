@@ -4,12 +4,18 @@
 #include "scenarios/scenario.h"
 
 extern const struct sb_scenario sb_scn_latency_spawn, sb_scn_latency_exec_output,
-	sb_scn_throughput_stdout;
+	sb_scn_latency_shell_pool, sb_scn_throughput_stdout, sb_scn_throughput_exec_rate,
+	sb_scn_throughput_disk, sb_scn_throughput_disk_rand, sb_scn_resource_mem_touch;
 
 static const struct sb_scenario *const catalog[] = {
 	&sb_scn_latency_spawn,
 	&sb_scn_latency_exec_output,
+	&sb_scn_latency_shell_pool,
 	&sb_scn_throughput_stdout,
+	&sb_scn_throughput_exec_rate,
+	&sb_scn_throughput_disk,
+	&sb_scn_throughput_disk_rand,
+	&sb_scn_resource_mem_touch,
 };
 
 const struct sb_scenario *const *sb_scenarios_all(size_t *n)

@@ -5,7 +5,7 @@
 sb=$SANDBENCH
 [ -n "${SANDBENCH_AGENT:-}" ] || skip "SANDBENCH_AGENT not set"
 
-tag=$$-$RANDOM
+tag=$$$RANDOM  # digits only: it is part of sleep's interval
 size=$((100 * 1024 * 1024 * 1024 + RANDOM))
 $sb run throughput-stdout --param size=$size --runs 3 --warmup 0 --timeout 600 --out "$TMP/r.json" &
 pid=$!
@@ -19,10 +19,10 @@ gone "stream $size" 5 && ok "no agent left" || fail "agent survived"
 validate "$TMP/r.json" >/dev/null && ok "interrupted report validates" || fail "interrupted report invalid"
 
 # exec: the command, its background child, and a grandchild that escaped into its own session.
-$sb exec --driver process -- sh -c "setsid sleep 1001$tag & sleep 1002$tag & sleep 1003$tag" &
+$sb exec --driver process -- sh -c "setsid sleep 1${tag}1 & sleep 1${tag}2 & sleep 1${tag}3" &
 pid=$!
-for i in $(seq 50); do [ "$(pgrep -fc "sleep 100[123]$tag")" -ge 3 ] && break; sleep 0.1; done
+for i in $(seq 50); do [ "$(pgrep -fc "sleep 1${tag}[123]")" -ge 3 ] && break; sleep 0.1; done
 kill -INT $pid; wait $pid; rc=$?
 [ $rc -eq 130 ] && ok "exit 130 after SIGINT" || fail "exit $rc after SIGINT"
-gone "sleep 100[123]$tag" 5 && ok "no descendant left (reaper)" || { fail "left behind:"; pgrep -af "sleep 100[123]$tag"; pkill -f "sleep 100[123]$tag"; }
+gone "sleep 1${tag}[123]" 5 && ok "no descendant left (reaper)" || { fail "left behind:"; pgrep -af "sleep 1${tag}[123]"; pkill -f "sleep 1${tag}[123]"; }
 finish

@@ -1,0 +1,107 @@
+#include "scenarios/pool.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+
+int sb_pool_open(struct sb_scn_ctx *ctx, struct sb_box *box, unsigned n, struct sb_pool *pool)
+{
+	memset(pool, 0, sizeof(*pool));
+	pool->slots = calloc(n, sizeof(*pool->slots));
+	if (!pool->slots)
+		return sb_error_set(ctx->err, ENOMEM, "out of memory");
+	for (unsigned i = 0; i < n; i++) {
+		struct sb_pool_slot *s = &pool->slots[i];
+		s->conn.to_agent = s->conn.from_agent = -1;
+		int rc = sb_drv_agent_open(ctx->drv, box, &s->conn, ctx->deadline_ns, ctx->err);
+		if (rc < 0)
+			return rc == -ENOTSUP ? rc : sb_error_prefix(ctx->err, "opening shell-pool slot %u", i);
+		pool->n = i + 1;
+		rc = sb_agent_open(s->conn.to_agent, s->conn.from_agent, &s->agent, ctx->err);
+		if (rc == 0)
+			rc = sb_agent_ping(s->agent, NULL, ctx->deadline_ns, ctx->err);
+		if (rc < 0)
+			return sb_error_prefix(ctx->err, "shell-pool slot %u did not answer", i);
+	}
+	return 0;
+}
+
+void sb_pool_close(struct sb_pool *pool)
+{
+	for (unsigned i = 0; i < pool->n; i++) {
+		struct sb_pool_slot *s = &pool->slots[i];
+		if (s->agent) {
+			struct sb_error e = {0};
+			sb_agent_shutdown(s->agent, sb_deadline_after(1), &e);
+			sb_agent_free(s->agent);
+		}
+		sb_agent_conn_close(&s->conn);
+	}
+	free(pool->slots);
+	memset(pool, 0, sizeof(*pool));
+}
+
+static int check_response(struct sb_scn_ctx *ctx, unsigned slot, const char *cmd,
+			  const struct sb_agent_response *r, const char *expected)
+{
+	if (r->type != SB_AGENT_T_RESULT)
+		return sb_error_set(ctx->err, EPROTO, "slot %u: agent answered %s", slot,
+				    r->error_msg[0] ? r->error_msg : "an error frame");
+	if (!sb_agent_response_ok(r)) {
+		char first[160] = "";
+		if (r->stderr_data)
+			snprintf(first, sizeof(first), ": %s", r->stderr_data);
+		first[strcspn(first, "\n")] = '\0';
+		return sb_error_set(ctx->err, EIO, "slot %u: '%s' failed (status %u, code %d)%s", slot, cmd,
+				    r->status, r->code, first);
+	}
+	if (expected && (r->stdout_len != strlen(expected) || memcmp(r->stdout_data, expected, r->stdout_len)))
+		return sb_error_set(ctx->err, EBADMSG, "slot %u: stdout mismatch: expected '%s', got '%.*s'", slot,
+				    expected, (int)(r->stdout_len > 80 ? 80 : r->stdout_len),
+				    r->stdout_data ? r->stdout_data : "");
+	return 0;
+}
+
+int sb_pool_dispatch(struct sb_scn_ctx *ctx, struct sb_pool *pool, unsigned c,
+		     const char *const *const *argvs, const char *const *expected, int64_t *slowest_ns)
+{
+	if (c > pool->n)
+		return sb_error_set(ctx->err, EINVAL, "level %u exceeds the pool's %u slots", c, pool->n);
+	uint32_t ids[c];
+	int64_t t0 = sb_now_ns();
+	for (unsigned i = 0; i < c; i++) {
+		ids[i] = sb_agent_next_id(pool->slots[i].agent);
+		int rc = sb_agent_send_argv(pool->slots[i].agent, ids[i], argvs[i], NULL, ctx->deadline_ns, ctx->err);
+		if (rc < 0)
+			return sb_error_prefix(ctx->err, "slot %u", i);
+	}
+	/* Responses wait in their pipes, so collecting them in slot order ends at the slowest slot's
+	 * completion (plus reading, which is the same for every driver). */
+	int rc = 0;
+	for (unsigned i = 0; i < c; i++) {
+		struct sb_agent_response r;
+		memset(&r, 0, sizeof(r));
+		int x = sb_agent_recv_id(pool->slots[i].agent, ids[i], &r, ctx->deadline_ns, ctx->err);
+		if (x < 0 && rc == 0)
+			rc = x == -EPIPE ? sb_error_set(ctx->err, EPIPE, "slot %u died", i)
+					 : sb_error_prefix(ctx->err, "slot %u", i);
+		else if (x == 0 && rc == 0)
+			rc = check_response(ctx, i, argvs[i][0], &r, expected ? expected[i] : NULL);
+		sb_agent_response_clear(&r);
+	}
+	*slowest_ns = sb_now_ns() - t0;
+	return rc;
+}
+
+int sb_pool_run_ok(struct sb_scn_ctx *ctx, struct sb_pool_slot *slot, const char *const *argv,
+		   struct sb_agent_response *resp)
+{
+	memset(resp, 0, sizeof(*resp));
+	int rc = sb_agent_run_argv(slot->agent, argv, NULL, resp, ctx->deadline_ns, ctx->err);
+	if (rc < 0)
+		return rc == -EPIPE ? sb_error_set(ctx->err, EPIPE, "the agent slot died running '%s'", argv[0]) : rc;
+	return check_response(ctx, 0, argv[0], resp, NULL);
+}

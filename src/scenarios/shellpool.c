@@ -1,0 +1,257 @@
+/* Shell-pool scenarios: persistent agent slots inside one sandbox (the way agent platforms keep
+ * shells warm), the completion time at each concurrency level, the density breakpoint, and the
+ * command rate through one and through N slots. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/report.h"
+#include "core/stats.h"
+#include "scenarios/breakpoint.h"
+#include "scenarios/pool.h"
+
+#define MAX_LEVELS 16
+#define BREAKPOINT_METRIC "density_max_concurrency_before_p95_doubles"
+
+struct pool_state {
+	struct sb_box *box;
+	struct sb_pool pool;
+	unsigned levels[MAX_LEVELS];
+	size_t nlevels;
+	unsigned max_level;
+};
+
+static const struct sb_param_def shell_pool_params[] = {
+	{"levels", "1,2,4,8", "comma-separated concurrency levels (slots used at once)"},
+	{NULL, NULL, NULL},
+};
+
+static int parse_levels(struct sb_scn_ctx *ctx, struct pool_state *st)
+{
+	const char *v = sb_scn_param(ctx, "levels");
+	if (sb_parse_uint_list(v, st->levels, MAX_LEVELS, &st->nlevels) < 0)
+		return sb_error_set(ctx->err, EINVAL, "parameter levels=%s: expected up to %d positive integers like 1,2,4,8",
+				    v, MAX_LEVELS);
+	for (size_t i = 0; i < st->nlevels; i++) {
+		if (st->levels[i] > 128)
+			return sb_error_set(ctx->err, EINVAL, "parameter levels: %u is above the 128-slot limit",
+					    st->levels[i]);
+		if (st->levels[i] > st->max_level)
+			st->max_level = st->levels[i];
+	}
+	return 0;
+}
+
+static int pool_setup_common(struct sb_scn_ctx *ctx, struct pool_state *st, unsigned slots)
+{
+	int rc = sb_scn_box_new(ctx, &st->box, NULL, NULL);
+	if (rc < 0)
+		return rc;
+	rc = sb_pool_open(ctx, st->box, slots, &st->pool);
+	if (rc < 0)
+		return rc;
+	/* Warm every slot once so the first measured repeat does not pay for page-ins. */
+	for (unsigned i = 0; i < slots; i++) {
+		const char *argv[] = {"true", NULL};
+		struct sb_agent_response r;
+		rc = sb_pool_run_ok(ctx, &st->pool.slots[i], argv, &r);
+		sb_agent_response_clear(&r);
+		if (rc < 0)
+			return sb_error_prefix(ctx->err, "warming slot %u", i);
+	}
+	return 0;
+}
+
+static int shell_pool_setup(struct sb_scn_ctx *ctx)
+{
+	struct pool_state *st = calloc(1, sizeof(*st));
+	if (!st)
+		return sb_error_set(ctx->err, ENOMEM, "out of memory");
+	ctx->state = st;
+	int rc = parse_levels(ctx, st);
+	if (rc < 0)
+		return rc;
+	char levels[128] = "";
+	for (size_t i = 0; i < st->nlevels; i++)
+		snprintf(levels + strlen(levels), sizeof(levels) - strlen(levels), "%s%u", i ? "," : "", st->levels[i]);
+	sb_scn_tag(ctx, "measurement_boundary", "command_completion");
+	sb_scn_tag(ctx, "concurrency_levels", "%s", levels);
+	sb_scn_tag(ctx, "slot_command", "printf TOKEN");
+	return pool_setup_common(ctx, st, st->max_level);
+}
+
+/* One repeat: at each level c, `printf TOKEN` on c slots at once; the slowest slot's completion. */
+static int shell_pool_run_once(struct sb_scn_ctx *ctx)
+{
+	struct pool_state *st = ctx->state;
+	for (size_t l = 0; l < st->nlevels; l++) {
+		unsigned c = st->levels[l];
+		char tokens[128][48];
+		const char *argvs_store[128][3];
+		const char *const *argvs[128];
+		const char *expected[128];
+		for (unsigned i = 0; i < c; i++) {
+			snprintf(tokens[i], sizeof(tokens[i]), "sb-%u-c%u-s%u", ctx->iteration, c, i);
+			argvs_store[i][0] = "printf";
+			argvs_store[i][1] = tokens[i];
+			argvs_store[i][2] = NULL;
+			argvs[i] = argvs_store[i];
+			expected[i] = tokens[i];
+		}
+		int64_t slowest;
+		int rc = sb_pool_dispatch(ctx, &st->pool, c, argvs, expected, &slowest);
+		if (rc < 0)
+			return sb_error_prefix(ctx->err, "level %u", c);
+		char metric[64];
+		snprintf(metric, sizeof(metric), "shell_pool_run_completion_c%u_ms", c);
+		sb_scn_metric(ctx, metric, "ms", false, sb_ns_to_ms(slowest));
+	}
+	return 0;
+}
+
+static void pool_teardown(struct sb_scn_ctx *ctx)
+{
+	struct pool_state *st = ctx->state;
+	if (!st)
+		return;
+	sb_pool_close(&st->pool);
+	free(st);
+	ctx->state = NULL;
+}
+
+/* Adds the breakpoint as a derived aggregate; its confidence comes from the fewest samples any
+ * level has, since the p95 of the thinnest level bounds how much it can be trusted. */
+static int shell_pool_finalize(struct sb_scn_ctx *ctx, json_t *report)
+{
+	struct pool_state st = {0};
+	if (parse_levels(ctx, &st) < 0)
+		return -EINVAL;
+	double *values[MAX_LEVELS] = {0};
+	size_t counts[MAX_LEVELS] = {0};
+	for (size_t i = 0; i < st.nlevels; i++) {
+		char metric[64];
+		snprintf(metric, sizeof(metric), "shell_pool_run_completion_c%u_ms", st.levels[i]);
+		sb_report_values(report, metric, &values[i], &counts[i]);
+	}
+	struct sb_breakpoint bp;
+	sb_breakpoint_compute(st.levels, (const double *const *)values, counts, st.nlevels, 2.0, &bp);
+	json_t *tags = sb_report_tags(report);
+	char buf[64];
+	if (bp.found) {
+		double v = bp.level;
+		json_t *a = sb_aggregate_new(BREAKPOINT_METRIC, "slots", true, &v, 1);
+		json_object_set_new(a, "n", json_integer((json_int_t)bp.min_samples));
+		json_object_set_new(a, "confidence", json_string(sb_stats_confidence_label(bp.min_samples)));
+		json_object_set_new(a, "derived", json_true());
+		json_array_append_new(json_object_get(report, "aggregates"), a);
+		snprintf(buf, sizeof(buf), "%.6f", bp.baseline_p95);
+		json_object_set_new(tags, "breakpoint_baseline_p95_ms", json_string(buf));
+		snprintf(buf, sizeof(buf), "%.6f", bp.threshold_p95);
+		json_object_set_new(tags, "breakpoint_threshold_p95_ms", json_string(buf));
+		if (bp.first_crossing) {
+			snprintf(buf, sizeof(buf), "%u", bp.first_crossing);
+			json_object_set_new(tags, "breakpoint_first_crossing_level", json_string(buf));
+		}
+	} else {
+		json_object_set_new(tags, "breakpoint_reason", json_string(bp.reason));
+	}
+	for (size_t i = 0; i < st.nlevels; i++)
+		free(values[i]);
+	return 0;
+}
+
+/* throughput-exec-rate: commands per second through one slot (strictly sequential), and through N
+ * slots (rounds of N commands in flight at once). */
+static const struct sb_param_def exec_rate_params[] = {
+	{"count", "50", "commands per measurement"},
+	{"slots", "4", "slots for the parallel measurement"},
+	{NULL, NULL, NULL},
+};
+
+static int exec_rate_setup(struct sb_scn_ctx *ctx)
+{
+	struct pool_state *st = calloc(1, sizeof(*st));
+	if (!st)
+		return sb_error_set(ctx->err, ENOMEM, "out of memory");
+	ctx->state = st;
+	uint64_t slots, count;
+	int rc = sb_scn_param_size(ctx, "slots", &slots);
+	if (rc == 0)
+		rc = sb_scn_param_size(ctx, "count", &count);
+	if (rc < 0)
+		return rc;
+	if (slots < 1 || slots > 128 || count < 1)
+		return sb_error_set(ctx->err, EINVAL, "parameters: slots must be 1..128 and count at least 1");
+	st->max_level = (unsigned)slots;
+	return pool_setup_common(ctx, st, st->max_level);
+}
+
+static int exec_rate_run_once(struct sb_scn_ctx *ctx)
+{
+	struct pool_state *st = ctx->state;
+	uint64_t count;
+	sb_scn_param_size(ctx, "count", &count);
+	const char *argv[] = {"true", NULL};
+	int64_t t0 = sb_now_ns();
+	for (uint64_t i = 0; i < count; i++) {
+		struct sb_agent_response r;
+		int rc = sb_pool_run_ok(ctx, &st->pool.slots[0], argv, &r);
+		sb_agent_response_clear(&r);
+		if (rc < 0)
+			return rc;
+	}
+	double secs = (double)(sb_now_ns() - t0) / 1e9;
+	sb_scn_metric(ctx, "exec_rate_1_slot_per_s", "cmd/s", true, (double)count / secs);
+
+	unsigned n = st->max_level;
+	const char *const *argvs[128];
+	for (unsigned i = 0; i < n; i++)
+		argvs[i] = argv;
+	uint64_t done = 0;
+	t0 = sb_now_ns();
+	while (done < count) {
+		unsigned c = count - done < n ? (unsigned)(count - done) : n;
+		int64_t slowest;
+		int rc = sb_pool_dispatch(ctx, &st->pool, c, argvs, NULL, &slowest);
+		if (rc < 0)
+			return rc;
+		done += c;
+	}
+	secs = (double)(sb_now_ns() - t0) / 1e9;
+	char metric[48];
+	snprintf(metric, sizeof(metric), "exec_rate_%u_slots_per_s", n);
+	sb_scn_metric(ctx, metric, "cmd/s", true, (double)count / secs);
+	return 0;
+}
+
+const struct sb_scenario sb_scn_latency_shell_pool = {
+	.name = "latency-shell-pool",
+	.axis = "latency",
+	.description = "printf TOKEN on N persistent agent slots at once: slowest completion per level, and the density breakpoint",
+	.caps = SB_CAP_AGENT,
+	.profiles = SB_PROFILE_QUICK | SB_PROFILE_STANDARD | SB_PROFILE_FULL,
+	.params = shell_pool_params,
+	.default_runs = 20,
+	.default_warmup = 2,
+	.setup = shell_pool_setup,
+	.run_once = shell_pool_run_once,
+	.teardown = pool_teardown,
+	.finalize = shell_pool_finalize,
+};
+
+const struct sb_scenario sb_scn_throughput_exec_rate = {
+	.name = "throughput-exec-rate",
+	.axis = "throughput",
+	.description = "commands per second through one agent slot, and through N slots in parallel",
+	.caps = SB_CAP_AGENT,
+	.profiles = SB_PROFILE_STANDARD | SB_PROFILE_FULL,
+	.params = exec_rate_params,
+	.default_runs = 10,
+	.default_warmup = 1,
+	.setup = exec_rate_setup,
+	.run_once = exec_rate_run_once,
+	.teardown = pool_teardown,
+};
