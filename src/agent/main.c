@@ -1,0 +1,78 @@
+/* sandbench-agent: the one static binary that runs inside every sandbox.
+ * This file only dispatches subcommands; each lives in serve.c or workloads_*.c. */
+#include "agent/agent.h"
+#include "agent/proto.h"
+
+#include <string.h>
+
+static int cmd_true(int argc, char **argv)
+{
+	/* Deliberately does nothing, not even parse arguments: it is the cheapest
+	 * possible exec for spawn benchmarks. */
+	(void)argc;
+	(void)argv;
+	return 0;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+	const char *pos[1];
+	agent_getopt("version", argc, argv, (const struct agent_opt[]){ { 0 } }, pos, 0);
+	printf("{\"agent\":\"" AGENT_NAME "\",\"version\":");
+	agent_json_str(stdout, SB_AGENT_VERSION);
+	printf(",\"protocol\":%d}\n", SB_AGENT_PROTO_VERSION);
+	return 0;
+}
+
+static int cmd_help(int argc, char **argv);
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *usage;
+} commands[] = {
+	{ "serve", agent_cmd_serve, "[--fd N]   framed request server (docs/agent-protocol.md)" },
+	{ "disk-write", agent_cmd_disk_write, "PATH --size S [--bs B]" },
+	{ "disk-read", agent_cmd_disk_read, "PATH [--bs B]" },
+	{ "disk-rand", agent_cmd_disk_rand, "PATH --size S --ops N [--write] [--fsync] [--seed N]" },
+	{ "tcp-sink", agent_cmd_tcp_sink, "--port P [--addr A] [--bs B]" },
+	{ "tcp-source", agent_cmd_tcp_source, "--addr A --port P --size S [--bs B] [--wait SECS]" },
+	{ "tcp-accept-loop", agent_cmd_tcp_accept_loop, "--port P [--addr A] [--count N]" },
+	{ "tcp-connect-rate", agent_cmd_tcp_connect_rate,
+	  "--addr A --port P --count N [--wait SECS]" },
+	{ "mem-touch", agent_cmd_mem_touch, "SIZE" },
+	{ "cpu-burn", agent_cmd_cpu_burn, "SECONDS" },
+	{ "stream", agent_cmd_stream, "SIZE [--bs B]   (data on stdout, JSON on stderr)" },
+	{ "mark", agent_cmd_mark, "" },
+	{ "idle", agent_cmd_idle, "[--signal-only]" },
+	{ "true", cmd_true, "" },
+	{ "version", cmd_version, "" },
+	{ "help", cmd_help, "" },
+};
+
+static int cmd_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("usage: " AGENT_NAME " COMMAND [ARGS]\n\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		printf("  %-17s %s\n", commands[i].name, commands[i].usage);
+	printf("\nSizes take K/M/G/T suffixes (powers of 1024). Workloads print one JSON line.\n"
+	       "Bad arguments exit 2, runtime failures exit 1.\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		agent_usage("main", "missing command (try '" AGENT_NAME " help')");
+	const char *name = argv[1];
+	if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0)
+		name = "help";
+	else if (strcmp(name, "--version") == 0)
+		name = "version";
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
+	agent_usage("main", "unknown command '%s' (try '" AGENT_NAME " help')", argv[1]);
+}
