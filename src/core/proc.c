@@ -109,11 +109,16 @@ static int spawn(const struct sb_proc_opts *o, int in_fd, int out_fd, int err_fd
 	posix_spawnattr_t at;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawnattr_init(&at);
+	/* glibc already resets caught signals in the child; only ignored ones must be named, and naming
+	 * all 64 would cost a sigaction each on every spawn. */
 	sigset_t none, all;
 	sigemptyset(&none);
-	sigfillset(&all);
-	sigdelset(&all, SIGKILL);
-	sigdelset(&all, SIGSTOP);
+	sigemptyset(&all);
+	sigaddset(&all, SIGPIPE);
+	sigaddset(&all, SIGINT);
+	sigaddset(&all, SIGTERM);
+	sigaddset(&all, SIGHUP);
+	sigaddset(&all, SIGQUIT);
 	short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
 	flags |= o->new_session ? POSIX_SPAWN_SETSID : POSIX_SPAWN_SETPGROUP;
 	posix_spawnattr_setflags(&at, flags);
@@ -151,8 +156,10 @@ int sb_proc_run(const struct sb_proc_opts *o, struct sb_proc_result *res, struct
 			rc = sb_error_set(err, errno, "pipe: %s", strerror(errno));
 			goto out;
 		}
-		/* A bigger pipe lets streaming children run without a context switch per 64 KiB. */
-		fcntl(out_p[0], F_SETPIPE_SZ, 1 << 20);
+		/* A bigger pipe lets streaming children run without a context switch per 64 KiB; only
+		 * worth its allocation when a stream is expected. */
+		if (o->discard_stdout)
+			fcntl(out_p[0], F_SETPIPE_SZ, 1 << 20);
 		if (o->stdin_data) {
 			if (pipe2(in_p, O_CLOEXEC) < 0) {
 				rc = sb_error_set(err, errno, "pipe: %s", strerror(errno));
