@@ -33,3 +33,5 @@ int sb_cmd_run(int argc, char **argv);
 int sb_cmd_show(int argc, char **argv);
 int sb_cmd_exec(int argc, char **argv);
 int sb_cmd_image(int argc, char **argv);
+int sb_cmd_matrix(int argc, char **argv);
+int sb_cmd_doctor(int argc, char **argv);

@@ -16,6 +16,8 @@ static const struct {
 	{"show", sb_cmd_show, "print reports as a table"},
 	{"exec", sb_cmd_exec, "run one command in a fresh sandbox, stdio passed through"},
 	{"image", sb_cmd_image, "build the standard rootfs (busybox + agent)"},
+	{"matrix", sb_cmd_matrix, "every scenario on every usable driver, side by side"},
+	{"doctor", sb_cmd_doctor, "leftovers of crashed runs; host fixes runtimes need"},
 };
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
 

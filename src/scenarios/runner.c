@@ -165,39 +165,57 @@ static void destroy_all(struct sb_scn_ctx *ctx)
 	}
 }
 
-int sb_run_scenario(const struct sb_scenario *s, const struct sb_run_opts *o, json_t **report,
-		    struct sb_error *err)
+struct sb_run {
+	const struct sb_scenario *s;
+	struct sb_run_opts o;
+	struct sb_scn_ctx *ctx;
+	struct sb_error serr;
+	json_t *report, *meta;
+	unsigned runs, warmup, next, failed;
+	int64_t t0;
+	bool done; /* skipped, failed setup, or all iterations run */
+	char first_error[600];
+};
+
+int sb_run_begin(const struct sb_scenario *s, const struct sb_run_opts *o, struct sb_run **out,
+		 struct sb_error *err)
 {
 	const struct sb_param_def *lists[] = {s->params, o->drv->params};
 	int rc = sb_params_check(o->params, lists, 2, err);
 	if (rc < 0)
 		return rc;
-	unsigned runs = o->runs < 0 ? s->default_runs : (unsigned)o->runs;
-	unsigned warmup = o->warmup < 0 ? s->default_warmup : (unsigned)o->warmup;
+	struct sb_run *run = calloc(1, sizeof(*run));
+	struct sb_scn_ctx *ctx = calloc(1, sizeof(*ctx));
+	if (!run || !ctx) {
+		free(run);
+		free(ctx);
+		return sb_error_set(err, ENOMEM, "out of memory");
+	}
+	run->s = s;
+	run->o = *o;
+	run->ctx = ctx;
+	run->runs = o->runs < 0 ? s->default_runs : (unsigned)o->runs;
+	run->warmup = o->warmup < 0 ? s->default_warmup : (unsigned)o->warmup;
+	run->report = new_report(s, o, run->runs, run->warmup);
+	run->meta = json_object();
+	run->t0 = sb_now_ns();
+	*out = run;
+
+	char reason[400];
+	unsigned have = o->probe ? o->probe->caps : o->drv->caps;
 	if (o->probe && !o->probe->usable) {
-		char reason[320];
-		snprintf(reason, sizeof(reason), "driver %s is not usable here: %s", o->drv->name,
-			 o->probe->reason);
-		*report = sb_run_skip_report(s, o, reason);
+		snprintf(reason, sizeof(reason), "driver %s is not usable here: %s", o->drv->name, o->probe->reason);
+		sb_report_set_status(run->report, "skip", reason);
+		run->done = true;
 		return 0;
 	}
-	unsigned have = o->probe ? o->probe->caps : o->drv->caps;
 	if ((s->caps & have) != s->caps) {
-		char missing[256], reason[320];
+		char missing[256];
 		sb_caps_format(s->caps & ~have, missing, sizeof(missing));
 		snprintf(reason, sizeof(reason), "driver %s lacks capabilities: %s", o->drv->name, missing);
-		*report = sb_run_skip_report(s, o, reason);
+		sb_report_set_status(run->report, "skip", reason);
+		run->done = true;
 		return 0;
-	}
-
-	json_t *r = new_report(s, o, runs, warmup);
-	json_t *meta = json_object();
-	struct sb_error serr = {0};
-	struct sb_scn_ctx *ctx = calloc(1, sizeof(*ctx));
-	if (!ctx) {
-		json_decref(r);
-		json_decref(meta);
-		return sb_error_set(err, ENOMEM, "out of memory");
 	}
 	ctx->drv = o->drv;
 	ctx->params = o->params;
@@ -209,76 +227,110 @@ int sb_run_scenario(const struct sb_scenario *s, const struct sb_run_opts *o, js
 		     : (o->agent_host_path && o->agent_host_path[0]) ? o->agent_host_path
 		     : "sandbench-agent"; /* not found: the exec error will name it */
 	ctx->run_id = o->run_id;
-	ctx->err = &serr;
-	ctx->meta = meta;
-	ctx->tags = sb_report_tags(r);
-
-	int64_t t0 = sb_now_ns();
-	unsigned failed = 0;
-	char first_error[600] = "";
+	ctx->err = &run->serr;
+	ctx->meta = run->meta;
+	ctx->tags = sb_report_tags(run->report);
 	ctx->deadline_ns = sb_deadline_after(o->timeout_s);
 	rc = s->setup ? s->setup(ctx) : 0;
 	if (rc == -ENOTSUP) {
-		sb_report_set_status(r, "skip", serr.msg);
+		sb_report_set_status(run->report, "skip", run->serr.msg);
+		run->done = true;
 	} else if (rc < 0) {
-		snprintf(first_error, sizeof(first_error), "setup: %s", serr.msg);
-		sb_report_set_status(r, "error", first_error);
-	} else {
-		unsigned total = warmup + runs;
-		for (unsigned i = 0; i < total && !sb_interrupted(); i++) {
-			progress(o, s->name, i + 1, total, t0, false);
-			ctx->iteration = i;
-			ctx->warmup = i < warmup;
-			ctx->metrics = json_object();
-			ctx->deadline_ns = sb_deadline_after(o->timeout_s);
-			sb_error_clear(&serr);
-			rc = s->run_once(ctx);
-			if (sb_interrupted()) {
-				json_decref(ctx->metrics);
-				break;
-			}
-			if (rc == -ENOTSUP) {
-				json_decref(ctx->metrics);
-				sb_report_set_status(r, "skip", serr.msg);
-				break;
-			}
-			char msg[600] = "";
-			if (rc < 0) {
-				failed++;
-				if (rc == -ETIMEDOUT || sb_deadline_passed(ctx->deadline_ns))
-					snprintf(msg, sizeof(msg), "timed out after %gs: %s", o->timeout_s, serr.msg);
-				else
-					snprintf(msg, sizeof(msg), "%s", serr.msg);
-				if (!first_error[0])
-					snprintf(first_error, sizeof(first_error), "iteration %u: %s", i, msg);
-				/* A failed iteration's partial numbers are not samples. */
-				json_decref(ctx->metrics);
-				ctx->metrics = json_object();
-			}
-			sb_report_add_sample(r, i, ctx->warmup, ctx->metrics, rc < 0 ? msg : NULL);
-			ctx->metrics = NULL;
-		}
-		progress(o, s->name, 0, 0, t0, true);
-		if (failed && strcmp(sb_report_status(r), "ok") == 0) {
-			char reason[700];
-			snprintf(reason, sizeof(reason), "%u of %u iterations failed; first: %s", failed,
-				 warmup + runs, first_error);
-			sb_report_set_status(r, "error", reason);
-		}
+		snprintf(run->first_error, sizeof(run->first_error), "setup: %s", run->serr.msg);
+		sb_report_set_status(run->report, "error", run->first_error);
+		run->done = true;
 	}
-	if (s->teardown)
-		s->teardown(ctx);
-	destroy_all(ctx);
-	sb_report_finalize(r, meta);
+	return 0;
+}
+
+bool sb_run_step(struct sb_run *run)
+{
+	unsigned total = run->warmup + run->runs;
+	if (run->done || run->next >= total || sb_interrupted()) {
+		run->done = true;
+		return false;
+	}
+	struct sb_scn_ctx *ctx = run->ctx;
+	unsigned i = run->next++;
+	progress(&run->o, run->s->name, i + 1, total, run->t0, false);
+	ctx->iteration = i;
+	ctx->warmup = i < run->warmup;
+	ctx->metrics = json_object();
+	ctx->deadline_ns = sb_deadline_after(run->o.timeout_s);
+	sb_error_clear(&run->serr);
+	int rc = run->s->run_once(ctx);
+	if (sb_interrupted()) {
+		json_decref(ctx->metrics);
+		ctx->metrics = NULL;
+		run->done = true;
+		return false;
+	}
+	if (rc == -ENOTSUP) {
+		json_decref(ctx->metrics);
+		ctx->metrics = NULL;
+		sb_report_set_status(run->report, "skip", run->serr.msg);
+		run->done = true;
+		return false;
+	}
+	char msg[600] = "";
+	if (rc < 0) {
+		run->failed++;
+		if (rc == -ETIMEDOUT || sb_deadline_passed(ctx->deadline_ns))
+			snprintf(msg, sizeof(msg), "timed out after %gs: %s", run->o.timeout_s, run->serr.msg);
+		else
+			snprintf(msg, sizeof(msg), "%s", run->serr.msg);
+		if (!run->first_error[0])
+			snprintf(run->first_error, sizeof(run->first_error), "iteration %u: %s", i, msg);
+		/* A failed iteration's partial numbers are not samples. */
+		json_decref(ctx->metrics);
+		ctx->metrics = json_object();
+	}
+	sb_report_add_sample(run->report, i, ctx->warmup, ctx->metrics, rc < 0 ? msg : NULL);
+	ctx->metrics = NULL;
+	if (run->next >= total)
+		run->done = true;
+	return !run->done;
+}
+
+json_t *sb_run_end(struct sb_run *run)
+{
+	struct sb_scn_ctx *ctx = run->ctx;
+	json_t *r = run->report;
+	progress(&run->o, run->s->name, 0, 0, run->t0, true);
+	if (run->failed && strcmp(sb_report_status(r), "ok") == 0) {
+		char reason[700];
+		snprintf(reason, sizeof(reason), "%u of %u iterations failed; first: %s", run->failed, run->next,
+			 run->first_error);
+		sb_report_set_status(r, "error", reason);
+	}
+	bool started = ctx->drv != NULL;
+	if (started && run->s->teardown)
+		run->s->teardown(ctx);
+	if (started)
+		destroy_all(ctx);
+	sb_report_finalize(r, run->meta);
 	if (sb_interrupted()) {
 		sb_report_set_status(r, "error", "interrupted");
-	} else if (s->finalize && strcmp(sb_report_status(r), "skip") != 0) {
-		sb_error_clear(&serr);
-		if (s->finalize(ctx, r) < 0 && strcmp(sb_report_status(r), "ok") == 0)
-			sb_report_set_status(r, "error", serr.msg);
+	} else if (started && run->s->finalize && strcmp(sb_report_status(r), "skip") != 0) {
+		sb_error_clear(&run->serr);
+		if (run->s->finalize(ctx, r) < 0 && strcmp(sb_report_status(r), "ok") == 0)
+			sb_report_set_status(r, "error", run->serr.msg);
 	}
-	json_decref(meta);
+	json_decref(run->meta);
 	free(ctx);
-	*report = r;
+	free(run);
+	return r;
+}
+
+int sb_run_scenario(const struct sb_scenario *s, const struct sb_run_opts *o, json_t **report,
+		    struct sb_error *err)
+{
+	struct sb_run *run;
+	int rc = sb_run_begin(s, o, &run, err);
+	if (rc < 0)
+		return rc;
+	while (sb_run_step(run))
+		;
+	*report = sb_run_end(run);
 	return 0;
 }

@@ -24,5 +24,14 @@ struct sb_run_opts {
 int sb_run_scenario(const struct sb_scenario *s, const struct sb_run_opts *o, json_t **report,
 		    struct sb_error *err);
 
+/* The same in steps, so several drivers can take turns iteration by iteration (matrix):
+ * begin (parameter check, SKIP decisions, setup), step (one iteration; false when none is left),
+ * end (teardown, aggregates, finalize; returns the report and frees the run). */
+struct sb_run;
+int sb_run_begin(const struct sb_scenario *s, const struct sb_run_opts *o, struct sb_run **out,
+		 struct sb_error *err);
+bool sb_run_step(struct sb_run *run);
+json_t *sb_run_end(struct sb_run *run);
+
 /* Skip report without running (e.g. driver unusable). */
 json_t *sb_run_skip_report(const struct sb_scenario *s, const struct sb_run_opts *o, const char *reason);

@@ -1,0 +1,392 @@
+/* `sandbench matrix`: every scenario on every usable driver, drivers taking turns iteration by
+ * iteration (so drift on a noisy host hits all of them alike), one report per cell plus a summary
+ * (schema sandbench.matrix/v1) and a side-by-side table. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/clock.h"
+#include "core/host.h"
+#include "core/report.h"
+#include "core/signals.h"
+#include "core/util.h"
+#include "report/table.h"
+#include "scenarios/runner.h"
+#include "version.h"
+
+#define MAX_DRV 32
+#define MAX_SCN 128
+
+struct drv_entry {
+	const struct sb_driver *drv;
+	struct sb_probe probe;
+	char agent[4096], rootfs[4096];
+	bool assets_ok;
+};
+
+static void matrix_usage(void)
+{
+	printf("usage: sandbench matrix [--drivers all|D1,D2,...] [--scenarios quick|standard|full|AXIS|S1,S2,...]\n"
+	       "                        [--runs N] [--warmup W] [--timeout S] [--param k=v]... [--out DIR] [--json]\n\n"
+	       "Runs each scenario on each driver (default: all drivers, the quick profile). Drivers that\n"
+	       "are not usable here, or lack a capability a scenario needs, get SKIP cells with the reason.\n"
+	       "Iterations are interleaved: round i runs iteration i on every driver, the driver order\n"
+	       "rotating each round. Writes every report and matrix.json (schema sandbench.matrix/v1) into\n"
+	       "DIR (default ./sandbench-matrix) and prints rows scenario x metric, columns drivers, cells\n"
+	       "p50 (p99), the best cell of each row marked with '*'.\n");
+}
+
+static int select_drivers(const char *spec, struct drv_entry *out, size_t *n)
+{
+	size_t nall;
+	const struct sb_driver *const *all = sb_drivers_all(&nall);
+	*n = 0;
+	if (!strcmp(spec, "all")) {
+		for (size_t i = 0; i < nall && *n < MAX_DRV; i++)
+			out[(*n)++].drv = all[i];
+		return 0;
+	}
+	char copy[1024];
+	snprintf(copy, sizeof(copy), "%s", spec);
+	for (char *save, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		const struct sb_driver *d = sb_cli_driver(t);
+		if (!d)
+			return -1;
+		if (*n < MAX_DRV)
+			out[(*n)++].drv = d;
+	}
+	return *n ? 0 : (sb_cli_fail("matrix: --drivers is empty"), -1);
+}
+
+static int select_scenarios(const char *spec, const struct sb_scenario **out, size_t *n)
+{
+	static const char *const axes[] = {"latency", "resource", "density", "throughput", "stability"};
+	size_t nall;
+	const struct sb_scenario *const *all = sb_scenarios_all(&nall);
+	unsigned profile = !strcmp(spec, "quick") ? SB_PROFILE_QUICK
+			   : !strcmp(spec, "standard") ? SB_PROFILE_STANDARD
+			   : !strcmp(spec, "full") ? SB_PROFILE_FULL : 0;
+	const char *axis = NULL;
+	for (size_t i = 0; i < 5; i++)
+		if (!strcmp(spec, axes[i]))
+			axis = axes[i];
+	*n = 0;
+	if (profile || axis) {
+		for (size_t i = 0; i < nall && *n < MAX_SCN; i++)
+			if ((profile && (all[i]->profiles & profile)) || (axis && !strcmp(all[i]->axis, axis)))
+				out[(*n)++] = all[i];
+		return 0;
+	}
+	char copy[2048];
+	snprintf(copy, sizeof(copy), "%s", spec);
+	for (char *save, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		const struct sb_scenario *s = sb_cli_scenario(t);
+		if (!s)
+			return -1;
+		if (*n < MAX_SCN)
+			out[(*n)++] = s;
+	}
+	return 0;
+}
+
+/* One table row per (scenario, metric): p50 (p99) per driver, '*' on the best p50. */
+static void print_table(json_t *cells, struct drv_entry *drv, size_t ndrv)
+{
+	printf("%-26s %-40s", "scenario", "metric");
+	for (size_t d = 0; d < ndrv; d++)
+		printf(" %22s", drv[d].drv->name);
+	printf("\n");
+	size_t i;
+	json_t *c;
+	json_array_foreach(cells, i, c) {
+		printf("%-26s %-40s", json_string_value(json_object_get(c, "scenario")),
+		       json_string_value(json_object_get(c, "metric")));
+		const char *unit = json_string_value(json_object_get(c, "unit"));
+		const char *best = json_string_value(json_object_get(c, "best"));
+		json_t *vals = json_object_get(c, "values");
+		for (size_t d = 0; d < ndrv; d++) {
+			json_t *v = json_object_get(vals, drv[d].drv->name);
+			char cell[64];
+			if (!v) {
+				snprintf(cell, sizeof(cell), "%s", json_string_value(json_object_get(
+								  json_object_get(c, "status"), drv[d].drv->name)) ?: "-");
+			} else {
+				char p50[32], p99[32];
+				sb_format_value(json_number_value(json_object_get(v, "p50")), unit, p50, sizeof(p50));
+				sb_format_value(json_number_value(json_object_get(v, "p99")), "", p99, sizeof(p99));
+				p99[strcspn(p99, " ")] = '\0';
+				snprintf(cell, sizeof(cell), "%s%s (%s)", best && !strcmp(best, drv[d].drv->name) ? "*" : "",
+					 p50, p99);
+			}
+			printf(" %22s", cell);
+		}
+		printf("\n");
+	}
+}
+
+/* Build the cells: for every metric any report of a scenario has, each driver's p50/p99/n. */
+static json_t *build_cells(const struct sb_scenario **scn, size_t nscn, json_t **reports, struct drv_entry *drv,
+			   size_t ndrv)
+{
+	json_t *cells = json_array();
+	for (size_t s = 0; s < nscn; s++) {
+		json_t *metrics = json_object(); /* metric -> cell, in first-seen order */
+		json_t *status = json_object();
+		for (size_t d = 0; d < ndrv; d++) {
+			json_t *r = reports[s * ndrv + d];
+			const char *st = sb_report_status(r);
+			if (strcmp(st, "ok") != 0)
+				json_object_set_new(status, drv[d].drv->name, json_string(!strcmp(st, "skip") ? "skip" : "error"));
+			size_t k;
+			json_t *a;
+			json_array_foreach(json_object_get(r, "aggregates"), k, a) {
+				const char *m = json_string_value(json_object_get(a, "metric"));
+				json_t *cell = json_object_get(metrics, m);
+				if (!cell) {
+					cell = json_pack("{s:s, s:s, s:O, s:O, s:{}}", "scenario", scn[s]->name, "metric", m,
+							 "unit", json_object_get(a, "unit"), "higher_is_better",
+							 json_object_get(a, "higher_is_better"), "values");
+					json_object_set_new(metrics, m, cell);
+				}
+				json_object_set_new(json_object_get(cell, "values"), drv[d].drv->name,
+						    json_pack("{s:O, s:O, s:O}", "p50", json_object_get(a, "p50"), "p99",
+							      json_object_get(a, "p99"), "n", json_object_get(a, "n")));
+			}
+		}
+		const char *m;
+		json_t *cell;
+		json_object_foreach(metrics, m, cell) {
+			bool hib = json_is_true(json_object_get(cell, "higher_is_better"));
+			const char *best = NULL;
+			double bv = NAN;
+			const char *dn;
+			json_t *v;
+			size_t nvals = json_object_size(json_object_get(cell, "values"));
+			json_object_foreach(json_object_get(cell, "values"), dn, v) {
+				double x = json_number_value(json_object_get(v, "p50"));
+				if (!best || (hib ? x > bv : x < bv)) {
+					best = dn;
+					bv = x;
+				}
+			}
+			if (best && nvals > 1)
+				json_object_set_new(cell, "best", json_string(best));
+			json_object_set(cell, "status", status);
+			json_array_append(cells, cell);
+		}
+		json_decref(metrics);
+		json_decref(status);
+	}
+	return cells;
+}
+
+int sb_cmd_matrix(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"drivers", required_argument, NULL, 'd'}, {"scenarios", required_argument, NULL, 's'},
+		{"runs", required_argument, NULL, 'n'},    {"warmup", required_argument, NULL, 'w'},
+		{"timeout", required_argument, NULL, 't'}, {"param", required_argument, NULL, 'p'},
+		{"out", required_argument, NULL, 'o'},     {"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+	};
+	const char *drivers_spec = "all", *scn_spec = "quick", *out = "sandbench-matrix";
+	int runs = -1, warmup = -1, rc = 0, c;
+	double timeout_s = 60;
+	bool json = false;
+	struct sb_params params = {0};
+	struct sb_error err = {0};
+	optind = 1;
+	while ((c = sb_cli_getopt(argc, argv, "matrix", opts)) != -1) {
+		unsigned u;
+		switch (c) {
+		case -2: rc = 1; goto done;
+		case 'd': drivers_spec = optarg; break;
+		case 's': scn_spec = optarg; break;
+		case 'n':
+			if (!sb_cli_uint("--runs", optarg, &u) || (u == 0 && sb_cli_fail("--runs must be at least 1"))) {
+				rc = 1;
+				goto done;
+			}
+			runs = (int)u;
+			break;
+		case 'w':
+			if (!sb_cli_uint("--warmup", optarg, &u)) {
+				rc = 1;
+				goto done;
+			}
+			warmup = (int)u;
+			break;
+		case 't':
+			if (!sb_cli_double("--timeout", optarg, &timeout_s)) {
+				rc = 1;
+				goto done;
+			}
+			break;
+		case 'p':
+			if (sb_params_add_kv(&params, optarg, &err) < 0) {
+				rc = sb_cli_fail("matrix: %s", err.msg);
+				goto done;
+			}
+			break;
+		case 'o': out = optarg; break;
+		case 'j': json = true; break;
+		case 'h': matrix_usage(); goto done;
+		}
+	}
+	if (optind < argc) {
+		rc = sb_cli_fail("matrix: unexpected argument '%s'", argv[optind]);
+		goto done;
+	}
+	static struct drv_entry drv[MAX_DRV];
+	const struct sb_scenario *scn[MAX_SCN];
+	size_t ndrv, nscn;
+	if (select_drivers(drivers_spec, drv, &ndrv) < 0 || select_scenarios(scn_spec, scn, &nscn) < 0) {
+		rc = 1;
+		goto done;
+	}
+	/* A parameter must mean something to some selected scenario or driver. */
+	for (size_t i = 0; i < params.n; i++) {
+		struct sb_params one = {.items = &params.items[i], .n = 1};
+		bool known = false;
+		struct sb_error perr = {0};
+		for (size_t s = 0; s < nscn && !known; s++)
+			for (size_t d = 0; d < ndrv && !known; d++) {
+				const struct sb_param_def *lists[] = {scn[s]->params, drv[d].drv->params};
+				known = sb_params_check(&one, lists, 2, &perr) == 0;
+			}
+		if (!known) {
+			rc = sb_cli_fail("matrix: %s", perr.msg);
+			goto done;
+		}
+	}
+	if (sb_mkdir_p(out, 0755) < 0) {
+		rc = sb_cli_fail("matrix: cannot create %s: %s", out, strerror(errno));
+		goto done;
+	}
+	sb_signals_install();
+	for (size_t d = 0; d < ndrv; d++) {
+		drv[d].drv->probe(&drv[d].probe);
+		if (drv[d].probe.usable &&
+		    sb_cli_prepare_assets(drv[d].drv, drv[d].agent, sizeof(drv[d].agent), drv[d].rootfs,
+					  sizeof(drv[d].rootfs)) != 0) {
+			/* Asset trouble makes this driver's cells SKIP rather than ending the matrix. */
+			drv[d].probe.usable = false;
+			snprintf(drv[d].probe.reason, sizeof(drv[d].probe.reason), "its assets could not be prepared");
+		}
+	}
+	char run_id[33], started[40], ended[40];
+	sb_random_id(run_id);
+	sb_wallclock_rfc3339(started, sizeof(started));
+	json_t *host = sb_host_probe();
+	json_t **reports = calloc(nscn * ndrv, sizeof(json_t *));
+	json_t *rep_list = json_array();
+	for (size_t s = 0; s < nscn && !sb_interrupted(); s++) {
+		struct sb_run *runs_of[MAX_DRV] = {0};
+		struct sb_params mine[MAX_DRV];
+		memset(mine, 0, sizeof(mine));
+		for (size_t d = 0; d < ndrv; d++) {
+			for (size_t k = 0; k < params.n; k++) {
+				struct sb_params one = {.items = &params.items[k], .n = 1};
+				const struct sb_param_def *lists[] = {scn[s]->params, drv[d].drv->params};
+				if (sb_params_check(&one, lists, 2, NULL) == 0)
+					sb_params_set(&mine[d], params.items[k].key, params.items[k].value);
+			}
+			struct sb_run_opts o = {
+				.drv = drv[d].drv, .probe = &drv[d].probe, .params = &mine[d], .runs = runs,
+				.warmup = warmup, .timeout_s = timeout_s, .run_id = run_id, .started_at = started,
+				.host = host, .agent_host_path = drv[d].agent,
+				.rootfs = drv[d].rootfs[0] ? drv[d].rootfs : NULL,
+				.progress = isatty(STDERR_FILENO) && !json,
+			};
+			if (sb_run_begin(scn[s], &o, &runs_of[d], &err) < 0) {
+				rc = sb_cli_fail("matrix: %s on %s: %s", scn[s]->name, drv[d].drv->name, err.msg);
+				break;
+			}
+		}
+		/* Rounds: iteration i on every driver, the starting driver rotating each round. */
+		for (size_t round = 0, active = 1; active && !rc; round++) {
+			active = 0;
+			for (size_t k = 0; k < ndrv; k++) {
+				size_t d = (round + k) % ndrv;
+				if (runs_of[d] && sb_run_step(runs_of[d]))
+					active = 1;
+			}
+		}
+		for (size_t d = 0; d < ndrv; d++) {
+			if (!runs_of[d])
+				continue;
+			json_t *r = sb_run_end(runs_of[d]);
+			sb_params_free(&mine[d]);
+			char name[512], path[4096];
+			snprintf(name, sizeof(name), "%s--%s.json", scn[s]->name, drv[d].drv->name);
+			snprintf(path, sizeof(path), "%s/%s", out, name);
+			if (sb_report_write(r, path, &err) < 0) {
+				rc = sb_cli_fail("matrix: %s", err.msg);
+				json_decref(r);
+				continue;
+			}
+			reports[s * ndrv + d] = r;
+			json_array_append_new(rep_list, json_pack("{s:s, s:s, s:s, s:O?, s:s}", "scenario", scn[s]->name,
+								  "driver", drv[d].drv->name, "status", sb_report_status(r),
+								  "reason", json_object_get(r, "reason"), "path", name));
+		}
+		if (rc)
+			break;
+	}
+	size_t nsc_done = json_array_size(rep_list) / (ndrv ? ndrv : 1);
+	sb_wallclock_rfc3339(ended, sizeof(ended));
+	json_t *drivers = json_array();
+	for (size_t d = 0; d < ndrv; d++)
+		json_array_append_new(drivers, json_pack("{s:s, s:b, s:s, s:s}", "name", drv[d].drv->name, "usable",
+							 drv[d].probe.usable, "version", drv[d].probe.version, "reason",
+							 drv[d].probe.reason));
+	json_t *cells = build_cells(scn, nsc_done, reports, drv, ndrv);
+	json_t *summary = json_pack("{s:s, s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:O}, s:O, s:O, s:O}",
+				    "schema", "sandbench.matrix/v1", "tool", "name", "sandbench", "version", SB_VERSION,
+				    "git", SB_GIT_VERSION, "run", "id", run_id, "started_at", started, "ended_at", ended,
+				    "host", host, "drivers", drivers, "reports", rep_list, "cells", cells);
+	if (sb_interrupted())
+		json_object_set_new(summary, "interrupted", json_true());
+	char mpath[4096];
+	snprintf(mpath, sizeof(mpath), "%s/matrix.json", out);
+	if (sb_report_write(summary, mpath, &err) < 0)
+		rc = sb_cli_fail("matrix: %s", err.msg);
+	if (json) {
+		sb_cli_print_json(summary);
+	} else {
+		print_table(cells, drv, ndrv);
+		size_t i;
+		json_t *x;
+		bool header = false;
+		json_array_foreach(rep_list, i, x) {
+			if (!strcmp(json_string_value(json_object_get(x, "status")), "ok"))
+				continue;
+			if (!header)
+				printf("\nnot measured:\n");
+			header = true;
+			printf("  %s on %s: %s: %s\n", json_string_value(json_object_get(x, "scenario")),
+			       json_string_value(json_object_get(x, "driver")), json_string_value(json_object_get(x, "status")),
+			       json_string_value(json_object_get(x, "reason")));
+		}
+		printf("\nreports and matrix.json: %s/\n", out);
+	}
+	for (size_t i = 0; i < nscn * ndrv; i++)
+		json_decref(reports[i]);
+	free(reports);
+	json_decref(summary);
+	json_decref(drivers);
+	json_decref(cells);
+	json_decref(rep_list);
+	json_decref(host);
+	int sig = sb_interrupted();
+	sb_reap_descendants();
+	if (sig)
+		rc = 128 + sig;
+done:
+	sb_params_free(&params);
+	return rc;
+}

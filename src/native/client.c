@@ -1,0 +1,289 @@
+/* Host side of running commands in a box: one EXEC message to the box's init with the command's
+ * stdio and a private reply socket, then the same capture loop as the process runner (deadline,
+ * SIGINT/SIGTERM, output caps) until init reports the exit status and rusage. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/signals.h"
+#include "drivers/driver.h"
+#include "native/native_int.h"
+
+#define SBN_OUT_CAP_DEFAULT (16u << 20)
+
+struct cap {
+	char *buf;
+	size_t len, alloc, cap;
+	bool trunc, keep;
+	uint64_t total;
+};
+
+/* 1 = got data, 0 = EOF, -EAGAIN = nothing now, other -errno. */
+static int cap_read(int fd, struct cap *c)
+{
+	char chunk[65536];
+	ssize_t r = read(fd, chunk, sizeof(chunk));
+	if (r <= 0)
+		return r == 0 ? 0 : -errno;
+	c->total += (uint64_t)r;
+	if (!c->keep)
+		return 1;
+	size_t room = c->cap > c->len ? c->cap - c->len : 0;
+	size_t take = (size_t)r < room ? (size_t)r : room;
+	c->trunc |= take < (size_t)r;
+	if (!take)
+		return 1;
+	if (c->len + take + 1 > c->alloc) {
+		size_t na = c->alloc ? c->alloc : 4096;
+		while (na < c->len + take + 1)
+			na *= 2;
+		char *nb = realloc(c->buf, na);
+		if (!nb)
+			return -ENOMEM;
+		c->buf = nb;
+		c->alloc = na;
+	}
+	memcpy(c->buf + c->len, chunk, take);
+	c->len += take;
+	c->buf[c->len] = '\0';
+	return 1;
+}
+
+static void xclose(int *fd)
+{
+	if (*fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+}
+
+static size_t pack_argv(const char *const *argv, char *buf, size_t cap)
+{
+	size_t off = 0;
+	for (size_t i = 0; argv[i]; i++) {
+		size_t l = strlen(argv[i]) + 1;
+		if (off + l > cap)
+			return 0;
+		memcpy(buf + off, argv[i], l);
+		off += l;
+	}
+	return off;
+}
+
+int sbn_exec(struct sb_box *box, const struct sb_exec_req *req, struct sb_proc_result *res, struct sb_error *err)
+{
+	memset(res, 0, sizeof(*res));
+	res->exit_code = -1;
+	if (!req->argv || !req->argv[0])
+		return sb_error_set(err, EINVAL, "empty command");
+	if (box->stopped || box->ctl < 0)
+		return sb_error_set(err, ESRCH, "box %s is stopped", box->name);
+	static char text[SBN_MSG_MAX - sizeof(struct sbn_msg)];
+	size_t tlen = pack_argv(req->argv, text, sizeof(text));
+	if (!tlen)
+		return sb_error_set(err, E2BIG, "command line too long for box %s", box->name);
+
+	int in_p[2] = {-1, -1}, out_p[2] = {-1, -1}, err_p[2] = {-1, -1}, rp[2] = {-1, -1};
+	int devnull = -1, rc = 0;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, rp) < 0) {
+		rc = sb_error_set(err, errno, "socketpair: %s", strerror(errno));
+		goto out;
+	}
+	int fds[4];
+	if (req->passthrough) {
+		fds[0] = 0;
+		fds[1] = 1;
+		fds[2] = 2;
+	} else {
+		if (pipe2(out_p, O_CLOEXEC) < 0 || pipe2(err_p, O_CLOEXEC) < 0) {
+			rc = sb_error_set(err, errno, "pipe: %s", strerror(errno));
+			goto out;
+		}
+		if (req->stdin_data) {
+			if (pipe2(in_p, O_CLOEXEC) < 0) {
+				rc = sb_error_set(err, errno, "pipe: %s", strerror(errno));
+				goto out;
+			}
+		} else {
+			devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		}
+		fds[0] = req->stdin_data ? in_p[0] : devnull;
+		fds[1] = out_p[1];
+		fds[2] = err_p[1];
+	}
+	fds[3] = rp[1];
+	struct sbn_msg m = {.type = SBN_MSG_EXEC};
+	res->start_ns = sb_now_ns();
+	if ((rc = sbn_send(box->ctl, &m, text, tlen, fds, 4)) < 0) {
+		rc = sb_error_set(err, -rc, "box %s: sending the command to its init: %s", box->name, strerror(-rc));
+		goto out;
+	}
+	xclose(&in_p[0]);
+	xclose(&out_p[1]);
+	xclose(&err_p[1]);
+	xclose(&devnull);
+	xclose(&rp[1]);
+
+	struct cap cout = {.cap = req->out_cap ? req->out_cap : SBN_OUT_CAP_DEFAULT, .keep = !req->discard_stdout};
+	struct cap cerr = {.cap = req->out_cap ? req->out_cap : SBN_OUT_CAP_DEFAULT, .keep = true};
+	size_t in_off = 0;
+	if (in_p[1] >= 0)
+		fcntl(in_p[1], F_SETFL, O_NONBLOCK);
+	if (out_p[0] >= 0) {
+		fcntl(out_p[0], F_SETFL, O_NONBLOCK);
+		fcntl(err_p[0], F_SETFL, O_NONBLOCK);
+	}
+	bool done = false, killed = false;
+	int64_t kill_deadline = 0;
+	struct sbn_msg ans;
+	memset(&ans, 0, sizeof(ans));
+	while (!done) {
+		struct pollfd pf[4];
+		int np = 0, i_out = -1, i_err = -1, i_in = -1;
+		if (out_p[0] >= 0) { i_out = np; pf[np++] = (struct pollfd){out_p[0], POLLIN, 0}; }
+		if (err_p[0] >= 0) { i_err = np; pf[np++] = (struct pollfd){err_p[0], POLLIN, 0}; }
+		if (in_p[1] >= 0) { i_in = np; pf[np++] = (struct pollfd){in_p[1], POLLOUT, 0}; }
+		int i_rp = np;
+		pf[np++] = (struct pollfd){rp[0], POLLIN, 0};
+		int64_t dl = killed ? kill_deadline : req->deadline_ns;
+		int left = sb_deadline_left_ms(dl);
+		int n = poll(pf, (nfds_t)np, left < 0 || left > 100 ? 100 : left);
+		if (n < 0 && errno != EINTR) {
+			rc = sb_error_set(err, errno, "poll: %s", strerror(errno));
+			break;
+		}
+		if (!killed && (sb_interrupted() || sb_deadline_passed(req->deadline_ns))) {
+			if (sb_interrupted())
+				res->interrupted = true;
+			else
+				res->timed_out = true;
+			struct sbn_msg k = {.type = SBN_MSG_KILL};
+			sbn_send(rp[0], &k, NULL, 0, NULL, 0);
+			killed = true;
+			kill_deadline = sb_deadline_after(5);
+			continue;
+		}
+		if (killed && sb_deadline_passed(kill_deadline))
+			break;
+		if (n <= 0)
+			continue;
+		if (i_out >= 0 && pf[i_out].revents) {
+			uint64_t before = cout.total;
+			int r = cap_read(out_p[0], &cout);
+			if (before == 0 && cout.total > 0)
+				res->first_byte_ns = sb_now_ns();
+			if (r == 0 || (r < 0 && r != -EAGAIN && r != -EINTR))
+				xclose(&out_p[0]);
+		}
+		if (i_err >= 0 && pf[i_err].revents) {
+			int r = cap_read(err_p[0], &cerr);
+			if (r == 0 || (r < 0 && r != -EAGAIN && r != -EINTR))
+				xclose(&err_p[0]);
+		}
+		if (i_in >= 0 && pf[i_in].revents) {
+			ssize_t w = write(in_p[1], req->stdin_data + in_off, req->stdin_len - in_off);
+			if (w > 0)
+				in_off += (size_t)w;
+			if ((w < 0 && errno != EAGAIN) || in_off >= req->stdin_len)
+				xclose(&in_p[1]);
+		}
+		if (pf[i_rp].revents) {
+			char buf[sizeof(struct sbn_msg) + 16];
+			ssize_t r = sbn_recv(rp[0], buf, sizeof(buf), NULL, NULL);
+			if (r >= (ssize_t)sizeof(ans)) {
+				memcpy(&ans, buf, sizeof(ans));
+				done = true;
+			} else if (r == 0 || (r < 0 && r != -EAGAIN)) {
+				rc = sb_error_set(err, ECONNRESET, "box %s: its init went away during the command", box->name);
+				break;
+			}
+		}
+	}
+	res->end_ns = sb_now_ns();
+	if (done) {
+		/* The command has exited; whatever it wrote is in the pipes. */
+		while (out_p[0] >= 0 && cap_read(out_p[0], &cout) == 1)
+			if (!res->first_byte_ns)
+				res->first_byte_ns = sb_now_ns();
+		while (err_p[0] >= 0 && cap_read(err_p[0], &cerr) == 1)
+			;
+		if (ans.err) {
+			rc = sb_error_set(err, ans.err, "box %s: cannot run %s: %s", box->name, req->argv[0], strerror(ans.err));
+			res->exit_code = 127;
+		} else if (WIFEXITED(ans.status)) {
+			res->exit_code = WEXITSTATUS(ans.status);
+		} else if (WIFSIGNALED(ans.status)) {
+			res->term_signal = WTERMSIG(ans.status);
+			res->exit_code = 128 + res->term_signal;
+		}
+		res->pid = ans.pid;
+		res->user_ms = (double)ans.ru.ru_utime.tv_sec * 1e3 + (double)ans.ru.ru_utime.tv_usec / 1e3;
+		res->sys_ms = (double)ans.ru.ru_stime.tv_sec * 1e3 + (double)ans.ru.ru_stime.tv_usec / 1e3;
+		res->maxrss_kb = ans.ru.ru_maxrss;
+	}
+	res->out = cout.buf;
+	res->out_len = cout.len;
+	res->out_bytes = cout.total;
+	res->out_truncated = cout.trunc;
+	res->err = cerr.buf;
+	res->err_len = cerr.len;
+	res->err_truncated = cerr.trunc;
+	if (rc == 0 && res->timed_out)
+		rc = sb_error_set(err, ETIMEDOUT, "%s timed out in box %s", req->argv[0], box->name);
+	else if (rc == 0 && res->interrupted)
+		rc = sb_error_set(err, EINTR, "%s interrupted in box %s", req->argv[0], box->name);
+out:
+	xclose(&in_p[0]);
+	xclose(&in_p[1]);
+	xclose(&out_p[0]);
+	xclose(&out_p[1]);
+	xclose(&err_p[0]);
+	xclose(&err_p[1]);
+	xclose(&rp[0]);
+	xclose(&rp[1]);
+	xclose(&devnull);
+	return rc;
+}
+
+int sbn_agent_open(struct sb_box *box, const char *agent, struct sb_agent_conn *conn, int64_t deadline_ns,
+		   struct sb_error *err)
+{
+	conn->to_agent = conn->from_agent = -1;
+	conn->pid = 0;
+	if (box->stopped || box->ctl < 0)
+		return sb_error_set(err, ESRCH, "box %s is stopped", box->name);
+	int in_p[2], out_p[2];
+	if (pipe2(in_p, O_CLOEXEC) < 0)
+		return sb_error_set(err, errno, "pipe: %s", strerror(errno));
+	if (pipe2(out_p, O_CLOEXEC) < 0) {
+		int e = errno;
+		close(in_p[0]);
+		close(in_p[1]);
+		return sb_error_set(err, e, "pipe: %s", strerror(e));
+	}
+	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	char text[PATH_MAX + 16];
+	const char *argv[] = {agent, "serve", NULL};
+	size_t tlen = pack_argv(argv, text, sizeof(text));
+	/* Detached: the agent lives until its stdin closes (sb_agent_conn_close) or the box dies. */
+	struct sbn_msg m = {.type = SBN_MSG_EXEC, .flags = SBN_EXEC_DETACHED};
+	int fds[3] = {in_p[0], out_p[1], devnull};
+	int rc = sbn_send(box->ctl, &m, text, tlen, fds, 3);
+	close(in_p[0]);
+	close(out_p[1]);
+	if (devnull >= 0)
+		close(devnull);
+	if (rc < 0) {
+		close(in_p[1]);
+		close(out_p[0]);
+		return sb_error_set(err, -rc, "box %s: sending the agent command: %s", box->name, strerror(-rc));
+	}
+	conn->to_agent = in_p[1];
+	conn->from_agent = out_p[0];
+	return 0;
+}

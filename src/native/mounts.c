@@ -1,0 +1,150 @@
+/* The box's filesystem, built inside its fresh mount namespace (so nothing here is visible to the
+ * host, and it all disappears with the namespace): a scratch tmpfs holding the writable layer, the
+ * root (overlay of the read-only rootfs, or a read-only bind with a tmpfs /tmp), a read-only /proc
+ * of the box's pid namespace, a minimal /dev, then pivot_root and the old root detached.
+ *
+ * /proc is mounted read-only because box processes keep uid 0: without capabilities uid 0 still
+ * passes owner permission checks, and writable /proc/sys or /proc/sysrq-trigger would reach the
+ * host kernel. One read-only mount is cheaper than masking each dangerous file. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "native/native_int.h"
+
+static int fail(char *why, size_t wlen, const char *what, const char *arg)
+{
+	int e = errno;
+	snprintf(why, wlen, "%s %s: %s", what, arg ? arg : "", strerror(e));
+	return -e;
+}
+
+int sbn_mount_scratch(const struct sbn_cfg *cfg, const char *scratch, int *upper_fd, char *why, size_t wlen)
+{
+	*upper_fd = -1;
+	/* Private first: mounts made below must never propagate back to the host's namespace. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return fail(why, wlen, "make / private", NULL);
+	if (mount("sbn-scratch", scratch, "tmpfs", MS_NOSUID, "mode=0700") < 0)
+		return fail(why, wlen, "mount scratch tmpfs on", scratch);
+	char p[PATH_MAX + 16];
+	snprintf(p, sizeof(p), "%s/root", scratch);
+	if (mkdir(p, 0755) < 0)
+		return fail(why, wlen, "mkdir", p);
+	if (cfg->rootfs_mode == SBN_ROOTFS_OVERLAY) {
+		snprintf(p, sizeof(p), "%s/work", scratch);
+		if (mkdir(p, 0755) < 0)
+			return fail(why, wlen, "mkdir", p);
+		snprintf(p, sizeof(p), "%s/upper", scratch);
+		if (mkdir(p, 0755) < 0)
+			return fail(why, wlen, "mkdir", p);
+		*upper_fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (*upper_fd < 0)
+			return fail(why, wlen, "open", p);
+	}
+	return 0;
+}
+
+static int make_dev(const char *dev, char *why, size_t wlen)
+{
+	static const struct {
+		const char *name;
+		unsigned maj, min;
+	} nodes[] = {{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+	if (mount("sbn-dev", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=65536") < 0)
+		return fail(why, wlen, "mount tmpfs on", dev);
+	char p[PATH_MAX + 32];
+	/* mknod honours the umask; the nodes must be 0666 for every user in the box. */
+	mode_t old = umask(0);
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", dev, nodes[i].name);
+		if (mknod(p, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) < 0) {
+			umask(old);
+			return fail(why, wlen, "mknod", p);
+		}
+	}
+	snprintf(p, sizeof(p), "%s/shm", dev);
+	mkdir(p, 01777);
+	umask(old);
+	snprintf(p, sizeof(p), "%s/pts", dev);
+	if (mkdir(p, 0755) < 0)
+		return fail(why, wlen, "mkdir", p);
+	if (mount("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620") < 0)
+		return fail(why, wlen, "mount devpts on", p);
+	static const char *const links[][2] = {{"pts/ptmx", "ptmx"},       {"/proc/self/fd", "fd"},
+					       {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+					       {"/proc/self/fd/2", "stderr"}};
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", dev, links[i][1]);
+		if (symlink(links[i][0], p) < 0)
+			return fail(why, wlen, "symlink", p);
+	}
+	return 0;
+}
+
+/* A mount point the read-only rootfs lacks can only be made in overlay mode. */
+static int ensure_dir(const char *p, char *why, size_t wlen)
+{
+	if (mkdir(p, 0755) < 0 && errno != EEXIST)
+		return fail(why, wlen, "mkdir", p);
+	return 0;
+}
+
+int sbn_mount_root(const struct sbn_cfg *cfg, const char *scratch, char *why, size_t wlen)
+{
+	char root[PATH_MAX + 16], p[PATH_MAX + 64];
+	snprintf(root, sizeof(root), "%s/root", scratch);
+	int rc;
+	if (cfg->rootfs_mode == SBN_ROOTFS_OVERLAY) {
+		char opts[3 * PATH_MAX + 128];
+		/* volatile: the upper layer is a tmpfs that dies with the box, so syncs are wasted. */
+		snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s/upper,workdir=%s/work,volatile", cfg->rootfs,
+			 scratch, scratch);
+		if (mount("sbn-root", root, "overlay", MS_NOSUID, opts) < 0) {
+			snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s/upper,workdir=%s/work", cfg->rootfs,
+				 scratch, scratch);
+			if (mount("sbn-root", root, "overlay", MS_NOSUID, opts) < 0)
+				return fail(why, wlen, "mount overlay with lower", cfg->rootfs);
+		}
+		snprintf(p, sizeof(p), "%s/proc", root);
+		if ((rc = ensure_dir(p, why, wlen)) < 0)
+			return rc;
+		snprintf(p, sizeof(p), "%s/dev", root);
+		if ((rc = ensure_dir(p, why, wlen)) < 0)
+			return rc;
+		snprintf(p, sizeof(p), "%s/tmp", root);
+		if (mkdir(p, 01777) == 0)
+			chmod(p, 01777);
+	} else {
+		if (mount(cfg->rootfs, root, NULL, MS_BIND | MS_REC, NULL) < 0)
+			return fail(why, wlen, "bind mount", cfg->rootfs);
+		if (mount(NULL, root, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID, NULL) < 0)
+			return fail(why, wlen, "remount read-only", root);
+		snprintf(p, sizeof(p), "%s/tmp", root);
+		if (mount("sbn-tmp", p, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+			return fail(why, wlen, "mount tmpfs on", p);
+	}
+	snprintf(p, sizeof(p), "%s/proc", root);
+	if (mount("proc", p, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL) < 0)
+		return fail(why, wlen, "mount proc on", p);
+	snprintf(p, sizeof(p), "%s/dev", root);
+	if ((rc = make_dev(p, why, wlen)) < 0)
+		return rc;
+	/* pivot_root(".", ".") stacks the old root under the new one; detaching "." then drops the
+	 * whole host tree from this namespace without needing a directory for it. */
+	if (chdir(root) < 0)
+		return fail(why, wlen, "chdir", root);
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return fail(why, wlen, "pivot_root", root);
+	if (umount2(".", MNT_DETACH) < 0)
+		return fail(why, wlen, "detach old root", NULL);
+	if (chdir("/") < 0)
+		return fail(why, wlen, "chdir", "/");
+	return 0;
+}

@@ -1,0 +1,219 @@
+/* Box networking over rtnetlink (no `ip` process on the hot path). Without veth a box has only its
+ * own loopback. With veth the pair is "sbn<slot>" on the host and "eth0" in the box, addressed
+ * from 10.213.0.0/16 as one /30 per slot (host .1, box .2); the box gets no default route, so the
+ * only place its packets can go is the host end of its own pair. Slots are claimed by the kernel:
+ * creating an interface whose name exists fails with EEXIST, so concurrent runs never collide. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h> /* before the linux/ headers, which then skip their copies of it */
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "native/native_int.h"
+
+#define SBN_NET_SLOTS 16384 /* /30s in a /16 */
+
+union nl_req {
+	struct nlmsghdr h;
+	char buf[1024];
+};
+
+static struct rtattr *attr_add(struct nlmsghdr *h, unsigned short type, const void *data, size_t len)
+{
+	struct rtattr *a = (struct rtattr *)((char *)h + NLMSG_ALIGN(h->nlmsg_len));
+	a->rta_type = type;
+	a->rta_len = (unsigned short)RTA_LENGTH(len);
+	if (len)
+		memcpy(RTA_DATA(a), data, len);
+	h->nlmsg_len = NLMSG_ALIGN(h->nlmsg_len) + RTA_ALIGN(a->rta_len);
+	return a;
+}
+
+static void attr_end(struct nlmsghdr *h, struct rtattr *nest)
+{
+	nest->rta_len = (unsigned short)((char *)h + h->nlmsg_len - (char *)nest);
+}
+
+/* Send one request and wait for its ack; -errno from the kernel's answer. */
+static int nl_talk(struct nlmsghdr *h)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	h->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+	h->nlmsg_seq = 1;
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+	int rc = 0;
+	if (sendto(fd, h, h->nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		rc = -errno;
+	} else {
+		char buf[4096];
+		ssize_t r = recv(fd, buf, sizeof(buf), 0);
+		if (r < 0) {
+			rc = -errno;
+		} else {
+			struct nlmsghdr *rh = (struct nlmsghdr *)buf;
+			if (NLMSG_OK(rh, (unsigned)r) && rh->nlmsg_type == NLMSG_ERROR)
+				rc = ((struct nlmsgerr *)NLMSG_DATA(rh))->error;
+		}
+	}
+	close(fd);
+	return rc;
+}
+
+static int link_up(int ifindex)
+{
+	union nl_req r;
+	memset(&r, 0, sizeof(r));
+	r.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+	r.h.nlmsg_type = RTM_NEWLINK;
+	struct ifinfomsg *ifi = NLMSG_DATA(&r.h);
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	ifi->ifi_flags = IFF_UP;
+	ifi->ifi_change = IFF_UP;
+	return nl_talk(&r.h);
+}
+
+static int addr_add(int ifindex, uint32_t ip, int prefix)
+{
+	union nl_req r;
+	memset(&r, 0, sizeof(r));
+	r.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifaddrmsg));
+	r.h.nlmsg_type = RTM_NEWADDR;
+	r.h.nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+	struct ifaddrmsg *ifa = NLMSG_DATA(&r.h);
+	ifa->ifa_family = AF_INET;
+	ifa->ifa_prefixlen = (unsigned char)prefix;
+	ifa->ifa_index = (unsigned)ifindex;
+	attr_add(&r.h, IFA_LOCAL, &ip, 4);
+	attr_add(&r.h, IFA_ADDRESS, &ip, 4);
+	return nl_talk(&r.h);
+}
+
+int sbn_net_lo_up(void)
+{
+	/* One ioctl pair is cheaper than a netlink round trip. */
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, "lo", 3);
+	int rc = 0;
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		rc = -errno;
+	else if (!(ifr.ifr_flags & IFF_UP)) {
+		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+		if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+			rc = -errno;
+	}
+	close(fd);
+	return rc;
+}
+
+static void slot_addrs(struct sbn_net *net)
+{
+	uint32_t base = (10u << 24) | (213u << 16) | ((uint32_t)net->slot * 4u);
+	net->host_ip = htonl(base + 1);
+	net->box_ip = htonl(base + 2);
+}
+
+static int veth_new(const char *host_if, pid_t pid)
+{
+	union nl_req r;
+	memset(&r, 0, sizeof(r));
+	r.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+	r.h.nlmsg_type = RTM_NEWLINK;
+	r.h.nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+	((struct ifinfomsg *)NLMSG_DATA(&r.h))->ifi_family = AF_UNSPEC;
+	attr_add(&r.h, IFLA_IFNAME, host_if, strlen(host_if) + 1);
+	struct rtattr *li = attr_add(&r.h, IFLA_LINKINFO, NULL, 0);
+	attr_add(&r.h, IFLA_INFO_KIND, "veth", 5);
+	struct rtattr *data = attr_add(&r.h, IFLA_INFO_DATA, NULL, 0);
+	struct rtattr *peer = attr_add(&r.h, VETH_INFO_PEER, NULL, 0);
+	/* The peer's attributes follow its own ifinfomsg. */
+	r.h.nlmsg_len += (unsigned)NLMSG_ALIGN(sizeof(struct ifinfomsg));
+	attr_add(&r.h, IFLA_IFNAME, "eth0", 5);
+	uint32_t p = (uint32_t)pid;
+	attr_add(&r.h, IFLA_NET_NS_PID, &p, 4);
+	attr_end(&r.h, peer);
+	attr_end(&r.h, data);
+	attr_end(&r.h, li);
+	return nl_talk(&r.h);
+}
+
+int sbn_net_veth_create(pid_t pid, struct sbn_net *net, struct sb_error *err)
+{
+	/* Start at a pid-dependent slot so parallel runs rarely race for the same names. */
+	int start = (int)((unsigned)getpid() * 7919u % SBN_NET_SLOTS);
+	static int next = -1;
+	if (next < 0)
+		next = start;
+	int rc = -EEXIST;
+	for (int i = 0; i < 64 && rc == -EEXIST; i++) {
+		net->slot = next;
+		next = (next + 1) % SBN_NET_SLOTS;
+		snprintf(net->host_if, sizeof(net->host_if), "%s%d", SBN_IF_PREFIX, net->slot);
+		rc = veth_new(net->host_if, pid);
+	}
+	if (rc < 0) {
+		net->slot = -1;
+		net->host_if[0] = '\0';
+		return sb_error_set(err, -rc, "creating veth pair: %s", strerror(-rc));
+	}
+	slot_addrs(net);
+	int idx = (int)if_nametoindex(net->host_if);
+	if (idx <= 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = addr_add(idx, net->host_ip, 30);
+	if (rc == 0)
+		rc = link_up(idx);
+	if (rc < 0) {
+		sbn_net_veth_delete(net->host_if);
+		net->slot = -1;
+		net->host_if[0] = '\0';
+		return sb_error_set(err, -rc, "configuring the host end of the veth pair: %s", strerror(-rc));
+	}
+	return 0;
+}
+
+int sbn_net_box_setup(const struct sbn_net *net)
+{
+	int idx = (int)if_nametoindex("eth0");
+	if (idx <= 0)
+		return -errno;
+	int rc = addr_add(idx, net->box_ip, 30);
+	if (rc == 0)
+		rc = link_up(idx);
+	return rc;
+}
+
+int sbn_net_veth_delete(const char *host_if)
+{
+	if (!host_if || !host_if[0])
+		return 0;
+	union nl_req r;
+	memset(&r, 0, sizeof(r));
+	r.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+	r.h.nlmsg_type = RTM_DELLINK;
+	((struct ifinfomsg *)NLMSG_DATA(&r.h))->ifi_family = AF_UNSPEC;
+	attr_add(&r.h, IFLA_IFNAME, host_if, strlen(host_if) + 1);
+	int rc = nl_talk(&r.h);
+	return rc == -ENODEV ? 0 : rc;
+}
+
+void sbn_ip_str(uint32_t ip, char *buf, size_t len)
+{
+	if (!inet_ntop(AF_INET, &ip, buf, (socklen_t)len) && len)
+		buf[0] = '\0';
+}

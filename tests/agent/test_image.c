@@ -1,0 +1,171 @@
+/* The standard rootfs builder: layout, a working busybox shell inside (as root, via
+ * chroot), content-addressed reuse, and refusal of a dynamically linked agent.
+ * Usage: test_agent_image PATH-TO-AGENT */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/util.h"
+#include "image/image.h"
+
+static const char *agent_path;
+
+struct fixture {
+	char cache[64];
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	snprintf(f->cache, sizeof(f->cache), "/tmp/sb-image-test-XXXXXX");
+	if (!mkdtemp(f->cache))
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	sb_rm_rf(f->cache);
+	free(f);
+	return 0;
+}
+
+static void assert_mode(const char *root, const char *rel, mode_t type, mode_t perm)
+{
+	char p[PATH_MAX];
+	struct stat st;
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	assert_int_equal(lstat(p, &st), 0);
+	assert_int_equal(st.st_mode & S_IFMT, type);
+	if (perm)
+		assert_int_equal(st.st_mode & 07777, perm);
+}
+
+static void test_build_and_reuse(void **state)
+{
+	struct fixture *f = *state;
+	if (access("/bin/busybox", X_OK) != 0)
+		skip();
+	char root[PATH_MAX], root2[PATH_MAX];
+	bool reused = true;
+	struct sb_error err = { 0 };
+	char cache[128];
+	/* A cache dir that does not exist yet is created. */
+	snprintf(cache, sizeof(cache), "%s/nested/cache", f->cache);
+	int rc = sb_image_build(cache, agent_path, root, sizeof(root), &reused, &err);
+	if (rc < 0)
+		fail_msg("build: %s", err.msg);
+	assert_false(reused);
+	assert_non_null(strstr(root, "/rootfs-"));
+
+	assert_mode(root, "bin/busybox", S_IFREG, 0755);
+	assert_mode(root, "sandbench-agent", S_IFREG, 0755);
+	assert_mode(root, "bin/sandbench-agent", S_IFREG, 0755);
+	assert_mode(root, "bin/sh", S_IFLNK, 0);
+	assert_mode(root, "bin/ls", S_IFLNK, 0);
+	assert_mode(root, "bin/cat", S_IFLNK, 0);
+	assert_mode(root, "usr/bin/printf", S_IFLNK, 0);
+	assert_mode(root, "bin/sleep", S_IFLNK, 0);
+	assert_mode(root, "bin/mount", S_IFLNK, 0);
+	assert_mode(root, "etc/passwd", S_IFREG, 0644);
+	assert_mode(root, "etc/group", S_IFREG, 0644);
+	assert_mode(root, "etc/hostname", S_IFREG, 0644);
+	assert_mode(root, "tmp", S_IFDIR, 01777);
+	const char *dirs[] = { "proc", "sys", "dev", "run", "mnt" };
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		assert_mode(root, dirs[i], S_IFDIR, 0);
+	assert_mode(root, SB_IMAGE_MARKER, S_IFREG, 0644);
+
+	/* No temp dirs left beside the image. */
+	char cmd[PATH_MAX + 64];
+	snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A '%s' | grep -v '^rootfs-')\"", cache);
+	assert_int_equal(system(cmd), 0);
+
+	if (geteuid() == 0) {
+		snprintf(cmd, sizeof(cmd), "chroot '%s' /bin/sh -c 'echo ok'", root);
+		FILE *p = popen(cmd, "r");
+		assert_non_null(p);
+		char line[64] = "";
+		assert_non_null(fgets(line, sizeof(line), p));
+		assert_int_equal(pclose(p), 0);
+		assert_string_equal(line, "ok\n");
+		snprintf(cmd, sizeof(cmd),
+		         "chroot '%s' /bin/sh -c 'sandbench-agent mark' | grep -q monotonic_ns", root);
+		assert_int_equal(system(cmd), 0);
+	}
+
+	rc = sb_image_build(cache, agent_path, root2, sizeof(root2), &reused, &err);
+	if (rc < 0)
+		fail_msg("rebuild: %s", err.msg);
+	assert_true(reused);
+	assert_string_equal(root, root2);
+
+	/* An incomplete leftover (no marker) is not trusted: it is replaced. */
+	char marker[PATH_MAX];
+	snprintf(marker, sizeof(marker), "%s/%s", root, SB_IMAGE_MARKER);
+	assert_int_equal(unlink(marker), 0);
+	rc = sb_image_build(cache, agent_path, root2, sizeof(root2), &reused, &err);
+	if (rc < 0)
+		fail_msg("rebuild over partial: %s", err.msg);
+	assert_false(reused);
+	assert_string_equal(root, root2);
+	assert_mode(root, SB_IMAGE_MARKER, S_IFREG, 0644);
+}
+
+static void test_rejects_dynamic_agent(void **state)
+{
+	struct fixture *f = *state;
+	if (access("/bin/busybox", X_OK) != 0)
+		skip();
+	char root[PATH_MAX];
+	bool reused;
+	struct sb_error err = { 0 };
+	/* /bin/ls is dynamically linked on Debian: it would not run inside the image. */
+	int rc = sb_image_build(f->cache, "/bin/ls", root, sizeof(root), &reused, &err);
+	assert_int_equal(rc, -ELIBBAD);
+	assert_non_null(strstr(err.msg, "dynamically linked"));
+	rc = sb_image_build(f->cache, "/etc/hostname", root, sizeof(root), &reused, &err);
+	assert_int_equal(rc, -ENOEXEC);
+	rc = sb_image_build(f->cache, "/nonexistent/agent", root, sizeof(root), &reused, &err);
+	assert_true(rc < 0);
+}
+
+static void test_default_cache_dir(void **state)
+{
+	(void)state;
+	setenv("SANDBENCH_CACHE", "/some/where", 1);
+	assert_string_equal(sb_image_default_cache_dir(), "/some/where");
+	unsetenv("SANDBENCH_CACHE");
+	const char *d = sb_image_default_cache_dir();
+	assert_non_null(d);
+	assert_true(d[0] != '\0');
+	if (geteuid() == 0)
+		assert_string_equal(d, "/var/cache/sandbench");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: %s PATH-TO-SANDBENCH-AGENT\n", argv[0]);
+		return 2;
+	}
+	agent_path = argv[1];
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_build_and_reuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rejects_dynamic_agent, setup, teardown),
+		cmocka_unit_test(test_default_cache_dir),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
