@@ -193,11 +193,19 @@ static int flush(struct sb_agent *a, int64_t deadline_ns, struct sb_error *err)
 	return rc;
 }
 
-static int queued(struct sb_agent *a, int rc, int64_t deadline_ns, struct sb_error *err)
+/* Finish queuing the frame that starts at `start`: requests the agent would refuse
+ * as too big are dropped here, before they cost a round trip. */
+static int queued(struct sb_agent *a, size_t start, int rc, int64_t deadline_ns,
+                  struct sb_error *err)
 {
+	if (rc == 0 && a->out.len - start - SB_AGENT_HDR_SIZE > SB_AGENT_MAX_REQUEST) {
+		a->out.len = start;
+		rc = -E2BIG;
+	}
 	if (rc < 0)
 		return sb_error_set(err, -rc, "encoding agent request: %s",
-		                    rc == -E2BIG ? "request too large" : strerror(-rc));
+		                    rc == -E2BIG ? "request over the agent's size limit"
+		                                 : strerror(-rc));
 	return flush(a, deadline_ns, err);
 }
 
@@ -215,8 +223,9 @@ int sb_agent_send_argv(struct sb_agent *a, uint32_t id, const char *const *argv,
 	const char *in = run_stdin(opts, &in_len);
 	if (!argv || !argv[0])
 		return sb_error_set(err, EINVAL, "agent run: empty argv");
+	size_t start = a->out.len;
 	int rc = sb_agent_encode_run_argv(&a->out, id, argv, opts ? opts->timeout_ms : 0, in, in_len);
-	return queued(a, rc, deadline_ns, err);
+	return queued(a, start, rc, deadline_ns, err);
 }
 
 int sb_agent_send_sh(struct sb_agent *a, uint32_t id, const char *script,
@@ -225,20 +234,23 @@ int sb_agent_send_sh(struct sb_agent *a, uint32_t id, const char *script,
 {
 	size_t in_len;
 	const char *in = run_stdin(opts, &in_len);
+	size_t start = a->out.len;
 	int rc = sb_agent_encode_run_sh(&a->out, id, script, opts ? opts->timeout_ms : 0, in, in_len);
-	return queued(a, rc, deadline_ns, err);
+	return queued(a, start, rc, deadline_ns, err);
 }
 
 int sb_agent_send_ping(struct sb_agent *a, uint32_t id, const void *data, size_t len,
                        int64_t deadline_ns, struct sb_error *err)
 {
-	return queued(a, sb_agent_encode_ping(&a->out, id, data, len), deadline_ns, err);
+	size_t start = a->out.len;
+	return queued(a, start, sb_agent_encode_ping(&a->out, id, data, len), deadline_ns, err);
 }
 
 int sb_agent_send_shutdown(struct sb_agent *a, uint32_t id, int64_t deadline_ns,
                            struct sb_error *err)
 {
-	return queued(a, sb_agent_encode_shutdown(&a->out, id), deadline_ns, err);
+	size_t start = a->out.len;
+	return queued(a, start, sb_agent_encode_shutdown(&a->out, id), deadline_ns, err);
 }
 
 int sb_agent_send_raw(struct sb_agent *a, const void *data, size_t len, int64_t deadline_ns,

@@ -15,8 +15,10 @@
 
 /* Hard limit on any frame payload in either direction. */
 #define SB_AGENT_MAX_PAYLOAD (16u << 20)
-/* The agent refuses request payloads above this (commands are small). */
-#define SB_AGENT_MAX_REQUEST (1u << 20)
+/* The agent refuses request payloads above this: room for a command plus a modest
+ * stdin (copying a file in through `cat`), while bounding what a bad host can make
+ * the agent buffer. */
+#define SB_AGENT_MAX_REQUEST (4u << 20)
 /* Per-stream capture limit for a command's stdout/stderr; the rest is counted only. */
 #define SB_AGENT_MAX_CAPTURE (4u << 20)
 /* Requests the agent runs at once on one connection. */

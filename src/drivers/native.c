@@ -1,0 +1,276 @@
+/* The `native` driver: sandbench's own Linux sandbox (src/native/). A box is a pid-1 init in new
+ * mount, pid, uts, ipc, net and cgroup namespaces on an overlay of the standard rootfs, locked
+ * down (no capabilities, no_new_privs, seccomp deny-list) and limited through cgroups; commands
+ * are forked by that init on request, so exec costs about one spawn. With warm=1 boxes come
+ * ready-made from a zygote process. */
+#include <errno.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "drivers/driver.h"
+#include "native/native.h"
+#include "native/native_int.h"
+
+extern const struct sb_driver sb_driver_native;
+
+static const struct sb_param_def native_params[] = {
+	{"net", "none", "none (loopback only) | veth (a host<->box pair, 10.213.x.y/30)"},
+	{"mem", NULL, "memory limit, e.g. 256M (overrides the scenario's)"},
+	{"cpus", NULL, "CPU quota in CPUs, e.g. 0.5"},
+	{"pids", NULL, "maximum number of processes"},
+	{"warm", "0", "1: take boxes from a pre-forked zygote's pool (warm start)"},
+	{"warm_pool", "2", "boxes the zygote keeps ready"},
+	{"rootfs_mode", "overlay", "overlay (writable layer on tmpfs) | tmpfs (read-only rootfs, tmpfs /tmp)"},
+	{"io_stats", "1", "1: join the blkio/io cgroup so stats report io bytes (one more cgroup per box)"},
+	{NULL, NULL, NULL},
+};
+
+static bool overlay_available(void)
+{
+	FILE *f = fopen("/proc/filesystems", "re");
+	if (!f)
+		return false;
+	char line[128];
+	bool ok = false;
+	while (!ok && fgets(line, sizeof(line), f))
+		ok = strstr(line, "\toverlay\n") != NULL;
+	fclose(f);
+	return ok;
+}
+
+/* Can we really make the namespaces here (seccomp'd containers, missing CONFIG_*, no root)? */
+static int try_namespaces(char *why, size_t len)
+{
+	struct clone_args ca;
+	memset(&ca, 0, sizeof(ca));
+	ca.flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP;
+	ca.exit_signal = SIGCHLD;
+	pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid == 0)
+		_exit(0);
+	if (pid < 0) {
+		snprintf(why, len, "cannot create namespaces (clone3): %s", strerror(errno));
+		return -errno;
+	}
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return 0;
+}
+
+static void native_probe(struct sb_probe *out)
+{
+	memset(out, 0, sizeof(*out));
+	struct utsname u;
+	uname(&u);
+	snprintf(out->version, sizeof(out->version), "%s (kernel %s)", SB_VERSION, u.release);
+	if (geteuid() != 0) {
+		snprintf(out->reason, sizeof(out->reason),
+			 "needs root (the unprivileged user-namespace variant is not implemented)");
+		return;
+	}
+	if (try_namespaces(out->reason, sizeof(out->reason)) < 0)
+		return;
+	struct sb_error e = {0};
+	if (sbn_seccomp_prepare(&e) < 0) {
+		snprintf(out->reason, sizeof(out->reason), "seccomp: %s", e.msg);
+		return;
+	}
+	const struct sbn_cg_layout *l = sbn_cg_layout();
+	out->usable = true;
+	out->caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_COPY | SB_CAP_NET | SB_CAP_ISOLATION | SB_CAP_WARM |
+		    SB_CAP_PIDS;
+	if (overlay_available())
+		out->caps |= SB_CAP_CLONE;
+	if (l->writable[SBN_CTRL_MEMORY] || l->writable[SBN_CTRL_CPUACCT])
+		out->caps |= SB_CAP_STATS;
+	if (l->writable[SBN_CTRL_MEMORY])
+		out->caps |= SB_CAP_MEMLIMIT;
+	if (l->writable[SBN_CTRL_CPU])
+		out->caps |= SB_CAP_CPULIMIT;
+	if (l->writable[SBN_CTRL_PIDS])
+		out->caps |= SB_CAP_PIDLIMIT;
+	/* Usable: the reason line carries what limits are (not) available and why. */
+	snprintf(out->reason, sizeof(out->reason), "%s%s", l->note,
+		 overlay_available() ? "" : "; no overlayfs: rootfs_mode=tmpfs only, no clone");
+}
+
+static int build_cfg(const struct sb_box_spec *spec, struct sbn_cfg *cfg, bool *warm, struct sb_error *err)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	const struct sb_params *p = spec->params;
+	if (!spec->rootfs)
+		return sb_error_set(err, EINVAL, "native: a rootfs is needed (sandbench image build)");
+	if (!realpath(spec->rootfs, cfg->rootfs))
+		return sb_error_set(err, errno, "native: rootfs %s: %s", spec->rootfs, strerror(errno));
+	/* overlayfs takes ',' and ':' as separators in its options. */
+	if (strpbrk(cfg->rootfs, ",:"))
+		return sb_error_set(err, EINVAL, "native: rootfs path %s must not contain ',' or ':'", cfg->rootfs);
+	const char *net = sb_params_get_def(p, native_params, "net");
+	if (strcmp(net, "none") == 0)
+		cfg->net = SBN_NET_NONE;
+	else if (strcmp(net, "veth") == 0)
+		cfg->net = SBN_NET_VETH;
+	else
+		return sb_error_set(err, EINVAL, "native: net=%s: expected none or veth", net);
+	const char *mode = sb_params_get_def(p, native_params, "rootfs_mode");
+	if (strcmp(mode, "overlay") == 0)
+		cfg->rootfs_mode = SBN_ROOTFS_OVERLAY;
+	else if (strcmp(mode, "tmpfs") == 0)
+		cfg->rootfs_mode = SBN_ROOTFS_TMPFS;
+	else
+		return sb_error_set(err, EINVAL, "native: rootfs_mode=%s: expected overlay or tmpfs", mode);
+	int rc;
+	uint64_t v;
+	if ((rc = sb_params_get_size(p, "mem", spec->mem_limit_bytes, &cfg->mem_limit, err)) < 0 ||
+	    (rc = sb_params_get_u64(p, "pids", spec->pids_limit, &cfg->pids_limit, err)) < 0 ||
+	    (rc = sb_params_get_double(p, "cpus", spec->cpu_limit, &cfg->cpus, err)) < 0)
+		return rc;
+	if ((rc = sb_params_get_u64(p, "warm", spec->warm ? 1 : 0, &v, err)) < 0)
+		return rc;
+	*warm = v != 0;
+	if ((rc = sb_params_get_u64(p, "warm_pool", 2, &v, err)) < 0)
+		return rc;
+	cfg->pool = v < 1 ? 1 : v > 16 ? 16 : (unsigned)v;
+	if ((rc = sb_params_get_u64(p, "io_stats", 1, &v, err)) < 0)
+		return rc;
+	cfg->io_stats = v != 0;
+	return 0;
+}
+
+static int native_create(const struct sb_box_spec *spec, struct sb_box **out, int64_t deadline_ns,
+			 struct sb_error *err)
+{
+	struct sbn_cfg cfg;
+	bool warm = false;
+	int rc = build_cfg(spec, &cfg, &warm, err);
+	if (rc < 0)
+		return rc;
+	if (warm)
+		return sbn_zygote_take(&cfg, spec->name, out, deadline_ns, err);
+	return sbn_box_make(&cfg, spec->name, -1, out, deadline_ns, err);
+}
+
+static int native_exec(struct sb_box *box, const struct sb_exec_req *req, struct sb_proc_result *res,
+		       struct sb_error *err)
+{
+	return sbn_exec(box, req, res, err);
+}
+
+static int native_agent_open(struct sb_box *box, struct sb_agent_conn *conn, int64_t deadline_ns,
+			     struct sb_error *err)
+{
+	return sbn_agent_open(box, sb_driver_native.agent_in_box, conn, deadline_ns, err);
+}
+
+static int native_copy_in(struct sb_box *box, const char *host_path, const char *box_path, int64_t deadline_ns,
+			  struct sb_error *err)
+{
+	return sbn_copy_in(box, host_path, box_path, deadline_ns, err);
+}
+
+static int native_copy_out(struct sb_box *box, const char *box_path, const char *host_path, int64_t deadline_ns,
+			   struct sb_error *err)
+{
+	return sbn_copy_out(box, box_path, host_path, deadline_ns, err);
+}
+
+static int native_clone(struct sb_box *box, const struct sb_box_spec *spec, struct sb_box **out,
+			int64_t deadline_ns, struct sb_error *err)
+{
+	if (box->upper_fd < 0)
+		return sb_error_set(err, ENOTSUP, "native: clone needs rootfs_mode=overlay");
+	if (box->stopped)
+		return sb_error_set(err, ESRCH, "native: box %s is stopped", box->name);
+	/* Same rootfs and settings as the source; the spec only names the copy. */
+	return sbn_box_make(&box->cfg, spec && spec->name ? spec->name : box->name, box->upper_fd, out, deadline_ns, err);
+}
+
+static int native_stop(struct sb_box *box, int64_t deadline_ns, struct sb_error *err)
+{
+	int rc = sbn_box_kill(box, deadline_ns);
+	if (rc < 0)
+		return sb_error_set(err, -rc, "native: stopping box %s: %s", box->name, strerror(-rc));
+	return 0;
+}
+
+static int native_destroy(struct sb_box *box, int64_t deadline_ns, struct sb_error *err)
+{
+	return sbn_box_free(box, deadline_ns, err);
+}
+
+static uint64_t read_sys_u64(const char *path)
+{
+	char buf[32];
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	uint64_t v = 0;
+	if (fgets(buf, sizeof(buf), f))
+		v = strtoull(buf, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+static int native_stats(struct sb_box *box, struct sb_box_stats *out, struct sb_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (box->stopped)
+		return sb_error_set(err, ESRCH, "native: box %s is stopped", box->name);
+	sbn_cg_stats(&box->cg, out);
+	pid_t pids[512];
+	size_t n = 0;
+	if (sbn_box_pids(box, pids, 512, &n) == 0) {
+		for (size_t i = 0; i < n && i < 512; i++)
+			sbn_proc_mem(pids[i], &out->pss_bytes, &out->rss_bytes);
+		if (!out->pids)
+			out->pids = n;
+	}
+	if (box->net.slot >= 0) {
+		char p[96];
+		/* The host end's receive is the box's transmit. */
+		snprintf(p, sizeof(p), "/sys/class/net/%s/statistics/tx_bytes", box->net.host_if);
+		out->net_rx_bytes = read_sys_u64(p);
+		snprintf(p, sizeof(p), "/sys/class/net/%s/statistics/rx_bytes", box->net.host_if);
+		out->net_tx_bytes = read_sys_u64(p);
+	}
+	return 0;
+}
+
+static int native_pids(struct sb_box *box, pid_t *pids, size_t cap, size_t *n, struct sb_error *err)
+{
+	int rc = sbn_box_pids(box, pids, cap, n);
+	if (rc < 0)
+		return sb_error_set(err, -rc, "native: listing the processes of box %s: %s", box->name, strerror(-rc));
+	return 0;
+}
+
+const struct sb_driver sb_driver_native = {
+	.name = "native",
+	.summary = "sandbench's own sandbox: namespaces, overlay rootfs, cgroups, seccomp, no caps; warm zygote",
+	.caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_COPY | SB_CAP_CLONE | SB_CAP_STATS | SB_CAP_NET | SB_CAP_MEMLIMIT |
+		SB_CAP_CPULIMIT | SB_CAP_PIDLIMIT | SB_CAP_ISOLATION | SB_CAP_WARM | SB_CAP_PIDS,
+	.params = native_params,
+	.needs_rootfs = true,
+	.agent_in_box = "/sandbench-agent",
+	.probe = native_probe,
+	.box_create = native_create,
+	.box_exec = native_exec,
+	.box_agent_open = native_agent_open,
+	.box_copy_in = native_copy_in,
+	.box_copy_out = native_copy_out,
+	.box_clone = native_clone,
+	.box_stop = native_stop,
+	.box_destroy = native_destroy,
+	.box_stats = native_stats,
+	.box_pids = native_pids,
+};
