@@ -6,5 +6,5 @@ cd "$(dirname "$0")/.."
 bash scripts/deps.sh build test
 [ -f build/build.ninja ] || meson setup build --buildtype=release >/dev/null
 ninja -C build >/dev/null
-driver=${SANDBENCH_DRIVER:-process}
+driver=${SANDBENCH_DRIVER:-native}
 exec ./build/src/cli/sandbench run --profile quick --driver "$driver" --out sandbench-results "$@"

@@ -330,9 +330,11 @@ int sb_cmd_matrix(int argc, char **argv)
 				continue;
 			}
 			reports[s * ndrv + d] = r;
-			json_array_append_new(rep_list, json_pack("{s:s, s:s, s:s, s:O?, s:s}", "scenario", scn[s]->name,
-								  "driver", drv[d].drv->name, "status", sb_report_status(r),
-								  "reason", json_object_get(r, "reason"), "path", name));
+			json_t *entry = json_pack("{s:s, s:s, s:s, s:s}", "scenario", scn[s]->name, "driver",
+						  drv[d].drv->name, "status", sb_report_status(r), "path", name);
+			if (json_object_get(r, "reason"))
+				json_object_set(entry, "reason", json_object_get(r, "reason"));
+			json_array_append_new(rep_list, entry);
 		}
 		if (rc)
 			break;
