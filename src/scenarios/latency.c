@@ -53,18 +53,27 @@ static int exec_output_setup(struct sb_scn_ctx *ctx)
 	return sb_scn_box_new(ctx, &st->box, NULL, NULL);
 }
 
+static const struct sb_param_def exec_output_params[] = {
+	{"via", "echo", "echo (prints TOKEN and a newline) or printf (TOKEN alone: the shell-pool command)"},
+	{NULL, NULL, NULL},
+};
+
 static int exec_output_run_once(struct sb_scn_ctx *ctx)
 {
 	struct exec_output_state *st = ctx->state;
+	const char *via = sb_scn_param(ctx, "via");
+	bool use_printf = strcmp(via, "printf") == 0;
+	if (!use_printf && strcmp(via, "echo") != 0)
+		return sb_error_set(ctx->err, EINVAL, "parameter via=%s: expected echo or printf", via);
 	char token[64], expected[80];
 	snprintf(token, sizeof(token), "sandbench-%s-%u", ctx->run_id, ctx->iteration);
-	snprintf(expected, sizeof(expected), "%s\n", token);
-	const char *argv[] = {"echo", token, NULL};
+	snprintf(expected, sizeof(expected), use_printf ? "%s" : "%s\n", token);
+	const char *argv[] = {via, token, NULL};
 	struct sb_proc_result res;
 	int rc = sb_scn_exec_ok(ctx, st->box, argv, &res);
 	if (rc == 0 && (!res.out || strcmp(res.out, expected) != 0)) {
-		rc = sb_error_set(ctx->err, EBADMSG, "stdout mismatch: expected '%s\\n', got '%.*s' (%zu bytes)",
-				  token, (int)(res.out_len > 80 ? 80 : res.out_len), res.out ? res.out : "",
+		rc = sb_error_set(ctx->err, EBADMSG, "stdout mismatch: expected '%s%s', got '%.*s' (%zu bytes)",
+				  token, use_printf ? "" : "\\n", (int)(res.out_len > 80 ? 80 : res.out_len), res.out ? res.out : "",
 				  res.out_len);
 	}
 	if (rc == 0) {
@@ -101,6 +110,7 @@ const struct sb_scenario sb_scn_latency_exec_output = {
 	.axis = "latency",
 	.description = "run `echo TOKEN` in a running sandbox and check stdout is exactly TOKEN",
 	.caps = SB_CAP_EXEC,
+	.params = exec_output_params,
 	.profiles = SB_PROFILE_QUICK | SB_PROFILE_STANDARD | SB_PROFILE_FULL,
 	.default_runs = 30,
 	.default_warmup = 3,
