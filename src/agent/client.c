@@ -239,6 +239,17 @@ int sb_agent_send_sh(struct sb_agent *a, uint32_t id, const char *script,
 	return queued(a, start, rc, deadline_ns, err);
 }
 
+int sb_agent_send_session(struct sb_agent *a, uint32_t id, const char *script,
+                          const struct sb_agent_run_opts *opts, int64_t deadline_ns,
+                          struct sb_error *err)
+{
+	if (opts && opts->stdin_data)
+		return sb_error_set(err, EINVAL, "agent session: scripts take no stdin");
+	size_t start = a->out.len;
+	int rc = sb_agent_encode_run_session(&a->out, id, script, opts ? opts->timeout_ms : 0);
+	return queued(a, start, rc, deadline_ns, err);
+}
+
 int sb_agent_send_ping(struct sb_agent *a, uint32_t id, const void *data, size_t len,
                        int64_t deadline_ns, struct sb_error *err)
 {
@@ -471,6 +482,16 @@ int sb_agent_run_sh(struct sb_agent *a, const char *script, const struct sb_agen
 	memset(resp, 0, sizeof(*resp));
 	uint32_t id = sb_agent_next_id(a);
 	int rc = sb_agent_send_sh(a, id, script, opts, deadline_ns, err);
+	return rc < 0 ? rc : await(a, id, SB_AGENT_T_RESULT, resp, deadline_ns, err);
+}
+
+int sb_agent_run_session(struct sb_agent *a, const char *script,
+                         const struct sb_agent_run_opts *opts, struct sb_agent_response *resp,
+                         int64_t deadline_ns, struct sb_error *err)
+{
+	memset(resp, 0, sizeof(*resp));
+	uint32_t id = sb_agent_next_id(a);
+	int rc = sb_agent_send_session(a, id, script, opts, deadline_ns, err);
 	return rc < 0 ? rc : await(a, id, SB_AGENT_T_RESULT, resp, deadline_ns, err);
 }
 

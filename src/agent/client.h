@@ -63,6 +63,13 @@ int sb_agent_send_argv(struct sb_agent *a, uint32_t id, const char *const *argv,
 int sb_agent_send_sh(struct sb_agent *a, uint32_t id, const char *script,
                      const struct sb_agent_run_opts *opts, int64_t deadline_ns,
                      struct sb_error *err);
+/* Run script in the connection's persistent shell (RUN_SESSION): no fork for builtins,
+ * shell state kept between requests, one script at a time (others queue in the
+ * agent). opts->stdin_data must be NULL. `exit` ends the shell (the result carries
+ * its status; the next request starts a fresh one). */
+int sb_agent_send_session(struct sb_agent *a, uint32_t id, const char *script,
+                          const struct sb_agent_run_opts *opts, int64_t deadline_ns,
+                          struct sb_error *err);
 int sb_agent_send_ping(struct sb_agent *a, uint32_t id, const void *data, size_t len,
                        int64_t deadline_ns, struct sb_error *err);
 int sb_agent_send_shutdown(struct sb_agent *a, uint32_t id, int64_t deadline_ns,
@@ -91,6 +98,9 @@ int sb_agent_run_argv(struct sb_agent *a, const char *const *argv,
                       int64_t deadline_ns, struct sb_error *err);
 int sb_agent_run_sh(struct sb_agent *a, const char *script, const struct sb_agent_run_opts *opts,
                     struct sb_agent_response *resp, int64_t deadline_ns, struct sb_error *err);
+int sb_agent_run_session(struct sb_agent *a, const char *script,
+                         const struct sb_agent_run_opts *opts, struct sb_agent_response *resp,
+                         int64_t deadline_ns, struct sb_error *err);
 /* Round trip with no payload; *agent_now_ns (may be NULL) gets the agent's clock. */
 int sb_agent_ping(struct sb_agent *a, int64_t *agent_now_ns, int64_t deadline_ns,
                   struct sb_error *err);

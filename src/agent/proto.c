@@ -193,16 +193,28 @@ int sb_agent_encode_run_argv(struct sb_agent_buf *b, uint32_t id, const char *co
 	return sb_agent_frame_end(b, start);
 }
 
-int sb_agent_encode_run_sh(struct sb_agent_buf *b, uint32_t id, const char *script,
-                           uint32_t timeout_ms, const void *stdin_data, size_t stdin_len)
+static int encode_script(struct sb_agent_buf *b, uint8_t type, uint32_t id, const char *script,
+                         uint32_t timeout_ms, const void *stdin_data, size_t stdin_len)
 {
 	if (!script)
 		return -EINVAL;
-	size_t start = sb_agent_frame_begin(b, SB_AGENT_T_RUN_SH, id);
+	size_t start = sb_agent_frame_begin(b, type, id);
 	put_run_common(b, timeout_ms, 1);
 	sb_agent_buf_put_blob(b, script, strlen(script));
 	sb_agent_buf_put_blob(b, stdin_data, stdin_data ? stdin_len : 0);
 	return sb_agent_frame_end(b, start);
+}
+
+int sb_agent_encode_run_sh(struct sb_agent_buf *b, uint32_t id, const char *script,
+                           uint32_t timeout_ms, const void *stdin_data, size_t stdin_len)
+{
+	return encode_script(b, SB_AGENT_T_RUN_SH, id, script, timeout_ms, stdin_data, stdin_len);
+}
+
+int sb_agent_encode_run_session(struct sb_agent_buf *b, uint32_t id, const char *script,
+                                uint32_t timeout_ms)
+{
+	return encode_script(b, SB_AGENT_T_RUN_SESSION, id, script, timeout_ms, NULL, 0);
 }
 
 int sb_agent_encode_ping(struct sb_agent_buf *b, uint32_t id, const void *data, size_t len)
@@ -302,13 +314,13 @@ int sb_agent_decode_run(uint8_t type, const uint8_t *p, size_t len, struct sb_ag
 {
 	struct cursor c = { .p = p, .len = len };
 	memset(req, 0, sizeof(*req));
-	if (type != SB_AGENT_T_RUN_ARGV && type != SB_AGENT_T_RUN_SH)
+	bool script = type == SB_AGENT_T_RUN_SH || type == SB_AGENT_T_RUN_SESSION;
+	if (type != SB_AGENT_T_RUN_ARGV && !script)
 		return -EBADMSG;
 	req->flags = cur_u32(&c);
 	req->timeout_ms = cur_u32(&c);
 	uint32_t count = cur_u32(&c);
-	if (c.bad || count == 0 || count > SB_AGENT_MAX_ARGS ||
-	    (type == SB_AGENT_T_RUN_SH && count != 1))
+	if (c.bad || count == 0 || count > SB_AGENT_MAX_ARGS || (script && count != 1))
 		return -EBADMSG;
 
 	/* First pass validates and sizes; second copies into one block. */
@@ -327,15 +339,15 @@ int sb_agent_decode_run(uint8_t type, const uint8_t *p, size_t len, struct sb_ag
 		return -EBADMSG;
 
 	static const char *const sh_prefix[] = { "/bin/sh", "-c" };
-	uint32_t argc = type == SB_AGENT_T_RUN_SH ? 3 : count;
-	if (type == SB_AGENT_T_RUN_SH)
+	uint32_t argc = script ? 3 : count;
+	if (script)
 		strbytes += sizeof("/bin/sh") + sizeof("-c");
 	char **argv = malloc(sizeof(char *) * (argc + 1) + strbytes);
 	if (!argv)
 		return -ENOMEM;
 	char *dst = (char *)(argv + argc + 1);
 	uint32_t ai = 0;
-	if (type == SB_AGENT_T_RUN_SH) {
+	if (script) {
 		for (int i = 0; i < 2; i++) {
 			size_t n = strlen(sh_prefix[i]) + 1;
 			memcpy(dst, sh_prefix[i], n);

@@ -31,6 +31,7 @@ enum sb_agent_type {
 	SB_AGENT_T_RUN_SH = 0x02,
 	SB_AGENT_T_PING = 0x03,
 	SB_AGENT_T_SHUTDOWN = 0x04,
+	SB_AGENT_T_RUN_SESSION = 0x05, /* script for the connection's persistent shell */
 	SB_AGENT_T_RESULT = 0x81,
 	SB_AGENT_T_PONG = 0x83,
 	SB_AGENT_T_SHUTDOWN_ACK = 0x84,
@@ -137,9 +138,13 @@ int sb_agent_encode_pong(struct sb_agent_buf *b, uint32_t id, uint64_t now_ns, c
 int sb_agent_encode_shutdown_ack(struct sb_agent_buf *b, uint32_t id);
 int sb_agent_encode_error(struct sb_agent_buf *b, uint32_t id, uint32_t code, const char *msg);
 
+/* Same payload as RUN_SH, for the persistent shell; stdin must be empty. */
+int sb_agent_encode_run_session(struct sb_agent_buf *b, uint32_t id, const char *script,
+                                uint32_t timeout_ms);
+
 /* Payload decoders. Return 0, -EBADMSG when the payload is malformed (short, trailing
- * bytes, bad counts, NUL inside a string), or -ENOMEM. RUN_SH decodes to
- * argv {"/bin/sh", "-c", script}. */
+ * bytes, bad counts, NUL inside a string), or -ENOMEM. RUN_SH and RUN_SESSION decode
+ * to argv {"/bin/sh", "-c", script}. */
 int sb_agent_decode_run(uint8_t type, const uint8_t *p, size_t len, struct sb_agent_run_req *req);
 int sb_agent_decode_result(const uint8_t *p, size_t len, struct sb_agent_result *r);
 int sb_agent_decode_pong(const uint8_t *p, size_t len, uint64_t *now_ns, const uint8_t **data,

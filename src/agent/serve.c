@@ -2,10 +2,11 @@
  *
  * One poll loop multiplexes the request stream, the response queue, a signalfd and the
  * pipes of every running command, so several requests run at once and each is answered
- * as soon as it finishes. Nothing here needs /proc, /dev or a shell: the agent may be
- * the only file in the sandbox, or /init of a microVM. */
+ * as soon as it finishes. RUN_SESSION requests are handed to session.c (one persistent
+ * shell). Nothing here needs /proc, /dev or a shell: the agent may be the only file in
+ * the sandbox, or /init of a microVM. */
+#include "agent/serve.h"
 #include "agent/agent.h"
-#include "agent/proto.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,35 +27,9 @@ extern char **environ;
  * that never reads must not make the agent grow without bound. */
 #define OUTQ_HIGH_WATER (64u << 20)
 
-struct job {
-	bool used;
-	bool reaped;
-	bool timed_out;
-	uint32_t id;
-	pid_t pid;
-	int wstatus;
-	int out_fd, err_fd, in_fd; /* our ends; -1 once closed */
-	struct sb_agent_buf out, err;
-	uint64_t out_total, err_total;
-	uint8_t *in_data;
-	size_t in_len, in_off;
-	int64_t start_ns, end_ns;
-	int64_t deadline_ns; /* 0 = none */
-};
+uint8_t serve_scratch[65536];
 
-struct server {
-	int in_fd, out_fd;
-	int sig_fd;
-	bool stop;
-	struct sb_agent_reader rd;
-	struct sb_agent_buf outq;
-	struct job jobs[SB_AGENT_MAX_INFLIGHT];
-	unsigned njobs;
-};
-
-static uint8_t scratch[65536];
-
-static void close_fd(int *fd)
+void serve_close_fd(int *fd)
 {
 	if (*fd >= 0) {
 		close(*fd);
@@ -62,7 +37,7 @@ static void close_fd(int *fd)
 	}
 }
 
-static void set_nonblock(int fd)
+void serve_set_nonblock(int fd)
 {
 	int fl = fcntl(fd, F_GETFL);
 	if (fl >= 0)
@@ -87,52 +62,47 @@ static struct job *find_job(struct server *s, uint32_t id)
 static struct job *find_pid(struct server *s, pid_t pid)
 {
 	for (unsigned i = 0; i < SB_AGENT_MAX_INFLIGHT; i++)
-		if (s->jobs[i].used && !s->jobs[i].reaped && s->jobs[i].pid == pid)
+		if (s->jobs[i].used && !s->jobs[i].session && !s->jobs[i].reaped &&
+		    s->jobs[i].pid == pid)
 			return &s->jobs[i];
 	return NULL;
 }
 
 static void job_release(struct server *s, struct job *j)
 {
-	close_fd(&j->out_fd);
-	close_fd(&j->err_fd);
-	close_fd(&j->in_fd);
+	serve_close_fd(&j->out_fd);
+	serve_close_fd(&j->err_fd);
+	serve_close_fd(&j->in_fd);
 	sb_agent_buf_free(&j->out);
 	sb_agent_buf_free(&j->err);
 	free(j->in_data);
+	free(j->script);
 	memset(j, 0, sizeof(*j));
 	s->njobs--;
 }
 
 static void finish_spawn_failed(struct server *s, struct job *j, int errnum)
 {
-	struct sb_agent_result r = {
-		.status = SB_AGENT_SPAWN_FAILED,
-		.code = errnum,
-		.start_ns = (uint64_t)j->start_ns,
-		.end_ns = (uint64_t)agent_now(CLOCK_MONOTONIC),
-	};
-	(void)sb_agent_encode_result(&s->outq, j->id, &r);
-	job_release(s, j);
+	serve_finish(s, j, SB_AGENT_SPAWN_FAILED, errnum);
 }
 
 /* Read what a pipe has now. Returns false at EOF or on error (the fd is closed). */
 static bool pump_output(int *fd, struct sb_agent_buf *cap, uint64_t *total)
 {
 	for (;;) {
-		ssize_t n = read(*fd, scratch, sizeof(scratch));
+		ssize_t n = read(*fd, serve_scratch, sizeof(serve_scratch));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
 			return true;
 		if (n <= 0) {
-			close_fd(fd);
+			serve_close_fd(fd);
 			return false;
 		}
 		*total += (uint64_t)n;
 		size_t room = cap->len < SB_AGENT_MAX_CAPTURE ? SB_AGENT_MAX_CAPTURE - cap->len : 0;
-		sb_agent_buf_put_raw(cap, scratch, (size_t)n < room ? (size_t)n : room);
-		if ((size_t)n < sizeof(scratch))
+		sb_agent_buf_put_raw(cap, serve_scratch, (size_t)n < room ? (size_t)n : room);
+		if ((size_t)n < sizeof(serve_scratch))
 			return true;
 	}
 }
@@ -147,26 +117,21 @@ static void pump_input(struct job *j)
 			return;
 		if (n < 0) {
 			/* EPIPE: the command stopped reading; that is its business. */
-			close_fd(&j->in_fd);
+			serve_close_fd(&j->in_fd);
 			return;
 		}
 		j->in_off += (size_t)n;
 	}
-	close_fd(&j->in_fd);
+	serve_close_fd(&j->in_fd);
 }
 
-static void finish_job(struct server *s, struct job *j)
+void serve_finish(struct server *s, struct job *j, uint32_t status, int code)
 {
-	/* The command has exited, so everything it wrote itself is already in the pipes;
-	 * take what is there and stop, rather than wait for an EOF that a background
-	 * grandchild holding the pipe open could delay forever. */
-	if (j->out_fd >= 0)
-		pump_output(&j->out_fd, &j->out, &j->out_total);
-	if (j->err_fd >= 0)
-		pump_output(&j->err_fd, &j->err, &j->err_total);
 	struct sb_agent_result r = {
+		.status = status,
+		.code = code,
 		.start_ns = (uint64_t)j->start_ns,
-		.end_ns = (uint64_t)j->end_ns,
+		.end_ns = (uint64_t)(j->end_ns ? j->end_ns : agent_now(CLOCK_MONOTONIC)),
 		.stdout_total = j->out_total,
 		.stderr_total = j->err_total,
 		.stdout_data = j->out.data,
@@ -174,13 +139,6 @@ static void finish_job(struct server *s, struct job *j)
 		.stderr_data = j->err.data,
 		.stderr_len = (uint32_t)j->err.len,
 	};
-	if (WIFSIGNALED(j->wstatus)) {
-		r.status = SB_AGENT_SIGNALED;
-		r.code = WTERMSIG(j->wstatus);
-	} else {
-		r.status = SB_AGENT_EXITED;
-		r.code = WEXITSTATUS(j->wstatus);
-	}
 	if (j->timed_out)
 		r.flags |= SB_AGENT_RF_TIMED_OUT;
 	if (j->out_total > j->out.len)
@@ -192,36 +150,87 @@ static void finish_job(struct server *s, struct job *j)
 	job_release(s, j);
 }
 
-static int make_pipe(int fds[2], bool ours_is_read)
+static void finish_job(struct server *s, struct job *j)
+{
+	/* The command has exited, so everything it wrote itself is already in the pipes;
+	 * take what is there and stop, rather than wait for an EOF that a background
+	 * grandchild holding the pipe open could delay forever. */
+	if (j->out_fd >= 0)
+		pump_output(&j->out_fd, &j->out, &j->out_total);
+	if (j->err_fd >= 0)
+		pump_output(&j->err_fd, &j->err, &j->err_total);
+	if (WIFSIGNALED(j->wstatus))
+		serve_finish(s, j, SB_AGENT_SIGNALED, WTERMSIG(j->wstatus));
+	else
+		serve_finish(s, j, SB_AGENT_EXITED, WEXITSTATUS(j->wstatus));
+}
+
+int serve_make_pipe(int fds[2], bool ours_is_read)
 {
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return -errno;
 	/* Only the agent's end is non-blocking: the command gets an ordinary pipe. */
-	set_nonblock(fds[ours_is_read ? 0 : 1]);
+	serve_set_nonblock(fds[ours_is_read ? 0 : 1]);
 	return 0;
 }
 
-static void start_job(struct server *s, uint32_t id, const struct sb_agent_run_req *req)
+int serve_spawn(pid_t *pid, char *const argv[], int in, int out, int err)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	if (posix_spawn_file_actions_init(&fa) != 0)
+		return -ENOMEM;
+	if (posix_spawnattr_init(&at) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return -ENOMEM;
+	}
+	sigset_t none, all;
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawn_file_actions_adddup2(&fa, in, 0);
+	posix_spawn_file_actions_adddup2(&fa, out, 1);
+	posix_spawn_file_actions_adddup2(&fa, err, 2);
+	/* The agent blocks and ignores signals for itself; the command must start with a
+	 * clean slate. Its own process group lets a timeout or shutdown kill everything
+	 * it started in one kill(). */
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &all);
+	posix_spawnattr_setpgroup(&at, 0);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+	                                  POSIX_SPAWN_SETPGROUP);
+	int rc = -posix_spawnp(pid, argv[0], &fa, &at, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	return rc;
+}
+
+/* A free slot, initialised for request id (the caller checked njobs). */
+static struct job *new_job(struct server *s, uint32_t id)
 {
 	struct job *j = NULL;
 	for (unsigned i = 0; i < SB_AGENT_MAX_INFLIGHT && !j; i++)
 		if (!s->jobs[i].used)
 			j = &s->jobs[i];
 	if (!j)
-		return; /* unreachable: the caller checked njobs */
+		return NULL;
 	memset(j, 0, sizeof(*j));
 	j->used = true;
 	j->id = id;
 	j->out_fd = j->err_fd = j->in_fd = -1;
 	s->njobs++;
+	return j;
+}
+
+static void start_job(struct server *s, struct job *j, const struct sb_agent_run_req *req)
+{
 	j->start_ns = agent_now(CLOCK_MONOTONIC);
 
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
-	int rc = make_pipe(in, false);
+	int rc = serve_make_pipe(in, false);
 	if (rc == 0)
-		rc = make_pipe(out, true);
+		rc = serve_make_pipe(out, true);
 	if (rc == 0)
-		rc = make_pipe(err, true);
+		rc = serve_make_pipe(err, true);
 	if (rc == 0 && req->stdin_len) {
 		j->in_data = malloc(req->stdin_len);
 		if (!j->in_data)
@@ -231,39 +240,11 @@ static void start_job(struct server *s, uint32_t id, const struct sb_agent_run_r
 		j->in_len = req->stdin_len;
 	}
 
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	bool fa_ok = false, at_ok = false;
-	if (rc == 0) {
-		fa_ok = posix_spawn_file_actions_init(&fa) == 0;
-		at_ok = posix_spawnattr_init(&at) == 0;
-		if (!fa_ok || !at_ok)
-			rc = -ENOMEM;
-	}
-	if (rc == 0) {
-		sigset_t none, all;
-		sigemptyset(&none);
-		sigfillset(&all);
-		posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-		posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-		posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-		/* The agent blocks and ignores signals for itself; the command must start
-		 * with a clean slate. Its own process group lets a timeout or shutdown kill
-		 * everything it started in one kill(). */
-		posix_spawnattr_setsigmask(&at, &none);
-		posix_spawnattr_setsigdefault(&at, &all);
-		posix_spawnattr_setpgroup(&at, 0);
-		posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-		                                  POSIX_SPAWN_SETPGROUP);
-		rc = -posix_spawnp(&j->pid, req->argv[0], &fa, &at, req->argv, environ);
-	}
-	if (fa_ok)
-		posix_spawn_file_actions_destroy(&fa);
-	if (at_ok)
-		posix_spawnattr_destroy(&at);
-	close_fd(&in[0]);
-	close_fd(&out[1]);
-	close_fd(&err[1]);
+	if (rc == 0)
+		rc = serve_spawn(&j->pid, req->argv, in[0], out[1], err[1]);
+	serve_close_fd(&in[0]);
+	serve_close_fd(&out[1]);
+	serve_close_fd(&err[1]);
 	j->in_fd = in[1];
 	j->out_fd = out[0];
 	j->err_fd = err[0];
@@ -290,6 +271,7 @@ static void handle_frame(struct server *s, const struct sb_agent_hdr *h, const u
 		return;
 	case SB_AGENT_T_RUN_ARGV:
 	case SB_AGENT_T_RUN_SH:
+	case SB_AGENT_T_RUN_SESSION:
 		break;
 	default:
 		send_error(s, h->id, SB_AGENT_E_BAD_TYPE, "unknown request type");
@@ -306,12 +288,29 @@ static void handle_frame(struct server *s, const struct sb_agent_hdr *h, const u
 	}
 	struct sb_agent_run_req req;
 	int rc = sb_agent_decode_run(h->type, payload, h->len, &req);
+	if (rc == 0 && h->type == SB_AGENT_T_RUN_SESSION && req.stdin_len) {
+		free(req.argv);
+		rc = -EINVAL;
+	}
 	if (rc < 0) {
 		send_error(s, h->id, SB_AGENT_E_BAD_PAYLOAD,
-		           rc == -ENOMEM ? "out of memory decoding request" : "malformed run request");
+		           rc == -ENOMEM ? "out of memory decoding request"
+		           : rc == -EINVAL ? "session requests take no stdin"
+		                           : "malformed run request");
 		return;
 	}
-	start_job(s, h->id, &req);
+	struct job *j = new_job(s, h->id);
+	if (j && h->type == SB_AGENT_T_RUN_SESSION) {
+		j->session = true;
+		j->timeout_ms = req.timeout_ms;
+		j->script = strdup(req.argv[2]);
+		if (j->script)
+			session_submit(s, j);
+		else
+			finish_spawn_failed(s, j, ENOMEM);
+	} else if (j) {
+		start_job(s, j, &req);
+	}
 	free(req.argv);
 }
 
@@ -373,6 +372,8 @@ static void reap(struct server *s)
 	/* waitpid(-1) also collects orphans re-parented to us (we are a subreaper, or
 	 * PID 1 in a microVM), so nothing is left as a zombie. */
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (session_reaped(s, pid, st))
+			continue;
 		struct job *j = find_pid(s, pid);
 		if (j) {
 			j->reaped = true;
@@ -384,6 +385,7 @@ static void reap(struct server *s)
 
 static void kill_all(struct server *s)
 {
+	session_kill(s);
 	for (unsigned i = 0; i < SB_AGENT_MAX_INFLIGHT; i++) {
 		struct job *j = &s->jobs[i];
 		if (j->used && !j->reaped && j->pid > 0) {
@@ -418,11 +420,17 @@ static int poll_timeout(struct server *s)
 	int64_t now = agent_now(CLOCK_MONOTONIC), best = -1;
 	for (unsigned i = 0; i < SB_AGENT_MAX_INFLIGHT; i++) {
 		struct job *j = &s->jobs[i];
-		if (!j->used || !j->deadline_ns || j->reaped)
+		if (!j->used || !j->deadline_ns || j->reaped || j->session)
 			continue;
 		int64_t left = j->deadline_ns - now;
 		if (left < 0)
 			left = 0;
+		if (best < 0 || left < best)
+			best = left;
+	}
+	int64_t sd = session_deadline(s);
+	if (sd) {
+		int64_t left = sd > now ? sd - now : 0;
 		if (best < 0 || left < best)
 			best = left;
 	}
@@ -434,13 +442,14 @@ static void check_timeouts(struct server *s)
 	int64_t now = agent_now(CLOCK_MONOTONIC);
 	for (unsigned i = 0; i < SB_AGENT_MAX_INFLIGHT; i++) {
 		struct job *j = &s->jobs[i];
-		if (j->used && !j->reaped && j->deadline_ns && now >= j->deadline_ns) {
+		if (j->used && !j->session && !j->reaped && j->deadline_ns && now >= j->deadline_ns) {
 			kill(-j->pid, SIGKILL);
 			kill(j->pid, SIGKILL);
 			j->timed_out = true;
 			j->deadline_ns = 0;
 		}
 	}
+	session_check_timeout(s, now);
 }
 
 /* Best effort: give queued responses (e.g. the shutdown ack) up to two seconds. */
@@ -467,8 +476,8 @@ static void flush_out(struct server *s)
 
 static int serve_loop(struct server *s)
 {
-	struct pollfd pfd[3 + 3 * SB_AGENT_MAX_INFLIGHT];
-	struct job *owner[3 + 3 * SB_AGENT_MAX_INFLIGHT];
+	struct pollfd pfd[6 + 3 * SB_AGENT_MAX_INFLIGHT];
+	struct job *owner[6 + 3 * SB_AGENT_MAX_INFLIGHT];
 	bool in_open = true;
 
 	while (!s->stop) {
@@ -487,6 +496,9 @@ static int serve_loop(struct server *s)
 			pfd[n] = (struct pollfd){ .fd = s->out_fd, .events = POLLOUT };
 			owner[n++] = NULL;
 		}
+		unsigned sess_slot = n, sess_n = session_pollfds(s, pfd + n);
+		for (unsigned i = 0; i < sess_n; i++)
+			owner[n++] = NULL;
 		for (unsigned i = 0; i < SB_AGENT_MAX_INFLIGHT; i++) {
 			struct job *j = &s->jobs[i];
 			if (!j->used)
@@ -519,6 +531,8 @@ static int serve_loop(struct server *s)
 				else if (pfd[i].fd == j->in_fd)
 					pump_input(j);
 			}
+			if (sess_n)
+				session_io(s, pfd + sess_slot, sess_n);
 			if (pfd[0].revents)
 				handle_signals(s);
 			if (in_slot >= 0 && pfd[in_slot].revents && !read_requests(s))
@@ -567,9 +581,9 @@ int agent_cmd_serve(int argc, char **argv)
 	 * whoever else uses it, and blocking writes there are harmless. */
 	struct stat st;
 	if (fstat(s.out_fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
-		set_nonblock(s.out_fd);
+		serve_set_nonblock(s.out_fd);
 	if (fstat(s.in_fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
-		set_nonblock(s.in_fd);
+		serve_set_nonblock(s.in_fd);
 
 	if (!getenv("PATH"))
 		setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
@@ -588,6 +602,7 @@ int agent_cmd_serve(int argc, char **argv)
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 
 	sb_agent_reader_init(&s.rd, SB_AGENT_MAX_REQUEST);
+	session_init(&s.sess);
 	int rc = serve_loop(&s);
 	kill_all(&s);
 	flush_out(&s);

@@ -30,6 +30,7 @@ static const struct sb_param_def native_params[] = {
 	{"warm", "0", "1: take boxes from a pre-forked zygote's pool (warm start)"},
 	{"warm_pool", "2", "boxes the zygote keeps ready"},
 	{"rootfs_mode", "overlay", "overlay (writable layer on tmpfs) | tmpfs (read-only rootfs, tmpfs /tmp)"},
+	{"cgroups", "auto", "auto (only with a limit: joining a v1 cgroup costs ~10 ms) | 1 (always, for cgroup accounting)"},
 	{"io_stats", "1", "1: join the blkio/io cgroup so stats report io bytes (one more cgroup per box)"},
 	{NULL, NULL, NULL},
 };
@@ -72,7 +73,7 @@ static void native_probe(struct sb_probe *out)
 	memset(out, 0, sizeof(*out));
 	struct utsname u;
 	uname(&u);
-	snprintf(out->version, sizeof(out->version), "%s (kernel %s)", SB_VERSION, u.release);
+	snprintf(out->version, sizeof(out->version), "%.16s (kernel %.40s)", SB_VERSION, u.release);
 	if (geteuid() != 0) {
 		snprintf(out->reason, sizeof(out->reason),
 			 "needs root (the unprivileged user-namespace variant is not implemented)");
@@ -82,7 +83,7 @@ static void native_probe(struct sb_probe *out)
 		return;
 	struct sb_error e = {0};
 	if (sbn_seccomp_prepare(&e) < 0) {
-		snprintf(out->reason, sizeof(out->reason), "seccomp: %s", e.msg);
+		snprintf(out->reason, sizeof(out->reason), "seccomp: %.200s", e.msg);
 		return;
 	}
 	const struct sbn_cg_layout *l = sbn_cg_layout();
@@ -100,7 +101,7 @@ static void native_probe(struct sb_probe *out)
 	if (l->writable[SBN_CTRL_PIDS])
 		out->caps |= SB_CAP_PIDLIMIT;
 	/* Usable: the reason line carries what limits are (not) available and why. */
-	snprintf(out->reason, sizeof(out->reason), "%s%s", l->note,
+	snprintf(out->reason, sizeof(out->reason), "%.190s%s", l->note,
 		 overlay_available() ? "" : "; no overlayfs: rootfs_mode=tmpfs only, no clone");
 }
 
@@ -144,6 +145,11 @@ static int build_cfg(const struct sb_box_spec *spec, struct sbn_cfg *cfg, bool *
 	if ((rc = sb_params_get_u64(p, "io_stats", 1, &v, err)) < 0)
 		return rc;
 	cfg->io_stats = v != 0;
+	const char *cgs = sb_params_get_def(p, native_params, "cgroups");
+	if (strcmp(cgs, "1") == 0 || strcmp(cgs, "always") == 0)
+		cfg->cgroups = true;
+	else if (strcmp(cgs, "auto") != 0 && strcmp(cgs, "0") != 0)
+		return sb_error_set(err, EINVAL, "native: cgroups=%s: expected auto or 1", cgs);
 	return 0;
 }
 
@@ -230,8 +236,13 @@ static int native_stats(struct sb_box *box, struct sb_box_stats *out, struct sb_
 	pid_t pids[512];
 	size_t n = 0;
 	if (sbn_box_pids(box, pids, 512, &n) == 0) {
-		for (size_t i = 0; i < n && i < 512; i++)
+		bool no_cg_cpu = out->cpu_ns == 0 && !box->cg.dir[SBN_CTRL_CPUACCT][0];
+		for (size_t i = 0; i < n && i < 512; i++) {
 			sbn_proc_mem(pids[i], &out->pss_bytes, &out->rss_bytes);
+			/* Without a cgroup: live processes plus everything init reaped (commands). */
+			if (no_cg_cpu)
+				out->cpu_ns += sbn_proc_cpu_ns(pids[i], pids[i] == box->init_pid);
+		}
 		if (!out->pids)
 			out->pids = n;
 	}
@@ -254,6 +265,29 @@ static int native_pids(struct sb_box *box, pid_t *pids, size_t cap, size_t *n, s
 	return 0;
 }
 
+/* doctor: markers under /run/sandbench/native whose owners are all dead. */
+static int native_leftovers(bool clean, sb_line_fn emit, void *arg, struct sb_error *err)
+{
+	struct sb_native_leftover found[64];
+	size_t n = 0;
+	int rc = sb_native_leftovers(found, 64, &n, err);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < n && i < 64; i++) {
+		char line[1024];
+		snprintf(line, sizeof(line), "box %s (owner pid %d gone): %s [%s]", found[i].name, (int)found[i].owner,
+			 found[i].what, found[i].marker);
+		emit(arg, line);
+	}
+	if (clean && n) {
+		size_t cleaned = 0;
+		rc = sb_native_clean_leftovers(&cleaned, err);
+		if (rc < 0)
+			return rc;
+	}
+	return (int)n;
+}
+
 const struct sb_driver sb_driver_native = {
 	.name = "native",
 	.summary = "sandbench's own sandbox: namespaces, overlay rootfs, cgroups, seccomp, no caps; warm zygote",
@@ -273,4 +307,5 @@ const struct sb_driver sb_driver_native = {
 	.box_destroy = native_destroy,
 	.box_stats = native_stats,
 	.box_pids = native_pids,
+	.leftovers = native_leftovers,
 };

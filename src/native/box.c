@@ -249,12 +249,10 @@ int sbn_box_kill(struct sb_box *box, int64_t deadline_ns)
 		syscall(SYS_pidfd_send_signal, box->pidfd, SIGKILL, NULL, 0);
 	else
 		kill(box->init_pid, SIGKILL);
-	if (box->our_child) {
-		int st;
-		rc = sb_proc_wait_deadline(box->init_pid, deadline_ns ? deadline_ns : sb_deadline_after(10), &st);
-		if (rc == -ECHILD)
-			rc = 0; /* already reaped (the zygote reaps all its children) */
-	} else if (box->pidfd >= 0) {
+	/* The pidfd turns readable the moment init is gone: no sleep-and-poll granularity here. */
+	if (deadline_ns == 0)
+		deadline_ns = sb_deadline_after(10);
+	if (box->pidfd >= 0) {
 		for (;;) {
 			struct pollfd pf = {.fd = box->pidfd, .events = POLLIN};
 			int left = sb_deadline_left_ms(deadline_ns);
@@ -266,6 +264,17 @@ int sbn_box_kill(struct sb_box *box, int64_t deadline_ns)
 				break;
 			}
 		}
+	}
+	if (box->our_child) {
+		int st;
+		if (rc == 0) {
+			while (waitpid(box->init_pid, &st, 0) < 0 && errno == EINTR)
+				;
+		} else {
+			rc = sb_proc_wait_deadline(box->init_pid, sb_deadline_after(1), &st);
+		}
+		if (rc == -ECHILD)
+			rc = 0; /* already reaped (the zygote reaps all its children) */
 	}
 	box->init_pid = 0;
 	box->stopped = true;

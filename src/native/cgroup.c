@@ -147,11 +147,13 @@ const struct sbn_cg_layout *sbn_cg_layout(void)
 	for (int c = 0; c < SBN_CTRL_N; c++) {
 		char self[PATH_MAX];
 		if (v1_mounts[c][0] && self_path(v1_names[c], self, sizeof(self))) {
-			snprintf(layout.base[c], PATH_MAX, "%s%s", v1_mounts[c], strcmp(self, "/") ? self : "");
+			if (snprintf(layout.base[c], PATH_MAX, "%s%s", v1_mounts[c], strcmp(self, "/") ? self : "") >= PATH_MAX)
+				continue;
 		} else if (v2_mount[0] && has_word(v2_ctrls, v2_names[c], ' ')) {
 			char base[PATH_MAX * 2];
 			snprintf(base, sizeof(base), "%s%s", v2_mount, strcmp(v2_self, "/") ? v2_self : "");
-			snprintf(layout.base[c], PATH_MAX, "%s", base);
+			if (snprintf(layout.base[c], PATH_MAX, "%s", base) >= PATH_MAX)
+				continue;
 			layout.v2[c] = true;
 			/* Children only get the controller when our cgroup delegates it. */
 			char en[32];
@@ -191,6 +193,11 @@ int sbn_cg_plan(const struct sbn_cfg *cfg, const char *id, struct sbn_cg *cg, st
 		return sb_error_set(err, ENOTSUP, "pids limit asked but the pids cgroup is not writable here (%s)", l->note);
 	if (cfg->cpus > 0 && !l->writable[SBN_CTRL_CPU])
 		return sb_error_set(err, ENOTSUP, "CPU limit asked but the cpu cgroup is not writable here (%s)", l->note);
+	/* Moving a task into a v1 cgroup waits for an RCU grace period (cgroup_threadgroup_rwsem taken
+	 * for writing; ~10 ms here unless the hierarchy has favordynmods), which alone would cost more
+	 * than the rest of a cold start: without limits, boxes only get cgroups when asked. */
+	if (!cfg->mem_limit && !cfg->pids_limit && !(cfg->cpus > 0) && !cfg->cgroups)
+		return 0;
 	for (int c = 0; c < SBN_CTRL_N; c++) {
 		if (!l->writable[c])
 			continue;

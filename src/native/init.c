@@ -189,6 +189,8 @@ static void reap(void)
 
 _Noreturn void sbn_init_main(int ctl)
 {
+	/* posix_spawnp searches the caller's PATH: make it the box's, not the host's. */
+	environ = (char **)box_env;
 	sigset_t chld;
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);

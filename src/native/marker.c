@@ -107,19 +107,19 @@ static bool read_marker(const char *dir, struct sb_native_leftover *lo, char cgr
 	while (f && fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
 		if (strncmp(line, "name=", 5) == 0) {
-			snprintf(lo->name, sizeof(lo->name), "%s", line + 5);
+			snprintf(lo->name, sizeof(lo->name), "%.95s", line + 5);
 		} else if (strncmp(line, "cgroup=", 7) == 0 && *ncg < SBN_CTRL_N) {
 			/* Only our own names: a corrupted marker must not point us at other cgroups. */
 			if (!strstr(line + 7, "/" SBN_CG_PREFIX))
 				continue;
-			snprintf(cgroups[*ncg], PATH_MAX, "%s", line + 7);
+			snprintf(cgroups[*ncg], PATH_MAX, "%.4000s", line + 7);
 			if (sb_is_dir(cgroups[*ncg])) {
 				wl += (size_t)snprintf(lo->what + wl, wl < sizeof(lo->what) ? sizeof(lo->what) - wl : 0,
 						       "%scgroup %s", wl ? ", " : "", line + 7);
 				(*ncg)++;
 			}
 		} else if (strncmp(line, "veth=", 5) == 0 && strncmp(line + 5, SBN_IF_PREFIX, 3) == 0) {
-			snprintf(veth, vlen, "%s", line + 5);
+			snprintf(veth, vlen, "%.15s", line + 5);
 			char sys[64];
 			snprintf(sys, sizeof(sys), "/sys/class/net/%s", veth);
 			if (access(sys, F_OK) == 0)

@@ -51,6 +51,17 @@ int sbn_mount_scratch(const struct sbn_cfg *cfg, const char *scratch, int *upper
 	return 0;
 }
 
+/* dir/name into p (PATH_MAX); the box's paths are short, but never write a truncated one. */
+static int join(char *p, const char *dir, const char *name)
+{
+	int n = snprintf(p, PATH_MAX, "%s/%s", dir, name);
+	if (n < 0 || n >= PATH_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
 static int make_dev(const char *dev, char *why, size_t wlen)
 {
 	static const struct {
@@ -59,21 +70,19 @@ static int make_dev(const char *dev, char *why, size_t wlen)
 	} nodes[] = {{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
 	if (mount("sbn-dev", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=65536") < 0)
 		return fail(why, wlen, "mount tmpfs on", dev);
-	char p[PATH_MAX + 32];
+	char p[PATH_MAX];
 	/* mknod honours the umask; the nodes must be 0666 for every user in the box. */
 	mode_t old = umask(0);
 	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
-		snprintf(p, sizeof(p), "%s/%s", dev, nodes[i].name);
-		if (mknod(p, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) < 0) {
+		if (join(p, dev, nodes[i].name) < 0 || mknod(p, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) < 0) {
 			umask(old);
 			return fail(why, wlen, "mknod", p);
 		}
 	}
-	snprintf(p, sizeof(p), "%s/shm", dev);
-	mkdir(p, 01777);
+	if (join(p, dev, "shm") == 0)
+		mkdir(p, 01777);
 	umask(old);
-	snprintf(p, sizeof(p), "%s/pts", dev);
-	if (mkdir(p, 0755) < 0)
+	if (join(p, dev, "pts") < 0 || mkdir(p, 0755) < 0)
 		return fail(why, wlen, "mkdir", p);
 	if (mount("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620") < 0)
 		return fail(why, wlen, "mount devpts on", p);
@@ -81,8 +90,7 @@ static int make_dev(const char *dev, char *why, size_t wlen)
 					       {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
 					       {"/proc/self/fd/2", "stderr"}};
 	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
-		snprintf(p, sizeof(p), "%s/%s", dev, links[i][1]);
-		if (symlink(links[i][0], p) < 0)
+		if (join(p, dev, links[i][1]) < 0 || symlink(links[i][0], p) < 0)
 			return fail(why, wlen, "symlink", p);
 	}
 	return 0;

@@ -28,6 +28,7 @@ struct sbn_cfg {
 	double cpus;
 	unsigned pool;  /* warm pool size (zygote) */
 	bool io_stats;  /* join the blkio/io cgroup for io byte counters */
+	bool cgroups;   /* make cgroups even without limits (accounting); limits always make them */
 };
 
 /* ---- cgroups (cgroup.c) ---- */
@@ -192,4 +193,6 @@ extern pid_t sbn_owner_host;
 
 /* ---- stats helpers (stats.c) ---- */
 void sbn_proc_mem(pid_t pid, uint64_t *pss, uint64_t *rss);
+/* CPU time of pid from /proc (clock-tick resolution), with its reaped children's when asked. */
+uint64_t sbn_proc_cpu_ns(pid_t pid, bool with_children);
 int sbn_box_pids(struct sb_box *box, pid_t *pids, size_t cap, size_t *n);

@@ -66,7 +66,7 @@ static int check_response(struct sb_scn_ctx *ctx, unsigned slot, const char *cmd
 }
 
 int sb_pool_dispatch(struct sb_scn_ctx *ctx, struct sb_pool *pool, unsigned c,
-		     const char *const *const *argvs, const char *const *expected, int64_t *slowest_ns)
+		     const char *const *scripts, const char *const *expected, int64_t *slowest_ns)
 {
 	if (c > pool->n)
 		return sb_error_set(ctx->err, EINVAL, "level %u exceeds the pool's %u slots", c, pool->n);
@@ -74,7 +74,8 @@ int sb_pool_dispatch(struct sb_scn_ctx *ctx, struct sb_pool *pool, unsigned c,
 	int64_t t0 = sb_now_ns();
 	for (unsigned i = 0; i < c; i++) {
 		ids[i] = sb_agent_next_id(pool->slots[i].agent);
-		int rc = sb_agent_send_argv(pool->slots[i].agent, ids[i], argvs[i], NULL, ctx->deadline_ns, ctx->err);
+		int rc = sb_agent_send_session(pool->slots[i].agent, ids[i], scripts[i], NULL, ctx->deadline_ns,
+					       ctx->err);
 		if (rc < 0)
 			return sb_error_prefix(ctx->err, "slot %u", i);
 	}
@@ -89,7 +90,7 @@ int sb_pool_dispatch(struct sb_scn_ctx *ctx, struct sb_pool *pool, unsigned c,
 			rc = x == -EPIPE ? sb_error_set(ctx->err, EPIPE, "slot %u died", i)
 					 : sb_error_prefix(ctx->err, "slot %u", i);
 		else if (x == 0 && rc == 0)
-			rc = check_response(ctx, i, argvs[i][0], &r, expected ? expected[i] : NULL);
+			rc = check_response(ctx, i, scripts[i], &r, expected ? expected[i] : NULL);
 		sb_agent_response_clear(&r);
 	}
 	*slowest_ns = sb_now_ns() - t0;

@@ -20,11 +20,12 @@ int sb_pool_open(struct sb_scn_ctx *ctx, struct sb_box *box, unsigned n, struct 
 /* Shut every slot down (politely, then by kill) and free the pool. Safe on a zeroed pool. */
 void sb_pool_close(struct sb_pool *pool);
 
-/* Run one argv on each of the first `c` slots at once; wait for all; *slowest_ns = host time from
- * the first send to the last response. Each stdout must equal expected[i] (when expected != NULL).
+/* Run one shell script on each of the first `c` slots at once, each in its slot's persistent shell
+ * (the agent's session: builtins cost no process); wait for all; *slowest_ns = host time from the
+ * first send to the last response. Each stdout must equal expected[i] (when expected != NULL).
  * A slot that dies or answers wrongly is an error naming the slot. */
 int sb_pool_dispatch(struct sb_scn_ctx *ctx, struct sb_pool *pool, unsigned c,
-		     const char *const *const *argvs, const char *const *expected, int64_t *slowest_ns);
+		     const char *const *scripts, const char *const *expected, int64_t *slowest_ns);
 
 /* Run argv through one slot and return the agent's response (caller clears it). A non-zero exit
  * status is an error naming the command and its first stderr line. */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -269,6 +270,99 @@ static void test_deadline_and_timeout(void **state)
 	conn_stop(&c);
 }
 
+static void session_expect(struct conn *c, const char *script, int code, const char *out,
+                           const char *errout)
+{
+	struct sb_error err = { 0 };
+	struct sb_agent_response r;
+	int rc = sb_agent_run_session(c->a, script, NULL, &r, in_secs(5), &err);
+	if (rc < 0)
+		fail_msg("session '%s': %s", script, err.msg);
+	assert_int_equal(r.type, SB_AGENT_T_RESULT);
+	assert_int_equal(r.status, SB_AGENT_EXITED);
+	assert_int_equal(r.code, code);
+	if (out)
+		assert_string_equal(r.stdout_data, out);
+	if (errout)
+		assert_string_equal(r.stderr_data, errout);
+	assert_true(r.end_ns >= r.start_ns && r.start_ns > 0);
+	sb_agent_response_clear(&r);
+}
+
+static void test_session(void **state)
+{
+	(void)state;
+	struct conn c;
+	conn_start(&c, NULL);
+	struct sb_error err = { 0 };
+	struct sb_agent_response r;
+
+	session_expect(&c, "printf tok", 0, "tok", "");
+	/* State persists between requests. */
+	session_expect(&c, "cd /tmp; SB_X=5; f() { echo \"f:$1\"; }", 0, "", "");
+	session_expect(&c, "echo \"$SB_X $(pwd)\"; f arg", 0, "5 /tmp\nf:arg\n", "");
+	session_expect(&c, "false", 1, "", "");
+	session_expect(&c, "(exit 7)", 7, "", "");
+	session_expect(&c, "echo 'single quoted' \"it's\"; echo err >&2", 0,
+	               "single quoted it's\n", "err\n");
+	/* Output that looks like the start of a marker, and a record separator. */
+	session_expect(&c, "printf '\\036SBEND-x\\n\\036'", 0, "\036SBEND-x\n\036", "");
+	/* Commands get a closed stdin, never the shell's command stream. */
+	session_expect(&c, "cat; echo after", 0, "after\n", NULL);
+	/* Lots of output in one go. */
+	assert_int_equal(sb_agent_run_session(c.a, "i=0; while [ $i -lt 20000 ]; do "
+	                                           "echo line$i; i=$((i+1)); done",
+	                                      NULL, &r, in_secs(20), &err), 0);
+	assert_int_equal(r.code, 0);
+	assert_true(r.stdout_len > 20000 * 5);
+	assert_non_null(strstr(r.stdout_data, "line19999\n"));
+	sb_agent_response_clear(&r);
+
+	/* `exit` and a syntax error end the shell; the next request gets a fresh one. */
+	session_expect(&c, "exit 4", 4, "", NULL);
+	session_expect(&c, "echo ${SB_X:-unset}", 0, "unset\n", "");
+	assert_int_equal(sb_agent_run_session(c.a, "echo \"unbalanced", NULL, &r, in_secs(5),
+	                                      &err), 0);
+	assert_int_equal(r.status, SB_AGENT_EXITED);
+	assert_int_not_equal(r.code, 0);
+	assert_true(r.stderr_len > 0);
+	sb_agent_response_clear(&r);
+	session_expect(&c, "echo recovered", 0, "recovered\n", "");
+
+	/* Queued requests run in order, one at a time. */
+	assert_int_equal(sb_agent_send_session(c.a, 501, "sleep 0.2; echo first", NULL,
+	                                       in_secs(5), &err), 0);
+	assert_int_equal(sb_agent_send_session(c.a, 502, "echo second", NULL, in_secs(5), &err), 0);
+	assert_int_equal(sb_agent_recv(c.a, &r, in_secs(5), &err), 0);
+	assert_int_equal(r.id, 501);
+	assert_string_equal(r.stdout_data, "first\n");
+	sb_agent_response_clear(&r);
+	assert_int_equal(sb_agent_recv(c.a, &r, in_secs(5), &err), 0);
+	assert_int_equal(r.id, 502);
+	assert_string_equal(r.stdout_data, "second\n");
+	sb_agent_response_clear(&r);
+
+	/* Timeout kills the shell (and what it started); the session recovers. */
+	struct sb_agent_run_opts o = { .timeout_ms = 100 };
+	assert_int_equal(sb_agent_run_session(c.a, "sleep 5 & sleep 5", &o, &r, in_secs(5), &err), 0);
+	assert_int_equal(r.status, SB_AGENT_SIGNALED);
+	assert_true(r.flags & SB_AGENT_RF_TIMED_OUT);
+	sb_agent_response_clear(&r);
+	session_expect(&c, "echo back", 0, "back\n", "");
+
+	/* A script that closes the shell's stdout cannot hang the agent. */
+	assert_int_equal(sb_agent_run_session(c.a, "exec >&-; sleep 5", NULL, &r, in_secs(5),
+	                                      &err), 0);
+	assert_int_equal(r.status, SB_AGENT_SIGNALED);
+	sb_agent_response_clear(&r);
+	session_expect(&c, "echo again", 0, "again\n", "");
+
+	/* stdin is refused locally. */
+	o = (struct sb_agent_run_opts){ .stdin_data = "x", .stdin_len = 1 };
+	assert_int_equal(sb_agent_run_session(c.a, "cat", &o, &r, in_secs(5), &err), -EINVAL);
+	conn_stop(&c);
+}
+
 static void write_all(int fd, const void *p, size_t n)
 {
 	const char *b = p;
@@ -464,6 +558,38 @@ static void test_no_zombies_and_eof_cleanup(void **state)
 	assert_true(gone);
 }
 
+/* serve --fd N over one socket in both directions. */
+static void test_socket_fd(void **state)
+{
+	(void)state;
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(sv[1], 3);
+		execl(agent_path, "sandbench-agent", "serve", "--fd", "3", (char *)NULL);
+		_exit(127);
+	}
+	close(sv[1]);
+	struct sb_agent *a;
+	struct sb_error err = { 0 };
+	struct sb_agent_response r;
+	assert_int_equal(sb_agent_open(sv[0], sv[0], &a, &err), 0);
+	assert_int_equal(sb_agent_ping(a, NULL, in_secs(5), &err), 0);
+	assert_int_equal(sb_agent_run_sh(a, "echo over-socket", NULL, &r, in_secs(5), &err), 0);
+	assert_string_equal(r.stdout_data, "over-socket\n");
+	sb_agent_response_clear(&r);
+	assert_int_equal(sb_agent_shutdown(a, in_secs(5), &err), 0);
+	int st = wait_exit(pid, 3000);
+	assert_true(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* The agent is gone: sending must fail cleanly, with no SIGPIPE killing us. */
+	int rc = sb_agent_run_sh(a, "true", NULL, &r, in_secs(2), &err);
+	assert_true(rc == -EPIPE || rc == -ECONNRESET);
+	sb_agent_free(a);
+	close(sv[0]);
+}
+
 static void test_shutdown(void **state)
 {
 	(void)state;
@@ -476,6 +602,9 @@ static void test_shutdown(void **state)
 	assert_true(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	struct sb_agent_response r;
 	assert_int_equal(sb_agent_recv(c.a, &r, in_secs(2), &err), -EPIPE);
+	/* Writing into the dead agent's pipe: -EPIPE, and SIGPIPE (default action here)
+	 * must not kill the test process. */
+	assert_int_equal(sb_agent_run_sh(c.a, "true", NULL, &r, in_secs(2), &err), -EPIPE);
 	sb_agent_free(c.a);
 	close(c.to);
 	close(c.from);
@@ -554,8 +683,10 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_deadline_and_timeout),
 		cmocka_unit_test(test_error_frames),
 		cmocka_unit_test(test_output_capture_limit),
+		cmocka_unit_test(test_session),
 		cmocka_unit_test(test_no_zombies_and_eof_cleanup),
 		cmocka_unit_test(test_shutdown),
+		cmocka_unit_test(test_socket_fd),
 	};
 	const struct CMUnitTest chroot_tests[] = {
 		cmocka_unit_test(test_chroot_serve),

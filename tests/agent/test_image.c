@@ -15,6 +15,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "agent/client.h"
+#include "core/clock.h"
 #include "core/util.h"
 #include "image/image.h"
 
@@ -51,6 +57,49 @@ static void assert_mode(const char *root, const char *rel, mode_t type, mode_t p
 	assert_int_equal(st.st_mode & S_IFMT, type);
 	if (perm)
 		assert_int_equal(st.st_mode & 07777, perm);
+}
+
+/* `sandbench-agent serve` as the image's own /bin/sandbench-agent, chrooted: both a
+ * one-shot sh -c and a persistent busybox shell session work in there. */
+static void serve_in_image(const char *root)
+{
+	int in[2], out[2];
+	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		if (chroot(root) == 0 && chdir("/") == 0)
+			execl("/bin/sandbench-agent", "sandbench-agent", "serve", (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	struct sb_agent *a;
+	struct sb_error err = { 0 };
+	struct sb_agent_response r;
+	assert_int_equal(sb_agent_open(in[1], out[0], &a, &err), 0);
+	int64_t dl = sb_deadline_after(10);
+	assert_int_equal(sb_agent_run_sh(a, "echo ok; cat /etc/hostname", NULL, &r, dl, &err), 0);
+	assert_true(sb_agent_response_ok(&r));
+	assert_string_equal(r.stdout_data, "ok\nsandbench\n");
+	sb_agent_response_clear(&r);
+	assert_int_equal(sb_agent_run_session(a, "cd /tmp; printf tok", NULL, &r, dl, &err), 0);
+	assert_true(sb_agent_response_ok(&r));
+	assert_string_equal(r.stdout_data, "tok");
+	sb_agent_response_clear(&r);
+	assert_int_equal(sb_agent_run_session(a, "pwd; ls /bin/sh", NULL, &r, dl, &err), 0);
+	assert_string_equal(r.stdout_data, "/tmp\n/bin/sh\n");
+	sb_agent_response_clear(&r);
+	assert_int_equal(sb_agent_shutdown(a, dl, &err), 0);
+	sb_agent_free(a);
+	close(in[1]);
+	close(out[0]);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
 static void test_build_and_reuse(void **state)
@@ -101,6 +150,7 @@ static void test_build_and_reuse(void **state)
 		assert_non_null(fgets(line, sizeof(line), p));
 		assert_int_equal(pclose(p), 0);
 		assert_string_equal(line, "ok\n");
+		serve_in_image(root);
 		snprintf(cmd, sizeof(cmd),
 		         "chroot '%s' /bin/sh -c 'sandbench-agent mark' | grep -q monotonic_ns", root);
 		assert_int_equal(system(cmd), 0);
