@@ -133,6 +133,69 @@ bool sb_cli_double(const char *opt, const char *value, double *out)
 	return true;
 }
 
+int sb_cli_iter_opt(const char *verb, int c, const char *arg, struct sb_cli_iter_opts *o)
+{
+	unsigned u;
+	struct sb_error err = {0};
+	switch (c) {
+	case 'n':
+		if (!sb_cli_uint("--runs", arg, &u))
+			return -1;
+		if (u == 0)
+			return sb_cli_fail("%s: --runs must be at least 1", verb), -1;
+		o->runs = (int)u;
+		return 1;
+	case 'w':
+		if (!sb_cli_uint("--warmup", arg, &u))
+			return -1;
+		o->warmup = (int)u;
+		return 1;
+	case 't':
+		return sb_cli_double("--timeout", arg, &o->timeout_s) ? 1 : -1;
+	case 'p':
+		if (sb_params_add_kv(&o->params, arg, &err) < 0)
+			return sb_cli_fail("%s: %s", verb, err.msg), -1;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static bool param_declared(const struct sb_params *one, const struct sb_scenario *s, const struct sb_driver *d,
+			   struct sb_error *err)
+{
+	const struct sb_param_def *lists[] = {s ? s->params : NULL, d ? d->params : NULL};
+	return sb_params_check(one, lists, 2, err) == 0;
+}
+
+int sb_cli_check_params(const char *verb, const struct sb_params *params,
+			const struct sb_scenario *const *scn, size_t nscn,
+			const struct sb_driver *const *drv, size_t ndrv)
+{
+	for (size_t i = 0; i < params->n; i++) {
+		struct sb_params one = {.items = &params->items[i], .n = 1};
+		struct sb_error err = {0};
+		bool known = false;
+		for (size_t s = 0; s < nscn && !known; s++)
+			for (size_t d = 0; d < ndrv && !known; d++)
+				known = param_declared(&one, scn[s], drv[d], &err);
+		if (!known)
+			return sb_cli_fail("%s: %s", verb, err.msg), -1;
+	}
+	return 0;
+}
+
+void sb_cli_params_for(const struct sb_params *params, const struct sb_scenario *s,
+		       const struct sb_driver *d, struct sb_params *mine)
+{
+	memset(mine, 0, sizeof(*mine));
+	for (size_t k = 0; k < params->n; k++) {
+		struct sb_params one = {.items = &params->items[k], .n = 1};
+		if (param_declared(&one, s, d, NULL))
+			sb_params_set(mine, params->items[k].key, params->items[k].value);
+	}
+}
+
 void sb_cli_print_json(const json_t *v)
 {
 	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));

@@ -188,50 +188,27 @@ int sb_cmd_matrix(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"drivers", required_argument, NULL, 'd'}, {"scenarios", required_argument, NULL, 's'},
-		{"runs", required_argument, NULL, 'n'},    {"warmup", required_argument, NULL, 'w'},
-		{"timeout", required_argument, NULL, 't'}, {"param", required_argument, NULL, 'p'},
+		SB_CLI_ITER_LONGOPTS,
 		{"out", required_argument, NULL, 'o'},     {"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
 	};
 	const char *drivers_spec = "all", *scn_spec = "quick", *out = "sandbench-matrix";
-	int runs = -1, warmup = -1, rc = 0, c;
-	double timeout_s = 60;
+	int rc = 0, c;
+	struct sb_cli_iter_opts it = {.runs = -1, .warmup = -1, .timeout_s = 60};
 	bool json = false;
-	struct sb_params params = {0};
 	struct sb_error err = {0};
 	optind = 1;
 	while ((c = sb_cli_getopt(argc, argv, "matrix", opts)) != -1) {
-		unsigned u;
+		int handled = c == -2 ? -1 : sb_cli_iter_opt("matrix", c, optarg, &it);
+		if (handled < 0) {
+			rc = 1;
+			goto done;
+		}
+		if (handled)
+			continue;
 		switch (c) {
-		case -2: rc = 1; goto done;
 		case 'd': drivers_spec = optarg; break;
 		case 's': scn_spec = optarg; break;
-		case 'n':
-			if (!sb_cli_uint("--runs", optarg, &u) || (u == 0 && sb_cli_fail("--runs must be at least 1"))) {
-				rc = 1;
-				goto done;
-			}
-			runs = (int)u;
-			break;
-		case 'w':
-			if (!sb_cli_uint("--warmup", optarg, &u)) {
-				rc = 1;
-				goto done;
-			}
-			warmup = (int)u;
-			break;
-		case 't':
-			if (!sb_cli_double("--timeout", optarg, &timeout_s)) {
-				rc = 1;
-				goto done;
-			}
-			break;
-		case 'p':
-			if (sb_params_add_kv(&params, optarg, &err) < 0) {
-				rc = sb_cli_fail("matrix: %s", err.msg);
-				goto done;
-			}
-			break;
 		case 'o': out = optarg; break;
 		case 'j': json = true; break;
 		case 'h': matrix_usage(); goto done;
@@ -248,20 +225,12 @@ int sb_cmd_matrix(int argc, char **argv)
 		rc = 1;
 		goto done;
 	}
-	/* A parameter must mean something to some selected scenario or driver. */
-	for (size_t i = 0; i < params.n; i++) {
-		struct sb_params one = {.items = &params.items[i], .n = 1};
-		bool known = false;
-		struct sb_error perr = {0};
-		for (size_t s = 0; s < nscn && !known; s++)
-			for (size_t d = 0; d < ndrv && !known; d++) {
-				const struct sb_param_def *lists[] = {scn[s]->params, drv[d].drv->params};
-				known = sb_params_check(&one, lists, 2, &perr) == 0;
-			}
-		if (!known) {
-			rc = sb_cli_fail("matrix: %s", perr.msg);
-			goto done;
-		}
+	const struct sb_driver *drv_list[MAX_DRV];
+	for (size_t d = 0; d < ndrv; d++)
+		drv_list[d] = drv[d].drv;
+	if (sb_cli_check_params("matrix", &it.params, scn, nscn, drv_list, ndrv) < 0) {
+		rc = 1;
+		goto done;
 	}
 	if (sb_mkdir_p(out, 0755) < 0) {
 		rc = sb_cli_fail("matrix: cannot create %s: %s", out, strerror(errno));
@@ -289,15 +258,10 @@ int sb_cmd_matrix(int argc, char **argv)
 		struct sb_params mine[MAX_DRV];
 		memset(mine, 0, sizeof(mine));
 		for (size_t d = 0; d < ndrv; d++) {
-			for (size_t k = 0; k < params.n; k++) {
-				struct sb_params one = {.items = &params.items[k], .n = 1};
-				const struct sb_param_def *lists[] = {scn[s]->params, drv[d].drv->params};
-				if (sb_params_check(&one, lists, 2, NULL) == 0)
-					sb_params_set(&mine[d], params.items[k].key, params.items[k].value);
-			}
+			sb_cli_params_for(&it.params, scn[s], drv[d].drv, &mine[d]);
 			struct sb_run_opts o = {
-				.drv = drv[d].drv, .probe = &drv[d].probe, .params = &mine[d], .runs = runs,
-				.warmup = warmup, .timeout_s = timeout_s, .run_id = run_id, .started_at = started,
+				.drv = drv[d].drv, .probe = &drv[d].probe, .params = &mine[d], .runs = it.runs,
+				.warmup = it.warmup, .timeout_s = it.timeout_s, .run_id = run_id, .started_at = started,
 				.host = host, .agent_host_path = drv[d].agent,
 				.rootfs = drv[d].rootfs[0] ? drv[d].rootfs : NULL,
 				.progress = isatty(STDERR_FILENO) && !json,
@@ -389,6 +353,6 @@ int sb_cmd_matrix(int argc, char **argv)
 	if (sig)
 		rc = 128 + sig;
 done:
-	sb_params_free(&params);
+	sb_params_free(&it.params);
 	return rc;
 }

@@ -47,51 +47,27 @@ static bool ends_with(const char *s, const char *suffix)
 int sb_cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"driver", required_argument, NULL, 'd'}, {"runs", required_argument, NULL, 'n'},
-		{"warmup", required_argument, NULL, 'w'}, {"timeout", required_argument, NULL, 't'},
-		{"param", required_argument, NULL, 'p'},  {"out", required_argument, NULL, 'o'},
+		{"driver", required_argument, NULL, 'd'}, SB_CLI_ITER_LONGOPTS,
+		{"out", required_argument, NULL, 'o'},
 		{"json", no_argument, NULL, 'j'},         {"profile", required_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	const char *driver_name = "process", *out = "sandbench-results", *profile = NULL;
-	int runs = -1, warmup = -1;
-	double timeout_s = 60;
+	struct sb_cli_iter_opts it = {.runs = -1, .warmup = -1, .timeout_s = 60};
 	bool json = false;
-	struct sb_params params = {0};
 	struct sb_error err = {0};
 	int c, rc = 0;
 	optind = 1;
 	while ((c = sb_cli_getopt(argc, argv, "run", opts)) != -1) {
-		unsigned u;
+		int handled = c == -2 ? -1 : sb_cli_iter_opt("run", c, optarg, &it);
+		if (handled < 0) {
+			rc = 1;
+			goto done;
+		}
+		if (handled)
+			continue;
 		switch (c) {
-		case -2: rc = 1; goto done;
 		case 'd': driver_name = optarg; break;
-		case 'n':
-			if (!sb_cli_uint("--runs", optarg, &u) || (u == 0 && sb_cli_fail("--runs must be at least 1"))) {
-				rc = 1;
-				goto done;
-			}
-			runs = (int)u;
-			break;
-		case 'w':
-			if (!sb_cli_uint("--warmup", optarg, &u)) {
-				rc = 1;
-				goto done;
-			}
-			warmup = (int)u;
-			break;
-		case 't':
-			if (!sb_cli_double("--timeout", optarg, &timeout_s)) {
-				rc = 1;
-				goto done;
-			}
-			break;
-		case 'p':
-			if (sb_params_add_kv(&params, optarg, &err) < 0) {
-				rc = sb_cli_fail("run: %s", err.msg);
-				goto done;
-			}
-			break;
 		case 'o': out = optarg; break;
 		case 'j': json = true; break;
 		case 'P': profile = optarg; break;
@@ -137,20 +113,10 @@ int sb_cmd_run(int argc, char **argv)
 			goto done;
 		}
 	}
-	/* Check parameters up front so a typo fails before anything runs: each must belong to the
-	 * driver or to at least one selected scenario. */
-	for (size_t i = 0; i < params.n; i++) {
-		struct sb_params one = {.items = &params.items[i], .n = 1};
-		bool known = false;
-		struct sb_error perr = {0};
-		for (size_t s = 0; s < nscn && !known; s++) {
-			const struct sb_param_def *lists[] = {list[s]->params, drv->params};
-			known = sb_params_check(&one, lists, 2, &perr) == 0;
-		}
-		if (!known) {
-			rc = sb_cli_fail("run: %s", perr.msg);
-			goto done;
-		}
+	/* Check parameters up front so a typo fails before anything runs. */
+	if (sb_cli_check_params("run", &it.params, list, nscn, &drv, 1) < 0) {
+		rc = 1;
+		goto done;
 	}
 	bool out_is_file = ends_with(out, ".json");
 	if (out_is_file && nscn > 1) {
@@ -179,19 +145,14 @@ int sb_cmd_run(int argc, char **argv)
 	json_t *summary = json_array();
 	for (size_t i = 0; i < nscn && !sb_interrupted(); i++) {
 		struct sb_run_opts o = {
-			.drv = drv, .probe = &probe, .params = &params, .runs = runs, .warmup = warmup,
-			.timeout_s = timeout_s, .run_id = run_id, .started_at = started, .host = host,
+			.drv = drv, .probe = &probe, .runs = it.runs, .warmup = it.warmup,
+			.timeout_s = it.timeout_s, .run_id = run_id, .started_at = started, .host = host,
 			.agent_host_path = agent, .rootfs = rootfs[0] ? rootfs : NULL,
 			.progress = isatty(STDERR_FILENO) && !json,
 		};
-		struct sb_params mine = {0};
 		/* Each scenario sees only its own and the driver's parameters. */
-		for (size_t k = 0; k < params.n; k++) {
-			struct sb_params one = {.items = &params.items[k], .n = 1};
-			const struct sb_param_def *lists[] = {list[i]->params, drv->params};
-			if (sb_params_check(&one, lists, 2, NULL) == 0)
-				sb_params_set(&mine, params.items[k].key, params.items[k].value);
-		}
+		struct sb_params mine;
+		sb_cli_params_for(&it.params, list[i], drv, &mine);
 		o.params = &mine;
 		json_t *r = NULL;
 		int r_rc = sb_run_scenario(list[i], &o, &r, &err);
@@ -236,6 +197,6 @@ int sb_cmd_run(int argc, char **argv)
 	if (sig)
 		rc = 128 + sig;
 done:
-	sb_params_free(&params);
+	sb_params_free(&it.params);
 	return rc;
 }
