@@ -21,6 +21,25 @@ const struct sb_scenario *sb_cli_scenario(const char *name);
 /* Parse an unsigned integer option, printing an error naming the option on failure. */
 bool sb_cli_uint(const char *opt, const char *value, unsigned *out);
 bool sb_cli_double(const char *opt, const char *value, double *out);
+/* The iteration options `run` and `matrix` share: --runs, --warmup, --timeout, --param. */
+struct sb_cli_iter_opts {
+	int runs, warmup; /* < 0: each scenario's default */
+	double timeout_s;
+	struct sb_params params;
+};
+#define SB_CLI_ITER_LONGOPTS                                                                        \
+	{"runs", required_argument, NULL, 'n'}, {"warmup", required_argument, NULL, 'w'},           \
+	{"timeout", required_argument, NULL, 't'}, {"param", required_argument, NULL, 'p'}
+/* Handle option c if it is one of those (returns 1), not one (0), or bad (-1, error printed). */
+int sb_cli_iter_opt(const char *verb, int c, const char *arg, struct sb_cli_iter_opts *o);
+/* Every --param must belong to some selected scenario or driver; else one error line, -1. */
+int sb_cli_check_params(const char *verb, const struct sb_params *params,
+			const struct sb_scenario *const *scn, size_t nscn,
+			const struct sb_driver *const *drv, size_t ndrv);
+/* The subset of params that scenario s and driver d declare, into *mine (caller frees). */
+void sb_cli_params_for(const struct sb_params *params, const struct sb_scenario *s,
+		       const struct sb_driver *d, struct sb_params *mine);
+
 /* Print a JSON value to stdout, indented, with a trailing newline. */
 void sb_cli_print_json(const json_t *v);
 /* Find the agent and (for drivers that need one) build/reuse the standard rootfs. */
@@ -33,5 +52,7 @@ int sb_cmd_run(int argc, char **argv);
 int sb_cmd_show(int argc, char **argv);
 int sb_cmd_exec(int argc, char **argv);
 int sb_cmd_image(int argc, char **argv);
+int sb_cmd_compare(int, char **);
+int sb_cmd_paired(int, char **);
 int sb_cmd_matrix(int argc, char **argv);
 int sb_cmd_doctor(int argc, char **argv);
