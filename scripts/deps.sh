@@ -10,7 +10,7 @@ for group in "$@"; do
 	case $group in
 	build) add gcc libc6-dev meson ninja-build pkg-config libjansson-dev libseccomp-dev busybox-static git ;;
 	test) add libcmocka-dev python3 python3-jsonschema file iproute2 procps hyperfine util-linux ;;
-	runtimes) add bubblewrap lxc firejail podman docker.io containerd ;;
+	runtimes) add bubblewrap crun runc lxc firejail podman docker.io containerd ;;
 	*) echo "deps.sh: unknown group '$group' (build, test, runtimes)" >&2; exit 1 ;;
 	esac
 done

@@ -1,0 +1,547 @@
+/* OCI bundles from the standard rootfs and the box life cycle of the OCI runtimes (crun, runc).
+ *
+ * One box = one bundle directory /run/sandbench/oci/<box name> holding a marker (owner pid and
+ * start time, the container id, its init pid and cgroups) and config.json, plus one container whose
+ * init is `/sandbench-agent idle --signal-only` (its stdin is not ours to keep open). Commands run
+ * through `RUNTIME exec`, which is what a user of the runtime does. The marker is written before
+ * the container exists and removed last, so a crash at any point leaves something doctor can find. */
+#include "drivers/oci.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/proc.h"
+#include "core/util.h"
+#include "drivers/runtime_util.h"
+
+const struct sb_param_def sb_oci_params[] = {
+	{"net", "none", "none: own network namespace with loopback only; host: share the host's"},
+	{NULL, NULL, NULL},
+};
+
+struct sb_box {
+	const struct sb_oci_runtime *rt;
+	char bin[1024];
+	char name[128];
+	char bundle[1200];
+	char cgdirs[4096];   /* the container's cgroup directories, newline-separated */
+	pid_t init_pid;
+	unsigned long long init_start;
+	bool created;
+};
+
+/* ---- config.json ---- */
+
+static json_t *mount_entry(const char *dest, const char *type, const char *source, const char *opts)
+{
+	json_t *m = json_pack("{s:s, s:s, s:s}", "destination", dest, "type", type, "source", source);
+	json_t *o = json_array();
+	char copy[256];
+	snprintf(copy, sizeof(copy), "%s", opts);
+	for (char *s, *t = strtok_r(copy, ",", &s); t; t = strtok_r(NULL, ",", &s))
+		json_array_append_new(o, json_string(t));
+	json_object_set_new(m, "options", o);
+	return m;
+}
+
+static json_t *string_array(const char *const *v)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; v && v[i]; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+json_t *sb_oci_config_new(const struct sb_oci_config *c)
+{
+	/* Docker's default capability set: what a container user gets without asking for more. */
+	static const char *const caps[] = {
+		"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
+		"CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+		"CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE", NULL,
+	};
+	static const char *const masked[] = {
+		"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+		"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
+		"/proc/scsi", NULL,
+	};
+	static const char *const ro_paths[] = {
+		"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
+	};
+	const char *env[] = {SB_RT_BOX_PATH, "HOME=/", "TERM=xterm", NULL};
+	char hostname[64];
+	snprintf(hostname, sizeof(hostname), "sandbench");
+
+	json_t *process = json_pack("{s:b, s:{s:i, s:i}, s:o, s:o, s:s, s:{s:o, s:o, s:o}, s:b}",
+				    "terminal", 0, "user", "uid", 0, "gid", 0, "args", string_array(c->args),
+				    "env", string_array(env), "cwd", "/", "capabilities",
+				    "bounding", string_array(caps), "effective", string_array(caps),
+				    "permitted", string_array(caps), "noNewPrivileges", 1);
+	json_t *mounts = json_array();
+	json_array_append_new(mounts, mount_entry("/proc", "proc", "proc", "nosuid,noexec,nodev"));
+	json_array_append_new(mounts, mount_entry("/dev", "tmpfs", "tmpfs", "nosuid,strictatime,mode=755,size=65536k"));
+	json_array_append_new(mounts, mount_entry("/dev/pts", "devpts", "devpts",
+						  "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620"));
+	json_array_append_new(mounts, mount_entry("/dev/shm", "tmpfs", "shm", "nosuid,noexec,nodev,mode=1777,size=65536k"));
+	json_array_append_new(mounts, mount_entry("/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev"));
+	/* sysfs belongs to a network namespace: with the host's network only a read-only bind works */
+	if (c->net_host)
+		json_array_append_new(mounts, mount_entry("/sys", "bind", "/sys", "rbind,nosuid,noexec,nodev,ro"));
+	else
+		json_array_append_new(mounts, mount_entry("/sys", "sysfs", "sysfs", "nosuid,noexec,nodev,ro"));
+	json_array_append_new(mounts, mount_entry("/tmp", "tmpfs", "tmpfs", "nosuid,nodev,mode=1777"));
+	if (c->bind_agent)
+		json_array_append_new(mounts, mount_entry("/sandbench-agent", "bind", c->bind_agent, "bind,ro"));
+
+	json_t *ns = json_array();
+	const char *ns_types[] = {"pid", "ipc", "uts", "mount", c->net_host ? NULL : "network"};
+	for (size_t i = 0; i < sizeof(ns_types) / sizeof(ns_types[0]); i++)
+		if (ns_types[i])
+			json_array_append_new(ns, json_pack("{s:s}", "type", ns_types[i]));
+
+	json_t *res = json_object();
+	if (c->mem_limit_bytes)
+		json_object_set_new(res, "memory", json_pack("{s:I}", "limit", (json_int_t)c->mem_limit_bytes));
+	if (c->pids_limit)
+		json_object_set_new(res, "pids", json_pack("{s:I}", "limit", (json_int_t)c->pids_limit));
+	if (c->cpus > 0) {
+		const json_int_t period = 100000;
+		json_object_set_new(res, "cpu", json_pack("{s:I, s:I}", "quota", (json_int_t)(c->cpus * (double)period),
+							  "period", period));
+	}
+	json_t *linux = json_pack("{s:o, s:o, s:o, s:o}", "namespaces", ns, "resources", res, "maskedPaths",
+				  string_array(masked), "readonlyPaths", string_array(ro_paths));
+	if (c->cgroups_path)
+		json_object_set_new(linux, "cgroupsPath", json_string(c->cgroups_path));
+
+	json_t *doc = json_pack("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o, s:{s:s}}", "ociVersion", "1.0.2",
+				"process", process, "root", "path", c->rootfs, "readonly", c->readonly,
+				"hostname", hostname, "mounts", mounts, "linux", linux, "annotations",
+				SB_OCI_ANNOTATION, c->box_name);
+	return doc;
+}
+
+int sb_oci_config_write(const char *bundle, const struct sb_oci_config *c, struct sb_error *err)
+{
+	json_t *doc = sb_oci_config_new(c);
+	char *text = doc ? json_dumps(doc, JSON_INDENT(1)) : NULL;
+	json_decref(doc);
+	if (!text)
+		return sb_error_set(err, ENOMEM, "out of memory generating config.json");
+	char path[1300];
+	snprintf(path, sizeof(path), "%s/config.json", bundle);
+	int rc = sb_write_file_atomic(path, text, strlen(text), err);
+	free(text);
+	return rc;
+}
+
+/* ---- markers ---- */
+
+/* The marker's extra lines: what doctor needs to undo this box without its owner. */
+static int box_marker(const struct sb_box *b, struct sb_error *err)
+{
+	char extra[6000];
+	int n = snprintf(extra, sizeof(extra), "runtime=%s\nid=%s\ninit_pid=%d\ninit_start=%llu\n", b->bin,
+			 b->name, (int)b->init_pid, b->init_start);
+	for (const char *line = b->cgdirs; *line && n < (int)sizeof(extra);) {
+		const char *end = strchr(line, '\n');
+		int len = end ? (int)(end - line) : (int)strlen(line);
+		n += snprintf(extra + n, sizeof(extra) - (size_t)n, "cgroup=%.*s\n", len, line);
+		line = end ? end + 1 : "";
+	}
+	return sb_rt_marker_write(b->bundle, b->rt->name, b->name, extra, err);
+}
+
+/* ---- life cycle ---- */
+
+static bool safe_name(const char *s)
+{
+	if (!s || !*s || strlen(s) > 100)
+		return false;
+	for (; *s; s++)
+		if (!(*s == '-' || *s == '_' || *s == '.' || (*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') ||
+		      (*s >= 'A' && *s <= 'Z')))
+			return false;
+	return true;
+}
+
+static int check_rootfs(const char *rootfs, struct sb_error *err)
+{
+	if (!rootfs || rootfs[0] != '/')
+		return sb_error_set(err, EINVAL, "needs the standard rootfs as an absolute path (sandbench image build)");
+	/* A read-only root cannot grow mount points, so they must exist in the image. */
+	const char *need[] = {"sandbench-agent", "proc", "dev", "sys", "tmp", "bin/sh"};
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		char p[4200];
+		snprintf(p, sizeof(p), "%s/%s", rootfs, need[i]);
+		if (access(p, F_OK) < 0)
+			return sb_error_set(err, ENOENT, "rootfs %s lacks /%s", rootfs, need[i]);
+	}
+	return 0;
+}
+
+static int box_create(const struct sb_oci_runtime *rt, const struct sb_box_spec *spec, struct sb_box **out,
+		      int64_t deadline_ns, struct sb_error *err)
+{
+	if (!safe_name(spec->name))
+		return sb_error_set(err, EINVAL, "%s: box name '%s' is not a valid container id", rt->name,
+				    spec->name ? spec->name : "");
+	int rc = check_rootfs(spec->rootfs, err);
+	if (rc < 0)
+		return rc;
+	const char *net = sb_params_get_def(spec->params, sb_oci_params, "net");
+	if (strcmp(net, "none") != 0 && strcmp(net, "host") != 0)
+		return sb_error_set(err, EINVAL, "%s: net must be none or host, not '%s'", rt->name, net);
+	struct sb_box *b = calloc(1, sizeof(*b));
+	if (!b)
+		return sb_error_set(err, ENOMEM, "out of memory");
+	b->rt = rt;
+	snprintf(b->name, sizeof(b->name), "%s", spec->name);
+	snprintf(b->bundle, sizeof(b->bundle), "%s/%s", SB_OCI_DIR, spec->name);
+	if (sb_rt_which(rt->binary, b->bin, sizeof(b->bin)) < 0) {
+		free(b);
+		return sb_error_set(err, ENOENT, "%s not found in PATH", rt->binary);
+	}
+	if ((rc = sb_mkdir_p(SB_OCI_DIR, 0700)) < 0) {
+		free(b);
+		return sb_error_set(err, -rc, "cannot create %s: %s", SB_OCI_DIR, strerror(-rc));
+	}
+	if (mkdir(b->bundle, 0700) < 0) {
+		int e = errno;
+		free(b);
+		if (e == EEXIST)
+			return sb_error_set(err, e, "%s: bundle %s/%s already exists (a crashed run? sandbench doctor --clean)",
+					    rt->name, SB_OCI_DIR, spec->name);
+		return sb_error_set(err, e, "cannot create bundle %s/%s: %s", SB_OCI_DIR, spec->name, strerror(e));
+	}
+	/* From here on the box owns the bundle: every failure goes through destroy. */
+	*out = b;
+	if ((rc = box_marker(b, err)) < 0)
+		return rc;
+	char cgpath[200];
+	snprintf(cgpath, sizeof(cgpath), "%s%s%s", rt->cgroup_relative ? "" : "/", SB_OCI_CGROUP_PREFIX, b->name);
+	const char *args[] = {"/sandbench-agent", "idle", "--signal-only", NULL};
+	struct sb_oci_config c = {
+		.box_name = b->name, .rootfs = spec->rootfs, .readonly = true, .args = args,
+		.cgroups_path = cgpath, .mem_limit_bytes = spec->mem_limit_bytes,
+		.pids_limit = spec->pids_limit, .cpus = spec->cpu_limit, .net_host = strcmp(net, "host") == 0,
+	};
+	if ((rc = sb_oci_config_write(b->bundle, &c, err)) < 0)
+		return rc;
+	char pidfile[1300];
+	snprintf(pidfile, sizeof(pidfile), "%s/init.pid", b->bundle);
+	const char *argv[] = {b->bin, "create", "--bundle", b->bundle, "--pid-file", pidfile, b->name, NULL};
+	b->created = true; /* even a failed create may leave state: destroy deletes it */
+	sb_rt_cgroup_guess_dirs(cgpath + (cgpath[0] == '/'), b->cgdirs, sizeof(b->cgdirs));
+	if ((rc = sb_rt_run(argv, deadline_ns, NULL, err)) < 0)
+		return rc;
+	char pid_s[32];
+	if (sb_read_line(pidfile, pid_s, sizeof(pid_s)) < 0 || atoi(pid_s) <= 0)
+		return sb_error_set(err, EIO, "%s create wrote no pid file", rt->name);
+	b->init_pid = (pid_t)atoi(pid_s);
+	b->init_start = sb_rt_proc_start(b->init_pid);
+	sb_rt_cgroup_dirs(b->init_pid, SB_OCI_CGROUP_PREFIX, b->cgdirs, sizeof(b->cgdirs));
+	if (!b->cgdirs[0]) /* the init died already: fall back to where the runtime would put them */
+		sb_rt_cgroup_guess_dirs(cgpath + (cgpath[0] == '/'), b->cgdirs, sizeof(b->cgdirs));
+	return box_marker(b, err);
+}
+
+int sb_oci_box_create(const struct sb_oci_runtime *rt, const struct sb_box_spec *spec,
+		      struct sb_box **out, int64_t deadline_ns, struct sb_error *err)
+{
+	*out = NULL;
+	int rc = box_create(rt, spec, out, deadline_ns, err);
+	if (rc < 0 && *out) {
+		/* Callers get nothing to destroy on failure: undo here, with a budget of its own. */
+		struct sb_error e = {0};
+		sb_oci_box_destroy(*out, sb_deadline_after(30), &e);
+		*out = NULL;
+	}
+	return rc;
+}
+
+int sb_oci_box_start(struct sb_box *b, int64_t deadline_ns, struct sb_error *err)
+{
+	const char *argv[] = {b->bin, "start", b->name, NULL};
+	return sb_rt_run(argv, deadline_ns, NULL, err);
+}
+
+int sb_oci_box_exec(struct sb_box *b, const struct sb_exec_req *req, struct sb_proc_result *res,
+		    struct sb_error *err)
+{
+	const char *prefix[] = {b->bin, "exec", b->name, NULL};
+	return sb_rt_exec(prefix, req, NULL, res, err);
+}
+
+int sb_oci_box_agent_open(struct sb_box *b, struct sb_agent_conn *conn, int64_t deadline_ns,
+			  struct sb_error *err)
+{
+	const char *argv[] = {b->bin, "exec", b->name, "/sandbench-agent", "serve", NULL};
+	return sb_proc_spawn_piped(argv, &conn->pid, &conn->to_agent, &conn->from_agent, NULL, err);
+}
+
+/* SIGKILL the init ourselves and reap it: sandbench is a subreaper, so the init is our child once
+ * the runtime's create has exited, and a zombie we did not reap would look alive to the runtime:
+ * `delete --force` on a live container would wait on it while we wait on the runtime. */
+static int kill_init(pid_t pid, unsigned long long start, int64_t deadline_ns)
+{
+	if (pid <= 0 || !sb_rt_proc_alive(pid, start))
+		return 0;
+	char ns[64];
+	sb_rt_pidns(pid, ns, sizeof(ns));
+	kill(pid, SIGKILL);
+	return sb_rt_wait_gone_ns(pid, ns, deadline_ns);
+}
+
+int sb_oci_box_stop(struct sb_box *b, int64_t deadline_ns, struct sb_error *err)
+{
+	/* What a user runs; the init is then ours to reap (or to kill, if the runtime could not). */
+	const char *argv[] = {b->bin, "kill", b->name, "KILL", NULL};
+	if (b->init_pid > 0 && sb_rt_proc_alive(b->init_pid, b->init_start)) {
+		char ns[64];
+		sb_rt_pidns(b->init_pid, ns, sizeof(ns));
+		if (sb_rt_run(argv, deadline_ns, NULL, NULL) == 0)
+			sb_rt_wait_gone_ns(b->init_pid, ns, deadline_ns);
+	}
+	if (kill_init(b->init_pid, b->init_start, deadline_ns) < 0)
+		return sb_error_set(err, ETIMEDOUT, "%s: init %d of %s did not die", b->rt->name, (int)b->init_pid,
+				    b->name);
+	return 0;
+}
+
+/* Delete the container (tolerating "does not exist"), its cgroups, any mount and the bundle. */
+static int remove_all(const char *bin, const char *rtname, const char *id, const char *bundle,
+		      const char *cgdirs, pid_t init_pid, unsigned long long init_start, bool created,
+		      int64_t deadline_ns, struct sb_error *err)
+{
+	int rc = 0;
+	if (kill_init(init_pid, init_start, deadline_ns) < 0)
+		rc = sb_error_set(err, ETIMEDOUT, "%s: init %d of %s did not die", rtname, (int)init_pid, id);
+	if (created) {
+		const char *argv[] = {bin, "delete", "--force", id, NULL};
+		struct sb_error e = {0};
+		if (sb_rt_run(argv, deadline_ns, NULL, &e) < 0) {
+			const char *st[] = {bin, "state", id, NULL};
+			struct sb_error e2 = {0};
+			/* Only a container that still exists makes this a failure. */
+			if (sb_rt_run(st, sb_deadline_min(deadline_ns, sb_deadline_after(5)), NULL, &e2) == 0 && rc == 0)
+				rc = sb_error_set(err, e.code, "%s", e.msg);
+		}
+	}
+	if (cgdirs && sb_rt_cgroup_remove(cgdirs, sb_deadline_min(deadline_ns, sb_deadline_after(2))) > 0 && rc == 0)
+		rc = sb_error_set(err, EBUSY, "%s: cgroups of %s could not be removed", rtname, id);
+	if (sb_rt_umount_below(bundle) > 0 && rc == 0)
+		rc = sb_error_set(err, EBUSY, "%s: mounts below %s could not be removed", rtname, bundle);
+	int r = sb_rm_rf(bundle);
+	if (r < 0 && rc == 0)
+		rc = sb_error_set(err, -r, "cannot remove %s: %s", bundle, strerror(-r));
+	return rc;
+}
+
+int sb_oci_box_destroy(struct sb_box *b, int64_t deadline_ns, struct sb_error *err)
+{
+	if (!b)
+		return 0;
+	int rc = remove_all(b->bin, b->rt->name, b->name, b->bundle, b->cgdirs, b->init_pid, b->init_start,
+			    b->created, deadline_ns, err);
+	free(b);
+	return rc;
+}
+
+int sb_oci_box_stats(struct sb_box *b, struct sb_box_stats *out, struct sb_error *err)
+{
+	if (sb_rt_cgroup_stats(b->cgdirs, out) < 0)
+		return sb_error_set(err, ENOENT, "%s: no readable cgroup for %s", b->rt->name, b->name);
+	return 0;
+}
+
+int sb_oci_box_pids(struct sb_box *b, pid_t *pids, size_t cap, size_t *n, struct sb_error *err)
+{
+	if (sb_rt_cgroup_pids(b->cgdirs, pids, cap, n) < 0)
+		return sb_error_set(err, ENOENT, "%s: no readable cgroup for %s", b->rt->name, b->name);
+	return 0;
+}
+
+/* ---- doctor ---- */
+
+static void emitf(sb_line_fn emit, void *arg, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void emitf(sb_line_fn emit, void *arg, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (emit)
+		emit(arg, line);
+}
+
+/* Every cgroup=DIR line of a marker, newline-separated. */
+static void marker_cgroups(const char *text, char *out, size_t len)
+{
+	out[0] = '\0';
+	for (const char *line = text; line && *line;) {
+		const char *end = strchr(line, '\n');
+		size_t n = end ? (size_t)(end - line) : strlen(line);
+		if (n > 7 && strncmp(line, "cgroup=", 7) == 0 && strlen(out) + n < len)
+			snprintf(out + strlen(out), len - strlen(out), "%.*s\n", (int)(n - 7), line + 7);
+		line = end ? end + 1 : NULL;
+	}
+}
+
+int sb_oci_leftovers(const struct sb_oci_runtime *rt, bool clean, sb_line_fn emit, void *arg,
+		     struct sb_error *err)
+{
+	int found = 0, rc = 0;
+	char bin[1024];
+	bool have_bin = sb_rt_which(rt->binary, bin, sizeof(bin)) == 0;
+	DIR *d = opendir(SB_OCI_DIR);
+	while (d) {
+		struct dirent *de = readdir(d);
+		if (!de)
+			break;
+		if (de->d_name[0] == '.')
+			continue;
+		char dir[1200], *text = NULL, drv[64], id[128], runtime[1024], v[64], pid_s[32], start_s[32];
+		snprintf(dir, sizeof(dir), "%s/%s", SB_OCI_DIR, de->d_name);
+		if (sb_rt_marker_read(dir, &text) < 0)
+			continue; /* no marker: not ours to judge */
+		sb_rt_kv(text, "driver", drv, sizeof(drv));
+		if (strcmp(drv, rt->name) != 0 || sb_rt_marker_owner_alive(text)) {
+			free(text);
+			continue;
+		}
+		found++;
+		sb_rt_kv(text, "id", id, sizeof(id));
+		sb_rt_kv(text, "owner_pid", v, sizeof(v));
+		if (!sb_rt_kv(text, "runtime", runtime, sizeof(runtime)) || !runtime[0])
+			snprintf(runtime, sizeof(runtime), "%s", have_bin ? bin : rt->binary);
+		sb_rt_kv(text, "init_pid", pid_s, sizeof(pid_s));
+		sb_rt_kv(text, "init_start", start_s, sizeof(start_s));
+		emitf(emit, arg, "container %s, bundle %s (owner pid %s is gone)", id, dir, v);
+		if (clean) {
+			char cg[4096];
+			marker_cgroups(text, cg, sizeof(cg));
+			struct sb_error e = {0};
+			int r = remove_all(runtime, rt->name, id[0] ? id : de->d_name, dir, cg, (pid_t)atoi(pid_s),
+					   strtoull(start_s, NULL, 10), id[0] != 0, sb_deadline_after(30), &e);
+			if (r < 0 && rc == 0)
+				rc = sb_error_set(err, e.code, "%s", e.msg);
+			emitf(emit, arg, "%s %s", r < 0 ? "could not remove" : "removed", id);
+		}
+		free(text);
+	}
+	if (d)
+		closedir(d);
+	/* Containers the runtime still lists with a bundle of ours that no longer exists. */
+	if (have_bin) {
+		const char *argv[] = {bin, "list", "--format", "json", NULL};
+		char *out = NULL;
+		json_t *list = NULL;
+		if (sb_rt_run(argv, sb_deadline_after(10), &out, NULL) == 0)
+			list = json_loads(out, 0, NULL);
+		free(out);
+		size_t i;
+		json_t *c;
+		json_array_foreach(list, i, c) {
+			const char *id = json_string_value(json_object_get(c, "id"));
+			const char *bundle = json_string_value(json_object_get(c, "bundle"));
+			size_t pl = strlen(SB_OCI_DIR);
+			if (!id || !bundle || strncmp(bundle, SB_OCI_DIR, pl) != 0 || bundle[pl] != '/' ||
+			    sb_is_dir(bundle))
+				continue;
+			found++;
+			emitf(emit, arg, "container %s of a removed bundle %s", id, bundle);
+			if (clean) {
+				const char *del[] = {bin, "delete", "--force", id, NULL};
+				struct sb_error e = {0};
+				int r = sb_rt_run(del, sb_deadline_after(30), NULL, &e);
+				if (r < 0 && rc == 0)
+					rc = sb_error_set(err, e.code, "%s", e.msg);
+				emitf(emit, arg, "%s %s", r < 0 ? "could not remove" : "removed", id);
+			}
+		}
+		json_decref(list);
+	}
+	return rc < 0 ? rc : found;
+}
+
+/* ---- probe ---- */
+
+void sb_oci_probe(const struct sb_oci_runtime *rt, unsigned caps, struct sb_probe *out)
+{
+	memset(out, 0, sizeof(*out));
+	char bin[1024];
+	if (sb_rt_which(rt->binary, bin, sizeof(bin)) < 0) {
+		snprintf(out->reason, sizeof(out->reason), "%s not found in PATH (apt-get install %s)", rt->binary,
+			 rt->binary);
+		return;
+	}
+	const char *vargv[] = {bin, "--version", NULL};
+	sb_rt_version(vargv, 5, out->version, sizeof(out->version));
+
+	/* The trial start: a throw-away bundle with an empty writable rootfs and one static binary
+	 * bind-mounted in, run to completion. Its failure message is the runtime's own. */
+	char agent[4096];
+	struct sb_error e = {0};
+	if (sb_find_agent(agent, sizeof(agent), NULL) < 0) {
+		if (access("/bin/busybox", X_OK) < 0) {
+			snprintf(out->reason, sizeof(out->reason),
+				 "no sandbench-agent (or /bin/busybox) for the trial start");
+			return;
+		}
+		snprintf(agent, sizeof(agent), "/bin/busybox");
+	}
+	char name[64], bundle[256], rootfs[300], cgpath[128];
+	snprintf(name, sizeof(name), "probe-%s-%d", rt->name, (int)getpid());
+	snprintf(bundle, sizeof(bundle), "%s/%s", SB_OCI_DIR, name);
+	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", bundle);
+	snprintf(cgpath, sizeof(cgpath), "%s%s%s", rt->cgroup_relative ? "" : "/", SB_OCI_CGROUP_PREFIX, name);
+	sb_rm_rf(bundle); /* a stale one of a previous process with our pid */
+	int rc = sb_mkdir_p(rootfs, 0700);
+	if (rc < 0) {
+		snprintf(out->reason, sizeof(out->reason), "cannot create %s: %s", rootfs, strerror(-rc));
+		return;
+	}
+	char extra[128];
+	snprintf(extra, sizeof(extra), "runtime=%s\nid=%s\n", bin, name);
+	rc = sb_rt_marker_write(bundle, rt->name, name, extra, &e);
+	const char *subdirs[] = {"proc", "dev", "sys", "tmp"};
+	for (size_t i = 0; rc == 0 && i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
+		char p[400];
+		snprintf(p, sizeof(p), "%s/%s", rootfs, subdirs[i]);
+		mkdir(p, 0755);
+	}
+	const char *args[] = {"/sandbench-agent", "true", NULL};
+	struct sb_oci_config c = {.box_name = name, .rootfs = rootfs, .readonly = false, .args = args,
+				  .cgroups_path = cgpath, .bind_agent = agent};
+	if (rc == 0)
+		rc = sb_oci_config_write(bundle, &c, &e);
+	if (rc == 0) {
+		const char *argv[] = {bin, "run", "--bundle", bundle, name, NULL};
+		rc = sb_rt_run(argv, sb_deadline_after(20), NULL, &e);
+	}
+	const char *del[] = {bin, "delete", "--force", name, NULL};
+	sb_rt_run(del, sb_deadline_after(10), NULL, NULL);
+	char cgleaf[160], cgdirs[4096];
+	snprintf(cgleaf, sizeof(cgleaf), "%s%s", SB_OCI_CGROUP_PREFIX, name);
+	sb_rt_cgroup_guess_dirs(cgleaf, cgdirs, sizeof(cgdirs));
+	sb_rt_cgroup_remove(cgdirs, sb_deadline_after(2));
+	sb_rt_umount_below(bundle);
+	sb_rm_rf(bundle);
+	if (rc < 0) {
+		snprintf(out->reason, sizeof(out->reason), "trial start failed: %s", e.msg);
+		return;
+	}
+	out->usable = true;
+	out->caps = caps;
+}

@@ -1,0 +1,47 @@
+/* The `runc` driver: the reference OCI runtime (Go), driven through its CLI with a generated
+ * bundle (oci.c). runc resolves a relative cgroupsPath under the caller's own cgroups, so its
+ * containers stay inside whatever memory cgroup sandbench runs in. */
+#include <stdbool.h>
+
+#include "drivers/driver.h"
+#include "drivers/oci.h"
+
+extern const struct sb_driver sb_driver_runc;
+
+static const struct sb_oci_runtime runc_rt = {.name = "runc", .binary = "runc", .cgroup_relative = true};
+
+static void runc_probe(struct sb_probe *out)
+{
+	sb_oci_probe(&runc_rt, sb_driver_runc.caps, out);
+}
+
+static int runc_create(const struct sb_box_spec *spec, struct sb_box **out, int64_t deadline_ns,
+		       struct sb_error *err)
+{
+	return sb_oci_box_create(&runc_rt, spec, out, deadline_ns, err);
+}
+
+static int runc_leftovers(bool clean, sb_line_fn emit, void *arg, struct sb_error *err)
+{
+	return sb_oci_leftovers(&runc_rt, clean, emit, arg, err);
+}
+
+const struct sb_driver sb_driver_runc = {
+	.name = "runc",
+	.summary = "runc (reference OCI runtime): bundle from the standard rootfs, create+start, exec per command",
+	.caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_STATS | SB_CAP_MEMLIMIT | SB_CAP_CPULIMIT |
+		SB_CAP_PIDLIMIT | SB_CAP_ISOLATION | SB_CAP_PIDS,
+	.params = sb_oci_params,
+	.needs_rootfs = true,
+	.agent_in_box = "/sandbench-agent",
+	.probe = runc_probe,
+	.box_create = runc_create,
+	.box_start = sb_oci_box_start,
+	.box_exec = sb_oci_box_exec,
+	.box_agent_open = sb_oci_box_agent_open,
+	.box_stop = sb_oci_box_stop,
+	.box_destroy = sb_oci_box_destroy,
+	.box_stats = sb_oci_box_stats,
+	.box_pids = sb_oci_box_pids,
+	.leftovers = runc_leftovers,
+};

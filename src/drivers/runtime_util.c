@@ -1,0 +1,702 @@
+/* Shared plumbing for the drivers that run an external runtime's CLI. Nothing here prints: errors
+ * go into sb_error objects and doctor-facing text goes through the drivers' line sinks. */
+#include "drivers/runtime_util.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/proc.h"
+#include "core/signals.h"
+#include "core/util.h"
+
+extern char **environ;
+
+/* ---- argv vectors ---- */
+
+static void argv_push(struct sb_argv *a, char *s)
+{
+	if (!s) {
+		a->oom = true;
+		return;
+	}
+	if (a->n + 2 > a->cap) {
+		size_t nc = a->cap ? a->cap * 2 : 16;
+		char **nv = realloc(a->v, nc * sizeof(*nv));
+		if (!nv) {
+			free(s);
+			a->oom = true;
+			return;
+		}
+		a->v = nv;
+		a->cap = nc;
+	}
+	a->v[a->n++] = s;
+	a->v[a->n] = NULL;
+}
+
+void sb_argv_add(struct sb_argv *a, const char *s)
+{
+	argv_push(a, strdup(s ? s : ""));
+}
+
+void sb_argv_addf(struct sb_argv *a, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = NULL;
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	argv_push(a, s);
+}
+
+void sb_argv_add_all(struct sb_argv *a, const char *const *argv)
+{
+	for (size_t i = 0; argv && argv[i]; i++)
+		sb_argv_add(a, argv[i]);
+}
+
+int sb_argv_ok(const struct sb_argv *a, struct sb_error *err)
+{
+	if (a->oom || !a->v)
+		return sb_error_set(err, ENOMEM, "out of memory building a command line");
+	return 0;
+}
+
+void sb_argv_free(struct sb_argv *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		free(a->v[i]);
+	free(a->v);
+	memset(a, 0, sizeof(*a));
+}
+
+/* ---- lookup, versions, runtime errors ---- */
+
+int sb_rt_which(const char *name, char *buf, size_t len)
+{
+	if (strchr(name, '/')) {
+		snprintf(buf, len, "%s", name);
+		return access(buf, X_OK) == 0 ? 0 : -ENOENT;
+	}
+	const char *path = getenv("PATH");
+	char copy[4096];
+	snprintf(copy, sizeof(copy), "%s", path && *path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	for (char *save, *p = strtok_r(copy, ":", &save); p; p = strtok_r(NULL, ":", &save)) {
+		snprintf(buf, len, "%s/%s", p, name);
+		struct stat st;
+		if (stat(buf, &st) == 0 && S_ISREG(st.st_mode) && access(buf, X_OK) == 0)
+			return 0;
+	}
+	buf[0] = '\0';
+	return -ENOENT;
+}
+
+void sb_rt_version(const char *const *argv, double timeout_s, char *out, size_t len)
+{
+	snprintf(out, len, "unknown");
+	struct sb_proc_opts o = {.argv = argv, .extra_fd = -1, .deadline_ns = sb_deadline_after(timeout_s),
+				 .out_cap = 64 << 10};
+	struct sb_proc_result r;
+	if (sb_proc_run(&o, &r, NULL) == 0) {
+		/* Some tools print their version on stderr; take the first x.y[.z...] token of either. */
+		const char *texts[] = {r.out, r.err};
+		for (size_t t = 0; t < 2; t++) {
+			const char *s = texts[t];
+			for (; s && *s; s++) {
+				if (!isdigit((unsigned char)*s) || (s != texts[t] && isalnum((unsigned char)s[-1])))
+					continue;
+				size_t n = strspn(s, "0123456789.");
+				if (n >= 3 && memchr(s, '.', n)) {
+					size_t m = n + strcspn(s + n, " \t\n,;()");
+					snprintf(out, len, "%.*s", (int)m, s);
+					t = 2;
+					break;
+				}
+			}
+		}
+	}
+	sb_proc_result_free(&r);
+}
+
+void sb_rt_first_error(const char *text, char *out, size_t len)
+{
+	out[0] = '\0';
+	for (const char *line = text; line && *line;) {
+		const char *end = strchr(line, '\n');
+		size_t n = end ? (size_t)(end - line) : strlen(line);
+		const char *msg = memmem(line, n, "msg=\"", 5);
+		if (msg) {
+			/* logrus (runc): keep the quoted message, unescaping \" */
+			msg += 5;
+			size_t k = 0;
+			for (const char *p = msg; p < line + n && *p != '"' && k + 1 < len; p++) {
+				if (*p == '\\' && p + 1 < line + n)
+					p++;
+				out[k++] = *p;
+			}
+			out[k] = '\0';
+			return;
+		}
+		bool blank = true;
+		for (size_t i = 0; i < n; i++)
+			if (!isspace((unsigned char)line[i]))
+				blank = false;
+		if (!blank) {
+			snprintf(out, len, "%.*s", (int)n, line);
+			return;
+		}
+		line = end ? end + 1 : NULL;
+	}
+}
+
+static void cmd_words(const char *const *argv, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	for (size_t i = 0; argv[i] && i < 2; i++) {
+		const char *base = i == 0 && strrchr(argv[i], '/') ? strrchr(argv[i], '/') + 1 : argv[i];
+		snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", i ? " " : "", base);
+	}
+}
+
+int sb_rt_run(const char *const *argv, int64_t deadline_ns, char **out, struct sb_error *err)
+{
+	struct sb_proc_opts o = {.argv = argv, .extra_fd = -1, .deadline_ns = deadline_ns, .out_cap = 4 << 20};
+	struct sb_proc_result r;
+	char what[128];
+	cmd_words(argv, what, sizeof(what));
+	int rc = sb_proc_run(&o, &r, err);
+	if (rc == -ETIMEDOUT)
+		rc = sb_error_set(err, ETIMEDOUT, "%s timed out", what);
+	else if (rc == 0 && r.exit_code != 0) {
+		char first[300];
+		sb_rt_first_error(r.err, first, sizeof(first));
+		if (!first[0])
+			sb_rt_first_error(r.out, first, sizeof(first));
+		rc = sb_error_set(err, EIO, "%s exited %d%s%s", what, r.exit_code, first[0] ? ": " : "", first);
+	}
+	if (rc == 0 && out) {
+		*out = r.out ? r.out : strdup("");
+		r.out = NULL;
+		if (!*out)
+			rc = sb_error_set(err, ENOMEM, "out of memory");
+	}
+	sb_proc_result_free(&r);
+	return rc;
+}
+
+int sb_rt_exec(const char *const *prefix, const struct sb_exec_req *req, const char *const *envp,
+	       struct sb_proc_result *res, struct sb_error *err)
+{
+	struct sb_argv a = {0};
+	sb_argv_add_all(&a, prefix);
+	sb_argv_add_all(&a, req->argv);
+	int rc = sb_argv_ok(&a, err);
+	if (rc == 0) {
+		struct sb_proc_opts o = {
+			.argv = sb_argv_get(&a), .envp = envp, .stdin_data = req->stdin_data,
+			.stdin_len = req->stdin_len, .passthrough = req->passthrough,
+			.discard_stdout = req->discard_stdout, .out_cap = req->out_cap,
+			.deadline_ns = req->deadline_ns, .extra_fd = -1,
+		};
+		rc = sb_proc_run(&o, res, err);
+	}
+	sb_argv_free(&a);
+	return rc;
+}
+
+int sb_rt_spawn(const char *const *argv, const char *const *envp, int fd0, int fd1, int fd2, int fd3,
+		pid_t *pid, struct sb_error *err)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&at);
+	sigset_t none, all;
+	sigemptyset(&none);
+	sigfillset(&all);
+	sigdelset(&all, SIGKILL);
+	sigdelset(&all, SIGSTOP);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+	posix_spawnattr_setpgroup(&at, 0);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &all);
+	int fds[3] = {fd0, fd1, fd2};
+	for (int i = 0; i < 3; i++) {
+		if (fds[i] >= 0)
+			posix_spawn_file_actions_adddup2(&fa, fds[i], i);
+		else
+			posix_spawn_file_actions_addopen(&fa, i, "/dev/null", i ? O_WRONLY : O_RDONLY, 0);
+	}
+	if (fd3 >= 0)
+		posix_spawn_file_actions_adddup2(&fa, fd3, 3);
+	int rc = posix_spawnp(pid, argv[0], &fa, &at, (char *const *)argv,
+			      envp ? (char *const *)envp : environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (rc != 0)
+		return sb_error_set(err, rc, "cannot run %s: %s", argv[0], strerror(rc));
+	return 0;
+}
+
+/* ---- owners and markers ---- */
+
+unsigned long long sb_rt_proc_start(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (pid <= 0 || sb_read_line(path, buf, sizeof(buf)) < 0)
+		return 0;
+	/* comm may hold spaces and parentheses: fields restart after the last ')'. */
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	char state = 0;
+	unsigned long long start = 0;
+	int field = 2;
+	for (char *save, *tok = strtok_r(p + 1, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		field++;
+		if (field == 3)
+			state = tok[0];
+		if (field == 22) {
+			start = strtoull(tok, NULL, 10);
+			break;
+		}
+	}
+	if (state == 'Z' || state == 'X')
+		return 0;
+	return start;
+}
+
+bool sb_rt_proc_alive(pid_t pid, unsigned long long start)
+{
+	unsigned long long now = sb_rt_proc_start(pid);
+	return now != 0 && now == start;
+}
+
+int sb_rt_marker_write(const char *dir, const char *driver, const char *box, const char *extra,
+		       struct sb_error *err)
+{
+	char path[4096], text[4096];
+	snprintf(path, sizeof(path), "%s/%s", dir, SB_RT_MARKER);
+	pid_t self = getpid();
+	int n = snprintf(text, sizeof(text), "driver=%s\nbox=%s\nowner_pid=%d\nowner_start=%llu\n%s", driver,
+			 box, (int)self, sb_rt_proc_start(self), extra ? extra : "");
+	if (n < 0 || n >= (int)sizeof(text))
+		return sb_error_set(err, ENAMETOOLONG, "marker for %s too long", box);
+	return sb_write_file_atomic(path, text, (size_t)n, err);
+}
+
+int sb_rt_marker_read(const char *dir, char **text)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", dir, SB_RT_MARKER);
+	return sb_read_file(path, text, NULL, NULL);
+}
+
+bool sb_rt_kv(const char *text, const char *key, char *out, size_t len)
+{
+	size_t kl = strlen(key);
+	for (const char *line = text; line && *line;) {
+		const char *end = strchr(line, '\n');
+		if (strncmp(line, key, kl) == 0 && line[kl] == '=') {
+			size_t n = end ? (size_t)(end - line - kl - 1) : strlen(line + kl + 1);
+			snprintf(out, len, "%.*s", (int)n, line + kl + 1);
+			return true;
+		}
+		line = end ? end + 1 : NULL;
+	}
+	out[0] = '\0';
+	return false;
+}
+
+bool sb_rt_marker_owner_alive(const char *text)
+{
+	char pid_s[32], start_s[32];
+	if (!sb_rt_kv(text, "owner_pid", pid_s, sizeof(pid_s)) ||
+	    !sb_rt_kv(text, "owner_start", start_s, sizeof(start_s)))
+		return false;
+	return sb_rt_proc_alive((pid_t)atoi(pid_s), strtoull(start_s, NULL, 10));
+}
+
+void sb_rt_pidns(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)pid);
+	ssize_t n = pid > 0 ? readlink(path, buf, len - 1) : -1;
+	buf[n > 0 ? n : 0] = '\0';
+}
+
+void sb_rt_reap_ns_children(const char *pidns)
+{
+	if (!pidns || !*pidns)
+		return;
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char path[300];
+		snprintf(path, sizeof(path), "/proc/self/task/%s/children", de->d_name);
+		FILE *f = fopen(path, "re");
+		long p;
+		while (f && fscanf(f, "%ld", &p) == 1) {
+			char ns[64];
+			sb_rt_pidns((pid_t)p, ns, sizeof(ns));
+			if (strcmp(ns, pidns) == 0)
+				waitpid((pid_t)p, NULL, WNOHANG);
+		}
+		if (f)
+			fclose(f);
+	}
+	if (d)
+		closedir(d);
+}
+
+int sb_rt_wait_gone(pid_t pid, int64_t deadline_ns)
+{
+	return sb_rt_wait_gone_ns(pid, NULL, deadline_ns);
+}
+
+int sb_rt_wait_gone_ns(pid_t pid, const char *pidns, int64_t deadline_ns)
+{
+	if (pid <= 0)
+		return 0;
+	for (unsigned i = 0;; i++) {
+		if (i % 8 == 0)
+			sb_rt_reap_ns_children(pidns);
+		pid_t r = waitpid(pid, NULL, WNOHANG);
+		if (r == pid)
+			return 0;
+		if (r < 0 && errno == ECHILD && sb_rt_proc_start(pid) == 0)
+			return 0;
+		if (sb_deadline_passed(deadline_ns))
+			return -ETIMEDOUT;
+		usleep(500);
+	}
+}
+
+/* ---- cgroups ---- */
+
+/* Mount point of the hierarchy that carries `controllers` ("memory", "cpu,cpuacct",
+ * "name=systemd", or "" for cgroup2), and its root inside that hierarchy. */
+static bool cgroup_mount(const char *controllers, char *mnt, size_t mlen, char *root, size_t rlen)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return false;
+	char line[4096];
+	bool found = false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char mroot[1024], mpoint[1024], fstype[64], opts[1024];
+		char *dash = strstr(line, " - ");
+		if (!dash || sscanf(line, "%*s %*s %*s %1023s %1023s", mroot, mpoint) != 2 ||
+		    sscanf(dash + 3, "%63s %*s %1023s", fstype, opts) != 2)
+			continue;
+		if (!controllers[0]) {
+			found = strcmp(fstype, "cgroup2") == 0;
+		} else if (strcmp(fstype, "cgroup") == 0) {
+			/* every controller of the hierarchy line must be among the mount's options */
+			char want[256];
+			snprintf(want, sizeof(want), "%s", controllers);
+			found = true;
+			for (char *s, *c = strtok_r(want, ",", &s); c; c = strtok_r(NULL, ",", &s)) {
+				char o2[1100];
+				snprintf(o2, sizeof(o2), ",%s,", opts);
+				char needle[300];
+				snprintf(needle, sizeof(needle), ",%s,", c);
+				if (!strstr(o2, needle))
+					found = false;
+			}
+		}
+		if (found) {
+			snprintf(mnt, mlen, "%s", mpoint);
+			snprintf(root, rlen, "%s", strcmp(mroot, "/") ? mroot : "");
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+int sb_rt_cgroup_dirs(pid_t pid, const char *must_contain, char *out, size_t len)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	FILE *f = fopen(path, "re");
+	out[0] = '\0';
+	if (!f)
+		return -errno;
+	char line[4096];
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		char *c1 = strchr(line, ':');
+		char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2)
+			continue;
+		*c2 = '\0';
+		const char *controllers = c1 + 1, *cg = c2 + 1;
+		const char *last = strrchr(cg, '/');
+		if (!must_contain || !last || !strstr(last, must_contain))
+			continue;
+		char mnt[1024], root[1024];
+		if (!cgroup_mount(controllers, mnt, sizeof(mnt), root, sizeof(root)))
+			continue;
+		/* a cgroup namespace shows paths relative to its root; the mount shows that root */
+		if (root[0] && strncmp(cg, root, strlen(root)) == 0)
+			cg += strlen(root);
+		char dir[2200];
+		snprintf(dir, sizeof(dir), "%s%s\n", mnt, cg);
+		if (!strstr(out, dir) && strlen(out) + strlen(dir) < len)
+			strcat(out, dir);
+	}
+	fclose(f);
+	return 0;
+}
+
+int sb_rt_cgroup_remove(const char *dirs, int64_t deadline_ns)
+{
+	int left = 0;
+	for (const char *line = dirs; line && *line;) {
+		const char *end = strchr(line, '\n');
+		char dir[2200];
+		snprintf(dir, sizeof(dir), "%.*s", (int)(end ? end - line : (long)strlen(line)), line);
+		line = end ? end + 1 : NULL;
+		if (!dir[0])
+			continue;
+		/* rmdir fails with EBUSY while a dying task is still charged: retry until the deadline */
+		for (;;) {
+			if (rmdir(dir) == 0 || errno == ENOENT)
+				break;
+			if (errno != EBUSY || sb_deadline_passed(deadline_ns)) {
+				left++;
+				break;
+			}
+			usleep(1000);
+		}
+	}
+	return left;
+}
+
+static uint64_t read_u64(const char *dir, const char *file, bool *ok)
+{
+	char path[2300], buf[128];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if (sb_read_line(path, buf, sizeof(buf)) < 0) {
+		*ok = false;
+		return 0;
+	}
+	*ok = true;
+	if (strcmp(buf, "max") == 0)
+		return 0;
+	return strtoull(buf, NULL, 10);
+}
+
+/* Sum of "KEY VALUE" lines (or "... rbytes=N wbytes=M" for io.stat) in a flat-keyed file. */
+static uint64_t read_keyed(const char *dir, const char *file, const char *key)
+{
+	char path[2300];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	uint64_t sum = 0;
+	char line[512];
+	size_t kl = strlen(key);
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line;
+		while ((p = strstr(p, key))) {
+			bool start = p == line || p[-1] == ' ' || p[-1] == ':';
+			if (start && (p[kl] == ' ' || p[kl] == '=' || key[kl - 1] == '='))
+				sum += strtoull(p + kl + (key[kl - 1] == '=' ? 0 : 1), NULL, 10);
+			p += kl;
+		}
+	}
+	fclose(f);
+	return sum;
+}
+
+int sb_rt_cgroup_stats(const char *dirs, struct sb_box_stats *out)
+{
+	int found = 0;
+	for (const char *line = dirs; line && *line;) {
+		const char *end = strchr(line, '\n');
+		char dir[2200];
+		snprintf(dir, sizeof(dir), "%.*s", (int)(end ? end - line : (long)strlen(line)), line);
+		line = end ? end + 1 : NULL;
+		bool ok;
+		uint64_t v;
+		/* v1 files */
+		if ((v = read_u64(dir, "memory.usage_in_bytes", &ok)), ok) {
+			out->mem_bytes = v;
+			out->mem_peak_bytes = read_u64(dir, "memory.max_usage_in_bytes", &ok);
+			v = read_u64(dir, "memory.limit_in_bytes", &ok);
+			out->mem_limit_bytes = v >= (1ULL << 62) ? 0 : v;
+			found++;
+		}
+		if ((v = read_u64(dir, "cpuacct.usage", &ok)), ok) {
+			out->cpu_ns = v;
+			found++;
+		}
+		if ((v = read_u64(dir, "pids.current", &ok)), ok) {
+			out->pids = v;
+			found++;
+		}
+		char probe[2300];
+		snprintf(probe, sizeof(probe), "%s/blkio.throttle.io_service_bytes", dir);
+		if (access(probe, R_OK) == 0) {
+			out->io_read_bytes = read_keyed(dir, "blkio.throttle.io_service_bytes", "Read");
+			out->io_write_bytes = read_keyed(dir, "blkio.throttle.io_service_bytes", "Write");
+		}
+		/* v2 files (a pure cgroup2 host, or controllers left on the unified hierarchy) */
+		if ((v = read_u64(dir, "memory.current", &ok)), ok) {
+			out->mem_bytes = v;
+			out->mem_peak_bytes = read_u64(dir, "memory.peak", &ok);
+			out->mem_limit_bytes = read_u64(dir, "memory.max", &ok);
+			found++;
+		}
+		snprintf(probe, sizeof(probe), "%s/cpu.stat", dir);
+		if (!out->cpu_ns && access(probe, R_OK) == 0) {
+			out->cpu_ns = read_keyed(dir, "cpu.stat", "usage_usec") * 1000;
+			if (out->cpu_ns)
+				found++;
+		}
+		snprintf(probe, sizeof(probe), "%s/io.stat", dir);
+		if (access(probe, R_OK) == 0) {
+			out->io_read_bytes += read_keyed(dir, "io.stat", "rbytes=");
+			out->io_write_bytes += read_keyed(dir, "io.stat", "wbytes=");
+		}
+	}
+	return found ? 0 : -ENOENT;
+}
+
+int sb_rt_cgroup_pids(const char *dirs, pid_t *pids, size_t cap, size_t *n)
+{
+	*n = 0;
+	for (const char *line = dirs; line && *line;) {
+		const char *end = strchr(line, '\n');
+		char path[2300];
+		snprintf(path, sizeof(path), "%.*s/cgroup.procs", (int)(end ? end - line : (long)strlen(line)),
+			 line);
+		line = end ? end + 1 : NULL;
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		long p;
+		while (fscanf(f, "%ld", &p) == 1) {
+			if (*n < cap)
+				pids[*n] = (pid_t)p;
+			(*n)++;
+		}
+		fclose(f);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+size_t sb_rt_descendants(pid_t pid, pid_t *out, size_t cap)
+{
+	/* breadth-first over out itself: out[0..n) are found, out[i] is expanded in turn */
+	size_t n = 0;
+	pid_t cur = pid;
+	for (size_t i = 0;; i++) {
+		char tdir[64];
+		snprintf(tdir, sizeof(tdir), "/proc/%d/task", (int)cur);
+		DIR *d = opendir(tdir);
+		if (d) {
+			struct dirent *de;
+			while ((de = readdir(d))) {
+				if (de->d_name[0] == '.')
+					continue;
+				char path[300];
+				snprintf(path, sizeof(path), "%s/%s/children", tdir, de->d_name);
+				FILE *f = fopen(path, "re");
+				if (!f)
+					continue;
+				long p;
+				while (n < cap && fscanf(f, "%ld", &p) == 1)
+					out[n++] = (pid_t)p;
+				fclose(f);
+			}
+			closedir(d);
+		}
+		if (i >= n)
+			break;
+		cur = out[i];
+	}
+	return n;
+}
+
+int sb_rt_umount_below(const char *dir)
+{
+	size_t dl = strlen(dir);
+	int left = 0;
+	/* Unmount one at a time from a fresh read of mountinfo, deepest first, until none remain. */
+	for (int round = 0; round < 256; round++) {
+		FILE *f = fopen("/proc/self/mountinfo", "re");
+		if (!f)
+			return -errno;
+		char line[4096], best[1024] = "";
+		while (fgets(line, sizeof(line), f)) {
+			char mp[1024];
+			if (sscanf(line, "%*s %*s %*s %*s %1023s", mp) != 1)
+				continue;
+			if (strncmp(mp, dir, dl) == 0 && mp[dl] == '/' && strlen(mp) > strlen(best))
+				snprintf(best, sizeof(best), "%s", mp);
+		}
+		fclose(f);
+		if (!best[0])
+			break;
+		if (umount2(best, MNT_DETACH) < 0) {
+			left++;
+			break;
+		}
+	}
+	return left;
+}
+
+int sb_rt_cgroup_guess_dirs(const char *leaf, char *out, size_t len)
+{
+	out[0] = '\0';
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	if (!f)
+		return -errno;
+	char line[4096];
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		char *c1 = strchr(line, ':');
+		char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2)
+			continue;
+		*c2 = '\0';
+		const char *cg = c2 + 1;
+		char mnt[1024], root[1024];
+		if (!cgroup_mount(c1 + 1, mnt, sizeof(mnt), root, sizeof(root)))
+			continue;
+		if (root[0] && strncmp(cg, root, strlen(root)) == 0)
+			cg += strlen(root);
+		char dir[2400];
+		snprintf(dir, sizeof(dir), "%s/%s\n", mnt, leaf);
+		if (!strstr(out, dir) && strlen(out) + strlen(dir) < len)
+			strcat(out, dir);
+		if (strcmp(cg, "/") != 0) {
+			snprintf(dir, sizeof(dir), "%s%s/%s\n", mnt, cg, leaf);
+			if (!strstr(out, dir) && strlen(out) + strlen(dir) < len)
+				strcat(out, dir);
+		}
+	}
+	fclose(f);
+	return 0;
+}
