@@ -367,7 +367,7 @@ static int cmd_template_prepare(const struct sb_box_spec *spec, int64_t deadline
 {
 	const char *path = config_path(spec->params);
 	if (!path)
-		return sb_error_set(err, EINVAL, "cmd driver needs --param config=PATH (docs/cmd-driver.md)");
+		return sb_error_set(err, ENOTSUP, "cmd driver needs --param config=PATH (docs/cmd-driver.md)");
 	struct sb_box b = {0};
 	int rc = config_load(path, &b.cfg, err);
 	if (rc < 0 || !b.cfg.tpl[T_PROBE]) {
@@ -398,7 +398,7 @@ static int cmd_create(const struct sb_box_spec *spec, struct sb_box **out, int64
 	*out = NULL;
 	const char *path = config_path(spec->params);
 	if (!path)
-		return sb_error_set(err, EINVAL, "cmd driver needs --param config=PATH (docs/cmd-driver.md)");
+		return sb_error_set(err, ENOTSUP, "cmd driver needs --param config=PATH (docs/cmd-driver.md)");
 	if (!spec->name || !*spec->name || strchr(spec->name, '/') || strlen(spec->name) > 100)
 		return sb_error_set(err, EINVAL, "cmd: bad box name");
 	struct sb_box *b = calloc(1, sizeof(*b));

@@ -41,7 +41,14 @@ static int fake_destroy(struct sb_box *b, int64_t d, struct sb_error *e)
 	return 0;
 }
 
+static int prepare_rc;
+static int fake_prepare(const struct sb_box_spec *spec, int64_t d, struct sb_error *e)
+{
+	return prepare_rc ? sb_error_set(e, -prepare_rc, "no image") : 0;
+}
+
 static const struct sb_driver fake = {
+	.template_prepare = fake_prepare,
 	.name = "fake", .caps = SB_CAP_EXEC, .probe = fake_probe,
 	.box_create = fake_create, .box_destroy = fake_destroy,
 };
@@ -147,12 +154,38 @@ static void test_unknown_param(void **state)
 	sb_params_free(&params);
 }
 
+/* template_prepare runs once before setup, is timed into a tag, and decides skip/error. */
+static void test_template_prepare(void **state)
+{
+	struct sb_probe p;
+	struct sb_run_opts o = opts(&p);
+	json_t *r = NULL;
+	struct sb_error err = {0};
+	prepare_rc = 0;
+	assert_int_equal(sb_run_scenario(&leaky, &o, &r, &err), 0);
+	assert_non_null(json_object_get(json_object_get(r, "tags"), "template_prepare_ms"));
+	json_decref(r);
+	prepare_rc = -ENOTSUP;
+	live_boxes = created = 0;
+	assert_int_equal(sb_run_scenario(&leaky, &o, &r, &err), 0);
+	assert_string_equal(sb_report_status(r), "skip");
+	assert_string_equal(json_string_value(json_object_get(r, "reason")), "template prepare: no image");
+	assert_int_equal(created, 0);
+	json_decref(r);
+	prepare_rc = -EIO;
+	assert_int_equal(sb_run_scenario(&leaky, &o, &r, &err), 0);
+	assert_string_equal(sb_report_status(r), "error");
+	json_decref(r);
+	prepare_rc = 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_warmup_excluded_and_errors),
 		cmocka_unit_test(test_skip_paths),
 		cmocka_unit_test(test_unknown_param),
+		cmocka_unit_test(test_template_prepare),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
