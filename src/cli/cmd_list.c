@@ -1,5 +1,6 @@
 /* `sandbench list` and `sandbench drivers`: what can be run, and on what. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -112,10 +113,12 @@ int sb_cmd_drivers(int argc, char **argv)
 	json_t *arr = json_array();
 	if (!json)
 		printf("%-11s %-7s %-22s %-40s %s\n", "driver", "usable", "version", "capabilities", "why not / summary");
+	struct sb_probe *probes = calloc(n, sizeof(*probes));
+	if (!probes)
+		return sb_cli_fail("drivers: out of memory");
+	sb_drivers_probe_all(all, n, probes, 120);
 	for (size_t i = 0; i < n; i++) {
-		struct sb_probe p;
-		memset(&p, 0, sizeof(p));
-		all[i]->probe(&p);
+		struct sb_probe p = probes[i];
 		char caps[160];
 		sb_caps_format(p.usable ? p.caps : all[i]->caps, caps, sizeof(caps));
 		if (json) {
@@ -127,6 +130,7 @@ int sb_cmd_drivers(int argc, char **argv)
 			       p.version[0] ? p.version : "-", caps, p.usable ? all[i]->summary : p.reason);
 		}
 	}
+	free(probes);
 	if (json)
 		sb_cli_print_json(arr);
 	json_decref(arr);

@@ -237,8 +237,13 @@ int sb_cmd_matrix(int argc, char **argv)
 		goto done;
 	}
 	sb_signals_install();
+	{
+		struct sb_probe probes[MAX_DRV];
+		sb_drivers_probe_all(drv_list, ndrv, probes, 120);
+		for (size_t d = 0; d < ndrv; d++)
+			drv[d].probe = probes[d];
+	}
 	for (size_t d = 0; d < ndrv; d++) {
-		drv[d].drv->probe(&drv[d].probe);
 		if (drv[d].probe.usable &&
 		    sb_cli_prepare_assets(drv[d].drv, drv[d].agent, sizeof(drv[d].agent), drv[d].rootfs,
 					  sizeof(drv[d].rootfs)) != 0) {

@@ -3,10 +3,16 @@
 #include "drivers/driver.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include "core/clock.h"
 
 #include "core/proc.h"
 
@@ -121,6 +127,87 @@ const struct sb_driver *sb_driver_find(const char *name)
 		if (strcmp(all[i]->name, name) == 0)
 			return all[i];
 	return NULL;
+}
+
+void sb_drivers_probe_all(const struct sb_driver *const *drivers, size_t n, struct sb_probe *out,
+			  double timeout_s)
+{
+	pid_t *pids = calloc(n, sizeof(pid_t));
+	int *fds = calloc(n, sizeof(int));
+	size_t *got = calloc(n, sizeof(size_t));
+	if (!pids || !fds || !got) {
+		/* Out of memory: fall back to probing one after another. */
+		for (size_t i = 0; i < n; i++)
+			drivers[i]->probe(&out[i]);
+		free(pids);
+		free(fds);
+		free(got);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		memset(&out[i], 0, sizeof(out[i]));
+		int p[2];
+		fds[i] = -1;
+		if (pipe2(p, O_CLOEXEC) < 0 || (pids[i] = fork()) < 0) {
+			drivers[i]->probe(&out[i]);
+			continue;
+		}
+		if (pids[i] == 0) {
+			setpgid(0, 0); /* its own group, so a stuck probe goes with all it started */
+			close(p[0]);
+			struct sb_probe r;
+			memset(&r, 0, sizeof(r));
+			drivers[i]->probe(&r);
+			ssize_t w = write(p[1], &r, sizeof(r));
+			_exit(w == (ssize_t)sizeof(r) ? 0 : 1); /* no atexit handlers of the parent's */
+		}
+		close(p[1]);
+		fds[i] = p[0];
+	}
+	int64_t deadline = sb_deadline_after(timeout_s);
+	for (;;) {
+		struct pollfd pf[64];
+		size_t idx[64], np = 0;
+		for (size_t i = 0; i < n && np < 64; i++)
+			if (fds[i] >= 0) {
+				pf[np] = (struct pollfd){fds[i], POLLIN, 0};
+				idx[np++] = i;
+			}
+		if (np == 0 || sb_deadline_passed(deadline))
+			break;
+		int left = sb_deadline_left_ms(deadline);
+		if (poll(pf, np, left > 200 ? 200 : left) <= 0)
+			continue;
+		for (size_t k = 0; k < np; k++) {
+			if (!pf[k].revents)
+				continue;
+			size_t i = idx[k];
+			ssize_t r = read(fds[i], (char *)&out[i] + got[i], sizeof(out[i]) - got[i]);
+			if (r > 0)
+				got[i] += (size_t)r;
+			if (r <= 0 || got[i] == sizeof(out[i])) {
+				close(fds[i]);
+				fds[i] = -1;
+			}
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+		if (pids[i] > 0) {
+			if (got[i] != sizeof(out[i])) {
+				memset(&out[i], 0, sizeof(out[i]));
+				snprintf(out[i].reason, sizeof(out[i].reason), "probe %s",
+					 sb_deadline_passed(deadline) ? "timed out" : "crashed");
+				sb_proc_kill_group(pids[i]); /* kills and reaps */
+			} else {
+				waitpid(pids[i], NULL, 0);
+			}
+		}
+	}
+	free(pids);
+	free(fds);
+	free(got);
 }
 
 static int unsupported(const struct sb_driver *d, const char *op, struct sb_error *err)

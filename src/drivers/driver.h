@@ -146,6 +146,12 @@ struct sb_driver {
 const struct sb_driver *const *sb_drivers_all(size_t *n);
 const struct sb_driver *sb_driver_find(const char *name);
 
+/* Probe several drivers at once, each in a forked child (probes start real sandboxes and some take
+ * seconds; in parallel, `drivers` and `matrix` wait for the slowest, not the sum). A probe that
+ * crashes or passes the deadline reports the driver unusable with that reason. */
+void sb_drivers_probe_all(const struct sb_driver *const *drivers, size_t n, struct sb_probe *out,
+			  double timeout_s);
+
 /* Dispatchers: check the op exists (else -ENOTSUP, "unsupported by DRIVER: OP"), then call it. */
 int sb_drv_template_prepare(const struct sb_driver *d, const struct sb_box_spec *spec,
 			    int64_t deadline_ns, struct sb_error *err);
