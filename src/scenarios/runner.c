@@ -58,7 +58,6 @@ int sb_scn_box_new(struct sb_scn_ctx *ctx, struct sb_box **out, int64_t *create_
 	static unsigned seq;
 	char name[96];
 	snprintf(name, sizeof(name), "sb-%.8s-%u", ctx->run_id, seq++);
-	ctx->box_seq++;
 	struct sb_box_spec spec = ctx->spec;
 	spec.name = name;
 	if (ctx->nlive >= SB_MAX_LIVE_BOXES)

@@ -32,7 +32,7 @@ struct sb_scn_ctx {
 	/* Runner-owned; use the helpers below. */
 	json_t *meta, *metrics, *tags;
 	struct sb_box *live[SB_MAX_LIVE_BOXES];
-	unsigned nlive, box_seq;
+	unsigned nlive;
 };
 
 /* Return codes from setup/run_once: 0 ok, -ENOTSUP skip (err says why), other negative error. */
