@@ -1,0 +1,131 @@
+/* The `podman` and `podman-runc` drivers: rootful podman running the standard rootfs imported as
+ * an image, with crun and with runc as the OCI runtime. Both go through the docker-compatible
+ * engine code in engine.c; they differ only in --runtime. */
+#include <errno.h>
+#include <stdio.h>
+
+#include "drivers/driver.h"
+#include "drivers/engine.h"
+
+extern const struct sb_driver sb_driver_podman, sb_driver_podman_runc;
+
+/* Root on this kind of machine lacks CAP_SYS_RESOURCE, and podman's default spec raises
+ * RLIMIT_NOFILE/NPROC above the current hard limits, which crun refuses ("setrlimit
+ * RLIMIT_NOFILE: Operation not permitted"). Limits within the hard ones need no host change. */
+static const char *const podman_run_flags[] = {
+	"--ulimit", "nofile=20000:20000", "--ulimit", "nproc=32768:32768", NULL,
+};
+
+static struct sb_dk podman_crun = {
+	.driver = "podman", .cli_name = "podman", .image_prefix = "localhost/sandbench",
+	.runtime = "crun", .run_flags = podman_run_flags,
+};
+static struct sb_dk podman_runc = {
+	.driver = "podman-runc", .cli_name = "podman", .image_prefix = "localhost/sandbench",
+	.runtime = "runc", .run_flags = podman_run_flags,
+};
+
+#define SB_PODMAN_CAPS                                                                             \
+	(SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_COPY | SB_CAP_STATS | SB_CAP_MEMLIMIT | SB_CAP_CPULIMIT | \
+	 SB_CAP_PIDLIMIT | SB_CAP_ISOLATION | SB_CAP_PIDS)
+
+static void crun_probe(struct sb_probe *out)
+{
+	sb_dk_probe(&podman_crun, SB_PODMAN_CAPS, out);
+}
+
+static void runc_probe(struct sb_probe *out)
+{
+	sb_dk_probe(&podman_runc, SB_PODMAN_CAPS, out);
+}
+
+static int crun_prepare(const struct sb_box_spec *spec, int64_t deadline_ns, struct sb_error *err)
+{
+	return sb_dk_prepare(&podman_crun, spec, deadline_ns, err);
+}
+
+static int runc_prepare(const struct sb_box_spec *spec, int64_t deadline_ns, struct sb_error *err)
+{
+	return sb_dk_prepare(&podman_runc, spec, deadline_ns, err);
+}
+
+static int crun_create(const struct sb_box_spec *spec, struct sb_box **out, int64_t deadline_ns,
+		       struct sb_error *err)
+{
+	return sb_dk_create(&podman_crun, spec, out, deadline_ns, err);
+}
+
+static int runc_create(const struct sb_box_spec *spec, struct sb_box **out, int64_t deadline_ns,
+		       struct sb_error *err)
+{
+	return sb_dk_create(&podman_runc, spec, out, deadline_ns, err);
+}
+
+static int crun_leftovers(bool clean, sb_line_fn emit, void *arg, struct sb_error *err)
+{
+	return sb_dk_leftovers(&podman_crun, clean, emit, arg, err);
+}
+
+static int runc_leftovers(bool clean, sb_line_fn emit, void *arg, struct sb_error *err)
+{
+	return sb_dk_leftovers(&podman_runc, clean, emit, arg, err);
+}
+
+/* Nothing to change on the host: the limits above ride on every `podman run`. Say so, so doctor's
+ * list of host fixes explains why podman works here without one. */
+static int podman_host_fix(enum sb_host_fix_mode mode, sb_line_fn emit, void *arg,
+			   struct sb_error *err)
+{
+	(void)err;
+	if (mode == SB_HOST_EXPLAIN)
+		emit(arg, "no host change needed: root lacks CAP_SYS_RESOURCE here, so every podman run "
+			  "gets --ulimit nofile=20000:20000 --ulimit nproc=32768:32768 (podman's default "
+			  "limits exceed the hard ones and the OCI runtime's setrlimit fails)");
+	else
+		emit(arg, "nothing to do (the ulimit flags are passed on every run)");
+	return 0;
+}
+
+const struct sb_driver sb_driver_podman = {
+	.name = "podman",
+	.summary = "rootful podman with crun, the standard rootfs imported as an image",
+	.caps = SB_PODMAN_CAPS,
+	.params = sb_dk_params,
+	.needs_rootfs = true,
+	.agent_in_box = "/sandbench-agent",
+	.probe = crun_probe,
+	.template_prepare = crun_prepare,
+	.box_create = crun_create,
+	.box_exec = sb_dk_exec,
+	.box_agent_open = sb_dk_agent_open,
+	.box_copy_in = sb_dk_copy_in,
+	.box_copy_out = sb_dk_copy_out,
+	.box_stop = sb_dk_stop,
+	.box_destroy = sb_dk_destroy,
+	.box_stats = sb_dk_stats,
+	.box_pids = sb_dk_pids,
+	.leftovers = crun_leftovers,
+	.host_fix = podman_host_fix,
+};
+
+const struct sb_driver sb_driver_podman_runc = {
+	.name = "podman-runc",
+	.summary = "rootful podman with runc, the standard rootfs imported as an image",
+	.caps = SB_PODMAN_CAPS,
+	.params = sb_dk_params,
+	.needs_rootfs = true,
+	.agent_in_box = "/sandbench-agent",
+	.probe = runc_probe,
+	.template_prepare = runc_prepare,
+	.box_create = runc_create,
+	.box_exec = sb_dk_exec,
+	.box_agent_open = sb_dk_agent_open,
+	.box_copy_in = sb_dk_copy_in,
+	.box_copy_out = sb_dk_copy_out,
+	.box_stop = sb_dk_stop,
+	.box_destroy = sb_dk_destroy,
+	.box_stats = sb_dk_stats,
+	.box_pids = sb_dk_pids,
+	.leftovers = runc_leftovers,
+	.host_fix = podman_host_fix,
+};
