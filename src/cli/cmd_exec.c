@@ -101,7 +101,10 @@ int sb_cmd_exec(int argc, char **argv)
 	rc = xrc < 0 && res.exit_code < 0 ? 1 : res.exit_code;
 	sb_proc_result_free(&res);
 	struct sb_error derr = {0};
-	if (sb_drv_destroy(drv, box, sb_deadline_after(30), &derr) < 0) {
+	sb_interrupt_hold(true);
+	int drc = sb_drv_destroy(drv, box, sb_deadline_after(30), &derr);
+	sb_interrupt_hold(false);
+	if (drc < 0) {
 		sb_cli_fail("exec: destroying the sandbox: %s", derr.msg);
 		if (rc == 0)
 			rc = 1;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t received;
+static int holds;
 
 static void on_signal(int sig)
 {
@@ -35,7 +36,12 @@ void sb_signals_install(void)
 
 int sb_interrupted(void)
 {
-	return received;
+	return holds > 0 ? 0 : received;
+}
+
+void sb_interrupt_hold(bool on)
+{
+	holds += on ? 1 : (holds > 0 ? -1 : 0);
 }
 
 void sb_interrupt_clear(void)

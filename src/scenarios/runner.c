@@ -316,10 +316,12 @@ json_t *sb_run_end(struct sb_run *run)
 		sb_report_set_status(r, "error", reason);
 	}
 	bool started = ctx->drv != NULL;
+	sb_interrupt_hold(true);
 	if (started && run->s->teardown)
 		run->s->teardown(ctx);
 	if (started)
 		destroy_all(ctx);
+	sb_interrupt_hold(false);
 	sb_report_finalize(r, run->meta);
 	if (sb_interrupted()) {
 		sb_report_set_status(r, "error", "interrupted");
