@@ -14,6 +14,7 @@
 
 #include "core/clock.h"
 #include "core/proc.h"
+#include "core/signals.h"
 
 static void test_capture_and_exit(void **state)
 {
@@ -128,12 +129,35 @@ static void test_check(void **state)
 	assert_non_null(strstr(err.msg, "exited 4: broken"));
 }
 
+/* After SIGTERM, children are killed at once, except while a teardown hold is in effect. */
+static void test_interrupt_and_hold(void **state)
+{
+	sb_signals_install();
+	raise(SIGTERM);
+	assert_int_equal(sb_interrupted(), SIGTERM);
+	const char *argv[] = {"sh", "-c", "sleep 0.2; echo done", NULL};
+	struct sb_proc_opts o = {.argv = argv, .extra_fd = -1};
+	struct sb_proc_result r;
+	assert_int_equal(sb_proc_run(&o, &r, NULL), -EINTR);
+	assert_true(r.interrupted);
+	sb_proc_result_free(&r);
+	sb_interrupt_hold(true);
+	assert_int_equal(sb_interrupted(), 0);
+	assert_int_equal(sb_proc_run(&o, &r, NULL), 0);
+	assert_string_equal(r.out, "done\n");
+	sb_proc_result_free(&r);
+	sb_interrupt_hold(false);
+	assert_int_equal(sb_interrupted(), SIGTERM);
+	sb_interrupt_clear();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_capture_and_exit),   cmocka_unit_test(test_stdin_and_large_output),
 		cmocka_unit_test(test_signal_exit),        cmocka_unit_test(test_deadline_kills_group),
 		cmocka_unit_test(test_spawn_failure),      cmocka_unit_test(test_check),
+		cmocka_unit_test(test_interrupt_and_hold),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
