@@ -26,8 +26,9 @@ json_t *sb_report_new(const struct sb_report_head *h)
 						 SB_VERSION, "git", SB_GIT_VERSION));
 	json_object_set_new(r, "run", json_pack("{s:s, s:s, s:n, s:O}", "id", h->run_id, "started_at",
 						h->started_at, "ended_at", "host", h->host));
-	json_object_set_new(r, "scenario", json_pack("{s:s, s:s, s:O}", "name", h->scenario, "axis",
-						     h->axis, "params", h->params ? h->params : json_object()));
+	json_t *params = h->params ? json_incref(h->params) : json_object();
+	json_object_set_new(r, "scenario", json_pack("{s:s, s:s, s:o}", "name", h->scenario, "axis",
+						     h->axis, "params", params));
 	json_object_set_new(r, "driver", json_pack("{s:s, s:s}", "name", h->driver, "version",
 						   h->driver_version ? h->driver_version : "unknown"));
 	json_object_set_new(r, "config", json_pack("{s:i, s:i, s:f}", "runs", (int)h->runs, "warmup",
