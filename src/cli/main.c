@@ -16,6 +16,8 @@ static const struct {
 	{"show", sb_cmd_show, "print reports as a table"},
 	{"exec", sb_cmd_exec, "run one command in a fresh sandbox, stdio passed through"},
 	{"image", sb_cmd_image, "build the standard rootfs (busybox + agent)"},
+	{"compare", sb_cmd_compare, "judge CURRENT reports against BASELINE: the regression gate"},
+	{"paired", sb_cmd_paired, "A/B two commands or drivers in interleaved pairs, with significance"},
 	{"matrix", sb_cmd_matrix, "every scenario on every usable driver, side by side"},
 	{"doctor", sb_cmd_doctor, "leftovers of crashed runs; host fixes runtimes need"},
 };

@@ -1,0 +1,145 @@
+#!/bin/bash
+# `compare` on crafted report pairs: verdicts, direction, every guard with its one-line message,
+# n/a with the samples needed, --fail-on-warn, --markdown, --json/--out against the schema, budgets.
+. "$SRCDIR/tests/integration/lib.sh"
+sb=$SANDBENCH
+craft() { /usr/bin/python3 "$SRCDIR/tests/compare/craft.py" "$@"; }
+vjson() { /usr/bin/python3 "$SRCDIR/tests/tools/validate_json.py" "$SRCDIR/docs/compare.schema.json" "$1" >/dev/null; }
+# run_rc WANT what cmd...: exit code check, output kept in $TMP/out and $TMP/err.
+run_rc() {
+	local want=$1 what=$2; shift 2
+	"$@" > "$TMP/out" 2> "$TMP/err"; local rc=$?
+	[ "$rc" -eq "$want" ] && ok "$what (exit $rc)" || { fail "$what: exit $rc, expected $want"; cat "$TMP/out" "$TMP/err"; }
+}
+M="lifecycle_ms ms 0 1.0 30 11"
+
+craft "$TMP/base.json" --metric $M 1 --metric rate_ops 1/s 1 500 30 12 1
+validate "$TMP/base.json" && ok "crafted report is schema-valid" || fail "crafted report invalid"
+
+# A clear 2x regression of a lower-is-better metric.
+craft "$TMP/slow.json" --metric $M 2 --metric rate_ops 1/s 1 500 30 12 1
+run_rc 2 "2x slowdown is a regression" $sb compare "$TMP/base.json" "$TMP/slow.json"
+grep -q 'lifecycle_ms (p50) .*regression' "$TMP/out" && ok "table row says regression" || fail "no regression row: $(cat "$TMP/out")"
+grep -q 'rate_ops (p50) .* ~' "$TMP/out" && ok "unchanged metric is ~" || fail "rate_ops not ~"
+
+# The same samples in another order: nothing changed.
+craft "$TMP/shuf.json" --shuffle-of "$TMP/base.json"
+run_rc 0 "shuffled copy is ~" $sb compare "$TMP/base.json" "$TMP/shuf.json"
+grep -q '0 regression, 0 warn, 0 improvement, 2 ~' "$TMP/out" && ok "all ~" || fail "shuffled: $(tail -1 "$TMP/out")"
+
+# Higher is better: a drop is a regression, a rise an improvement.
+craft "$TMP/drop.json" --metric $M 1 --metric rate_ops 1/s 1 500 30 12 0.5
+run_rc 2 "higher-is-better drop is a regression" $sb compare "$TMP/base.json" "$TMP/drop.json"
+grep -q 'rate_ops (p50) .*regression' "$TMP/out" && ok "rate_ops regression" || fail "rate_ops: $(cat "$TMP/out")"
+run_rc 0 "higher-is-better rise is an improvement" $sb compare "$TMP/drop.json" "$TMP/base.json"
+grep -q 'rate_ops (p50) .*improvement' "$TMP/out" && ok "rate_ops improvement" || fail "rate_ops: $(cat "$TMP/out")"
+
+# Guards: one line on stderr, exit 1.
+craft "$TMP/v2.json" --schema sandbench.report/v2 --metric $M 1
+expect_error "schema mismatch" "schema mismatch: 'sandbench.report/v2'" $sb compare "$TMP/base.json" "$TMP/v2.json"
+craft "$TMP/other-scn.json" --scenario latency-exec-output --metric $M 1 --metric rate_ops 1/s 1 500 30 12 1
+expect_error "scenario mismatch" "scenario 'latency-spawn' vs 'latency-exec-output'" $sb compare "$TMP/base.json" "$TMP/other-scn.json"
+craft "$TMP/other-drv.json" --driver native --metric $M 1 --metric rate_ops 1/s 1 500 30 12 1
+expect_error "driver mismatch" "driver 'process' vs 'native'" $sb compare "$TMP/base.json" "$TMP/other-drv.json"
+craft "$TMP/other-par.json" --param size=8M --metric $M 1 --metric rate_ops 1/s 1 500 30 12 1
+expect_error "parameter mismatch" "parameters differ: size=(unset) vs 8M" $sb compare "$TMP/base.json" "$TMP/other-par.json"
+run_rc 0 "--allow-mismatch compares anyway" $sb compare --allow-mismatch "$TMP/base.json" "$TMP/other-drv.json"
+grep -q 'warning: latency-spawn/process: compared despite a mismatch' "$TMP/err" && ok "mismatch warning" || fail "no mismatch warning: $(cat "$TMP/err")"
+
+# A metric missing on one side: listed, fatal only with --strict.
+craft "$TMP/less.json" --metric $M 1
+run_rc 0 "missing metric is a warning" $sb compare "$TMP/base.json" "$TMP/less.json"
+grep -q 'warning: latency-spawn/process: metric rate_ops is missing in current' "$TMP/err" && ok "missing metric listed" || fail "missing metric: $(cat "$TMP/err")"
+grep -q 'rate_ops .*missing in current' "$TMP/out" && ok "missing metric in the table" || fail "table lacks the missing metric"
+expect_error "--strict missing metric" "metrics missing on one side (--strict): rate_ops missing in current" \
+	$sb compare --strict "$TMP/base.json" "$TMP/less.json"
+
+# Host fingerprint: a warning, or an error with --host-mismatch=error.
+craft "$TMP/bighost.json" --host cpu_count=16 --host 'cpu_model="Other CPU"' --metric $M 1 --metric rate_ops 1/s 1 500 30 12 1
+run_rc 0 "host mismatch warns" $sb compare "$TMP/base.json" "$TMP/bighost.json"
+grep -q "warning: host mismatch: cpu_model 'Test CPU @ 2.00GHz' vs 'Other CPU'; cpu_count 2 vs 16" "$TMP/err" \
+	&& ok "host mismatch warning names the fields" || fail "host warning: $(cat "$TMP/err")"
+expect_error "--host-mismatch=error" "host mismatch between baseline" $sb compare --host-mismatch=error "$TMP/base.json" "$TMP/bighost.json"
+craft "$TMP/mem.json" --host mem_total=1073741824 --metric $M 1 --metric rate_ops 1/s 1 500 30 12 1
+run_rc 0 "memory 8x smaller warns" $sb compare "$TMP/base.json" "$TMP/mem.json"
+grep -q 'mem_total 8589934592 vs 1073741824' "$TMP/err" && ok "mem_total named" || fail "mem warning: $(cat "$TMP/err")"
+craft "$TMP/arm.json" --host 'arch="aarch64"' --metric $M 1 --metric rate_ops 1/s 1 500 30 12 1
+expect_error "arch differs is an error when asked" "arch 'x86_64' vs 'aarch64'" $sb compare --host-mismatch error "$TMP/base.json" "$TMP/arm.json"
+craft "$TMP/cpu3.json" --host cpu_count=3 --metric $M 1 --metric rate_ops 1/s 1 500 30 12 1
+run_rc 0 "cpu_count within 2x is fine" $sb compare --host-mismatch=error "$TMP/base.json" "$TMP/cpu3.json"
+
+# Too few samples: n/a with the count needed.
+craft "$TMP/few-a.json" --metric lifecycle_ms ms 0 1.0 3 1 1
+craft "$TMP/few-b.json" --metric lifecycle_ms ms 0 1.0 3 2 3
+run_rc 0 "3 samples per side is n/a" $sb compare "$TMP/few-a.json" "$TMP/few-b.json"
+grep -q 'n/a (need 4/side)' "$TMP/out" && ok "n/a says 4 per side are needed" || fail "n/a: $(cat "$TMP/out")"
+run_rc 0 "p99 from 30 samples is n/a" $sb compare --on p99 "$TMP/base.json" "$TMP/slow.json"
+grep -q 'lifecycle_ms (p99) .*n/a (need 100/side)' "$TMP/out" && ok "p99 needs 100 per side" || fail "p99: $(cat "$TMP/out")"
+
+# A 7 % slowdown with little noise: warn; exit 3 only with --fail-on-warn.
+/usr/bin/python3 - "$TMP" <<'PY'
+import json, sys
+d = sys.argv[1]
+r = json.load(open(d + "/base.json"))
+for s in r["samples"]:
+    # spread in a scrambled order: a monotone series would read as autocorrelated drift
+    s["metrics"] = {"lifecycle_ms": 1.0 + 0.0001 * ((s["iteration"] * 7) % 30)}
+r["aggregates"] = [a for a in r["aggregates"] if a["metric"] == "lifecycle_ms"]
+json.dump(r, open(d + "/tight.json", "w"))
+for s in r["samples"]:
+    s["metrics"]["lifecycle_ms"] *= 1.07
+json.dump(r, open(d + "/tight7.json", "w"))
+PY
+run_rc 0 "7 % slower is warn, exit 0" $sb compare "$TMP/tight.json" "$TMP/tight7.json"
+grep -q 'lifecycle_ms (p50) .*warn' "$TMP/out" && ok "warn verdict" || fail "warn: $(cat "$TMP/out")"
+run_rc 3 "--fail-on-warn exits 3" $sb compare --fail-on-warn "$TMP/tight.json" "$TMP/tight7.json"
+run_rc 3 "--fail-on-warn exits 3 on a host warning" $sb compare --fail-on-warn "$TMP/base.json" "$TMP/mem.json"
+run_rc 2 "threshold 0.05 makes it a regression" $sb compare --threshold 0.05 "$TMP/tight.json" "$TMP/tight7.json"
+
+# Markdown and JSON.
+run_rc 2 "--markdown" $sb compare --markdown "$TMP/base.json" "$TMP/slow.json"
+grep -q '^| scenario / driver | metric | baseline | current | delta | p | n | verdict |' "$TMP/out" && \
+	grep -q '| \*\*regression\*\* |' "$TMP/out" && ok "markdown table" || fail "markdown: $(cat "$TMP/out")"
+run_rc 2 "--json" $sb compare --json "$TMP/base.json" "$TMP/slow.json"
+cp "$TMP/out" "$TMP/cmp.json"
+vjson "$TMP/cmp.json" && ok "--json validates against docs/compare.schema.json" || fail "compare JSON invalid"
+/usr/bin/python3 - "$TMP/cmp.json" <<'PY' && ok "--json contents" || fail "--json contents"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert list(d)[0] == "schema" and d["schema"] == "sandbench.compare/v1"
+assert d["exit_code"] == 2 and d["summary"]["regression"] == 1
+m = d["comparisons"][0]["metrics"][0]
+assert m["metric"] == "lifecycle_ms" and m["verdict"] == "regression" and m["p"] < 1e-6, m
+assert abs(m["delta"] - 1.0) < 0.1 and m["baseline"]["n"] == 30
+PY
+run_rc 2 "--out FILE" $sb compare --out "$TMP/saved.json" "$TMP/base.json" "$TMP/slow.json"
+vjson "$TMP/saved.json" && ok "--out validates" || fail "--out invalid"
+ls "$TMP" | grep -q '\.tmp' && fail "temp file left" || ok "no temp files"
+expect_error "--json with --markdown" "exclusive" $sb compare --json --markdown "$TMP/base.json" "$TMP/slow.json"
+
+# Budgets.
+cat > "$TMP/budgets.json" <<'EOF'
+{"schema": "sandbench.budgets/v1",
+ "budgets": [{"metric": "lifecycle_*", "scenario": "latency-*", "threshold": 1.5},
+             {"metric": "rate_*", "ignore": true}]}
+EOF
+run_rc 0 "budget threshold 150 % lets 2x pass" $sb compare --budgets "$TMP/budgets.json" "$TMP/base.json" "$TMP/slow.json"
+grep -q 'lifecycle_ms (p50) .*warn' "$TMP/out" && ok "2x is a warn under a 150 % budget" || fail "budget: $(cat "$TMP/out")"
+run_rc 0 "ignored metric never fails" $sb compare --budgets "$TMP/budgets.json" "$TMP/base.json" "$TMP/drop.json"
+grep -q 'rate_ops (p50) .*ignored' "$TMP/out" && ok "ignored row" || fail "ignored: $(cat "$TMP/out")"
+echo '{"budgets": [{"metric": "x", "treshold": 1}]}' > "$TMP/bad-budgets.json"
+expect_error "budgets typo" "budgets[0]: unknown key 'treshold'" $sb compare --budgets "$TMP/bad-budgets.json" "$TMP/base.json" "$TMP/slow.json"
+
+# Bad input.
+expect_error "missing file" "baseline $TMP/nope.json: cannot open" $sb compare "$TMP/nope.json" "$TMP/base.json"
+echo '{"schema": "sandbench.report/v1", ' > "$TMP/broken.json"
+expect_error "malformed JSON" "current $TMP/broken.json: malformed JSON" $sb compare "$TMP/base.json" "$TMP/broken.json"
+echo '{"a": 1}' > "$TMP/alien.json"
+expect_error "not a report" "no 'schema' member" $sb compare "$TMP/base.json" "$TMP/alien.json"
+expect_error "one operand" "expected BASELINE and CURRENT, got 1 operand" $sb compare "$TMP/base.json"
+expect_error "bad --on" "--on 'p42'" $sb compare --on p42 "$TMP/base.json" "$TMP/slow.json"
+expect_error "bad --threshold" "--threshold 'ten'" $sb compare --threshold ten "$TMP/base.json" "$TMP/slow.json"
+expect_error "bad --host-mismatch" "expected warn or error" $sb compare --host-mismatch=maybe "$TMP/base.json" "$TMP/slow.json"
+expect_error "option typo" "did you mean '--threshold'" $sb compare --treshold 0.1 "$TMP/base.json" "$TMP/slow.json"
+$sb compare --help | grep -q '^usage: sandbench compare' && ok "--help" || fail "--help"
+finish
