@@ -2,7 +2,8 @@
  * mount, pid, uts, ipc, net and cgroup namespaces on an overlay of the standard rootfs, locked
  * down (no capabilities, no_new_privs, seccomp deny-list) and limited through cgroups; commands
  * are forked by that init on request, so exec costs about one spawn. With warm=1 boxes come
- * ready-made from a zygote process. */
+ * ready-made from a zygote process, and go back to it to be reset and lent again. See
+ * docs/native.md. */
 #include <errno.h>
 #include <linux/sched.h>
 #include <sched.h>
@@ -27,8 +28,8 @@ static const struct sb_param_def native_params[] = {
 	{"mem", NULL, "memory limit, e.g. 256M (overrides the scenario's)"},
 	{"cpus", NULL, "CPU quota in CPUs, e.g. 0.5"},
 	{"pids", NULL, "maximum number of processes"},
-	{"warm", "0", "1: take boxes from a pre-forked zygote's pool (warm start)"},
-	{"warm_pool", "2", "boxes the zygote keeps ready"},
+	{"warm", "0", "1: take boxes from a pre-forked zygote's pool (warm start); destroyed boxes go back to it, reset"},
+	{"warm_pool", "2", "boxes the zygote keeps ready (1-16)"},
 	{"rootfs_mode", "overlay", "overlay (writable layer on tmpfs) | tmpfs (read-only rootfs, tmpfs /tmp)"},
 	{"cgroups", "auto", "auto (only with a limit: joining a v1 cgroup costs ~10 ms) | 1 (always, for cgroup accounting)"},
 	{"io_stats", "1", "1: join the blkio/io cgroup so stats report io bytes (one more cgroup per box)"},
@@ -243,6 +244,9 @@ static int native_stats(struct sb_box *box, struct sb_box_stats *out, struct sb_
 			if (no_cg_cpu)
 				out->cpu_ns += sbn_proc_cpu_ns(pids[i], pids[i] == box->init_pid);
 		}
+		/* A reset warm box: its earlier uses are not this one's. */
+		if (no_cg_cpu)
+			out->cpu_ns = out->cpu_ns > box->cpu_base_ns ? out->cpu_ns - box->cpu_base_ns : 0;
 		if (!out->pids)
 			out->pids = n;
 	}

@@ -1,15 +1,20 @@
 /* Making and releasing a box (the cold path; the zygote runs the same code ahead of time).
  *
- * Host                                   Child (clone3: new mount, pid, uts, ipc, net namespaces)
- *  marker, cgroup dirs
- *  clone3 ------------------------------> scratch tmpfs on the marker dir, upper/work
- *                          <- SCRATCH --  (fd of upper, so the host can fill it for a clone)
- *  attach cgroups, veth, copy upper
- *                          --- GO ------>  overlay root, /proc, /dev, pivot_root, cgroup ns,
- *                                          hostname, lo (+eth0), close host fds, lockdown
- *                          <- READY ----  init loop (init.c)
- * A failure on either side is reported (ERR carries the child's reason) and everything made so far
- * is released before returning. */
+ * Host                                   Child (clone3: new pid namespace)
+ *  marker (only with cgroups or veth),
+ *  cgroup dirs
+ *  clone3 ------------------------------> new mount, uts, ipc namespaces; scratch tmpfs, upper/work
+ *  new netns + lo up (sbn_netns_new)       [clone: <- SCRATCH (upper fd); host copies; sends GO]
+ *  attach cgroups, veth                    overlay root, /proc, /dev, pivot_root, hostname,
+ *                                          cgroup ns (no cgroups), close host fds, bounding set,
+ *                                          no_new_privs, the main seccomp filter
+ *                          --- GO ------>  (netns fd) setns net, cgroup ns (cgroups), eth0,
+ *                                          drop capabilities, the setns/unshare filter
+ *                          <- READY ----  (upper fd) init loop (init.c)
+ * The two dearest steps, the network namespace (host) and the mounts (child), run side by side on
+ * the two cores, and the child does everything that does not need the host before waiting for
+ * GO, so little is left after it. A failure on either side is reported (ERR carries the child's
+ * reason) and everything made so far is released before returning. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -29,6 +34,7 @@
 #include "core/clock.h"
 #include "core/proc.h"
 #include "core/signals.h"
+#include "core/util.h"
 #include "native/native_int.h"
 
 #ifndef CLONE_PIDFD
@@ -52,59 +58,133 @@ static _Noreturn void child_fail(int ctl, int e, const char *why)
 	_exit(1);
 }
 
-static _Noreturn void child_main(const struct sb_box *box, int ctl)
+/* Child: wait for GO (cgroups attached, network ready); returns the netns fd and fills net. */
+static int child_wait_go(int ctl, struct sbn_net *net)
 {
-	char why[512];
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	prctl(PR_SET_NAME, SBN_INIT_COMM);
-	char scratch[PATH_MAX];
-	snprintf(scratch, sizeof(scratch), "%s/%s", SBN_RUN_DIR, box->id);
-	int upper = -1;
-	int rc = sbn_mount_scratch(&box->cfg, scratch, &upper, why, sizeof(why));
-	if (rc < 0)
-		child_fail(ctl, -rc, why);
-	struct sbn_msg m = {.type = SBN_MSG_SCRATCH};
-	if (sbn_send(ctl, &m, NULL, 0, &upper, upper >= 0 ? 1 : 0) < 0)
-		_exit(1);
-	if (upper >= 0)
-		close(upper);
 	char buf[1024];
-	ssize_t n = sbn_recv(ctl, buf, sizeof(buf), NULL, NULL);
-	if (n < (ssize_t)(sizeof(struct sbn_msg) + sizeof(struct sbn_net)))
+	int fds[1] = {-1}, nfds = 1;
+	ssize_t n = sbn_recv(ctl, buf, sizeof(buf), fds, &nfds);
+	if (n < (ssize_t)(sizeof(struct sbn_msg) + sizeof(struct sbn_net)) || nfds != 1)
 		_exit(1); /* the host went away or gave up */
-	struct sbn_net net;
-	memcpy(&net, buf + sizeof(struct sbn_msg), sizeof(net));
-	if ((rc = sbn_mount_root(&box->cfg, scratch, why, sizeof(why))) < 0)
-		child_fail(ctl, -rc, why);
-	/* After the host put us in our cgroups: the namespace root is then the box's own cgroup. */
-	if (unshare(CLONE_NEWCGROUP) < 0)
-		child_fail(ctl, errno, "unshare cgroup namespace");
+	memcpy(net, buf + sizeof(struct sbn_msg), sizeof(*net));
+	return fds[0];
+}
+
+static int why_errno(char *why, size_t wlen, const char *what)
+{
+	int e = errno;
+	snprintf(why, wlen, "%s: %s", what, strerror(e));
+	return -e;
+}
+
+/* Child: the steps that do not depend on the host. Everything here overlaps with the host making
+ * the network namespace; what is left for after GO is short. */
+static int child_prepare(const struct sb_box *box, bool copy_first, int *ctl, int *upper, int *netns,
+			 struct sbn_net *net, char *why, size_t wlen)
+{
+	/* Any directory will do as the scratch mount point: the mount is only in our namespace. */
+	const char *scratch = SBN_RUN_DIR;
+	/* The pid namespace came with clone3; the rest is made here, so clone3 returns to the host
+	 * (and its network namespace work) sooner. */
+	if (unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC) < 0)
+		return why_errno(why, wlen, "unshare mount, uts, ipc namespaces");
+	int rc = sbn_mount_scratch(&box->cfg, scratch, upper, why, wlen);
+	if (rc < 0)
+		return rc;
+	/* A clone fills the upper layer before the overlay is mounted on it. */
+	if (copy_first) {
+		struct sbn_msg m = {.type = SBN_MSG_SCRATCH};
+		if (sbn_send(*ctl, &m, NULL, 0, upper, *upper >= 0 ? 1 : 0) < 0)
+			_exit(1);
+		*netns = child_wait_go(*ctl, net);
+	}
+	if ((rc = sbn_mount_root(&box->cfg, scratch, why, wlen)) < 0)
+		return rc;
 	if (sethostname("sandbench", 9) < 0)
-		child_fail(ctl, errno, "sethostname");
-	if ((rc = sbn_net_lo_up()) < 0)
-		child_fail(ctl, -rc, "bringing lo up");
-	if (net.slot >= 0 && (rc = sbn_net_box_setup(&net)) < 0)
-		child_fail(ctl, -rc, "configuring eth0");
-	/* Nothing of the host may stay reachable through an inherited descriptor. */
-	if (dup2(ctl, 3) < 0)
-		child_fail(ctl, errno, "dup2");
-	ctl = 3;
-	if (syscall(SYS_close_range, 4u, ~0u, 0u) < 0)
-		for (int fd = 4; fd < 1024; fd++)
-			close(fd);
+		return why_errno(why, wlen, "sethostname");
+	/* The cgroup namespace must start at the box's own cgroup: after the host attached it (GO)
+	 * when there is one, else now. */
+	bool cgroups = false;
+	for (int c = 0; c < SBN_CTRL_N; c++)
+		cgroups |= box->cg.dir[c][0] != '\0';
+	if (!cgroups && unshare(CLONE_NEWCGROUP) < 0)
+		return why_errno(why, wlen, "unshare cgroup namespace");
+	/* Nothing of the host may stay reachable through an inherited descriptor; close-on-exec so
+	 * that no command in the box inherits the control socket. The upper dir's fd goes to the host
+	 * with READY. */
+	int hi[3] = {*ctl, *upper, *netns}; /* moved out of the way first: any may sit on 3-5 */
+	for (int i = 0; i < 3; i++)
+		if (hi[i] >= 0 && (hi[i] = fcntl(hi[i], F_DUPFD_CLOEXEC, 64)) < 0)
+			return why_errno(why, wlen, "dup");
+	unsigned first = 3;
+	int *slot[3] = {ctl, upper, netns};
+	for (int i = 0; i < 3; i++) {
+		if (hi[i] < 0)
+			continue;
+		if (dup3(hi[i], (int)first, O_CLOEXEC) < 0)
+			return why_errno(why, wlen, "dup");
+		*slot[i] = (int)first++;
+	}
+	if (syscall(SYS_close_range, first, ~0u, 0u) < 0)
+		for (unsigned fd = first; fd < 1024; fd++)
+			close((int)fd);
 	int dn = open("/dev/null", O_RDWR);
 	if (dn >= 0) {
 		dup2(dn, 0);
 		dup2(dn, 1);
 		dup2(dn, 2);
-		if (dn > 3)
+		if (dn > 2)
 			close(dn);
 	}
-	if ((rc = sbn_lockdown()) < 0)
-		child_fail(ctl, -rc, "lockdown (capabilities, no_new_privs, seccomp)");
-	m = (struct sbn_msg){.type = SBN_MSG_READY};
-	if (sbn_send(ctl, &m, NULL, 0, NULL, 0) < 0)
+	/* Page faults init's first command would take, taken now instead. */
+	sbn_init_prefault();
+	if ((rc = sbn_lockdown_early()) < 0) {
+		errno = -rc;
+		return why_errno(why, wlen, "lockdown (bounding set, no_new_privs, seccomp)");
+	}
+	return 0;
+}
+
+static _Noreturn void child_main(const struct sb_box *box, int ctl, bool copy_first)
+{
+	char why[512];
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	prctl(PR_SET_NAME, SBN_INIT_COMM);
+	/* No handler and nothing ignored: init's spawns then need no per-signal work (init.c), and as
+	 * the namespace's init it ignores what it does not handle anyway. */
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	for (int sig = 1; sig < _NSIG; sig++)
+		sigaction(sig, &dfl, NULL);
+	int upper = -1, netns = -1;
+	struct sbn_net net;
+	int rc = child_prepare(box, copy_first, &ctl, &upper, &netns, &net, why, sizeof(why));
+	if (rc < 0)
+		child_fail(ctl, -rc, why);
+	if (netns < 0)
+		netns = child_wait_go(ctl, &net);
+	if (setns(netns, CLONE_NEWNET) < 0)
+		child_fail(ctl, errno, "joining the box's network namespace");
+	close(netns);
+	bool cgroups = false;
+	for (int c = 0; c < SBN_CTRL_N; c++)
+		cgroups |= box->cg.dir[c][0] != '\0';
+	if (cgroups && unshare(CLONE_NEWCGROUP) < 0)
+		child_fail(ctl, errno, "unshare cgroup namespace");
+	if (net.slot >= 0 && (rc = sbn_net_box_setup(&net)) < 0)
+		child_fail(ctl, -rc, "configuring eth0");
+	/* A zygote's box leaves the zygote's background scheduling behind (it needs CAP_SYS_NICE to
+	 * leave SCHED_IDLE: now, before the capabilities go). */
+	if (sbn_owner_host > 0)
+		sbn_sched_boost(0);
+	if ((rc = sbn_lockdown_late()) < 0)
+		child_fail(ctl, -rc, "lockdown (capabilities, seccomp)");
+	struct sbn_msg m = {.type = SBN_MSG_READY};
+	if (sbn_send(ctl, &m, NULL, 0, &upper, upper >= 0 ? 1 : 0) < 0)
 		_exit(1);
+	if (upper >= 0)
+		close(upper);
 	sbn_init_main(ctl);
 }
 
@@ -156,6 +236,10 @@ int sbn_box_make(const struct sbn_cfg *cfg, const char *name, int src_upper, str
 	int rc = sbn_seccomp_prepare(err);
 	if (rc < 0)
 		return rc;
+	/* Boxes destroyed earlier whose init is gone by now: reap them and drop their markers. */
+	sbn_reap_poll(0);
+	if (src_upper >= 0 && cfg->rootfs_mode != SBN_ROOTFS_OVERLAY)
+		return sb_error_set(err, ENOTSUP, "clone needs rootfs_mode=overlay");
 	struct sb_box *box = calloc(1, sizeof(*box));
 	if (!box)
 		return sb_error_set(err, ENOMEM, "out of memory");
@@ -165,14 +249,27 @@ int sbn_box_make(const struct sbn_cfg *cfg, const char *name, int src_upper, str
 	box->our_child = true;
 	snprintf(box->name, sizeof(box->name), "%s", name ? name : "box");
 	sbn_new_id(box->id);
+	int netns = -1;
 	/* In the zygote, sandbench is an owner too: the box is a leftover only when both are dead. */
 	pid_t owners[2] = {getpid(), sbn_owner_host};
 	size_t nown = sbn_owner_host > 0 ? 2 : 1;
 	if ((rc = sbn_cg_plan(cfg, box->id, &box->cg, err)) < 0)
 		goto fail;
-	if ((rc = sbn_marker_write(box->id, box->name, owners, nown, &box->cg, NULL, err)) < 0)
+	/* Only what outlives the box's processes on the host needs a marker (marker.c). */
+	bool host_objects = cfg->net == SBN_NET_VETH;
+	for (int c = 0; c < SBN_CTRL_N; c++)
+		host_objects |= box->cg.dir[c][0] != '\0';
+	static bool run_dir;
+	if (!run_dir && sb_mkdir_p(SBN_RUN_DIR, 0700) < 0) {
+		rc = sb_error_set(err, errno, "mkdir %s: %s", SBN_RUN_DIR, strerror(errno));
 		goto fail;
-	box->marker = true;
+	}
+	run_dir = true;
+	if (host_objects) {
+		box->marker = true; /* removed on failure too, whatever of it was written */
+		if ((rc = sbn_marker_write(box->id, box->name, owners, nown, &box->cg, NULL, err)) < 0)
+			goto fail;
+	}
 	if ((rc = sbn_cg_create(cfg, &box->cg, err)) < 0) {
 		memset(&box->cg, 0, sizeof(box->cg));
 		goto fail;
@@ -185,14 +282,14 @@ int sbn_box_make(const struct sbn_cfg *cfg, const char *name, int src_upper, str
 	int pidfd = -1;
 	struct clone_args ca;
 	memset(&ca, 0, sizeof(ca));
-	ca.flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_PIDFD;
+	ca.flags = CLONE_NEWPID | CLONE_PIDFD;
 	ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
 	ca.exit_signal = SIGCHLD;
 	/* Fork-like (no new stack): the child runs on a copy of this stack, as after fork(). */
 	pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
 	if (pid == 0) {
 		close(sp[0]);
-		child_main(box, sp[1]);
+		child_main(box, sp[1], src_upper >= 0);
 	}
 	close(sp[1]);
 	box->ctl = sp[0];
@@ -202,21 +299,26 @@ int sbn_box_make(const struct sbn_cfg *cfg, const char *name, int src_upper, str
 	}
 	box->init_pid = pid;
 	box->pidfd = pidfd;
-	int fds[1] = {-1}, nfds = 1;
-	if ((rc = expect(box, SBN_MSG_SCRATCH, fds, &nfds, deadline_ns, "preparing the writable layer", err)) < 0)
+	/* While the child mounts. */
+	if ((rc = sbn_netns_new(&netns)) < 0) {
+		rc = sb_error_set(err, -rc, "creating the network namespace: %s", strerror(-rc));
 		goto fail;
-	box->upper_fd = nfds ? fds[0] : -1;
+	}
 	if ((rc = sbn_cg_attach(&box->cg, pid, err)) < 0)
 		goto fail;
 	if (cfg->net == SBN_NET_VETH) {
-		if ((rc = sbn_net_veth_create(pid, &box->net, err)) < 0)
+		if ((rc = sbn_net_veth_create(netns, &box->net, err)) < 0)
 			goto fail;
 		if ((rc = sbn_marker_write(box->id, box->name, owners, nown, &box->cg, box->net.host_if, err)) < 0)
 			goto fail;
 	}
+	int fds[1] = {-1}, nfds = 1;
 	if (src_upper >= 0) {
+		if ((rc = expect(box, SBN_MSG_SCRATCH, fds, &nfds, deadline_ns, "preparing the writable layer", err)) < 0)
+			goto fail;
+		box->upper_fd = nfds ? fds[0] : -1;
 		if (box->upper_fd < 0) {
-			rc = sb_error_set(err, ENOTSUP, "clone needs rootfs_mode=overlay");
+			rc = sb_error_set(err, EPROTO, "box %s: no writable layer to copy into", box->name);
 			goto fail;
 		}
 		if ((rc = sbn_copy_tree(src_upper, box->upper_fd, deadline_ns, err)) < 0) {
@@ -225,16 +327,26 @@ int sbn_box_make(const struct sbn_cfg *cfg, const char *name, int src_upper, str
 		}
 	}
 	struct sbn_msg go = {.type = SBN_MSG_GO};
-	if ((rc = sbn_send(box->ctl, &go, &box->net, sizeof(box->net), NULL, 0)) < 0) {
+	if ((rc = sbn_send(box->ctl, &go, &box->net, sizeof(box->net), &netns, 1)) < 0) {
 		rc = sb_error_set(err, -rc, "box %s: the box's init died during setup", box->name);
 		goto fail;
 	}
-	if ((rc = expect(box, SBN_MSG_READY, NULL, NULL, deadline_ns, "setting up", err)) < 0)
+	close(netns);
+	netns = -1;
+	fds[0] = -1;
+	nfds = 1;
+	if ((rc = expect(box, SBN_MSG_READY, fds, &nfds, deadline_ns, "setting up", err)) < 0)
 		goto fail;
+	if (nfds && box->upper_fd < 0)
+		box->upper_fd = fds[0];
+	else if (nfds)
+		close(fds[0]);
 	*out = box;
 	return 0;
 fail:
-	sbn_box_free(box, sb_deadline_after(5), NULL);
+	if (netns >= 0)
+		close(netns);
+	sbn_box_free_now(box, sb_deadline_after(5), NULL);
 	return rc;
 }
 
@@ -281,7 +393,7 @@ int sbn_box_kill(struct sb_box *box, int64_t deadline_ns)
 	return rc;
 }
 
-int sbn_box_free(struct sb_box *box, int64_t deadline_ns, struct sb_error *err)
+int sbn_box_free_now(struct sb_box *box, int64_t deadline_ns, struct sb_error *err)
 {
 	if (!box)
 		return 0;
@@ -307,4 +419,23 @@ int sbn_box_free(struct sb_box *box, int64_t deadline_ns, struct sb_error *err)
 		sbn_marker_remove(box->id);
 	free(box);
 	return first;
+}
+
+int sbn_box_free(struct sb_box *box, int64_t deadline_ns, struct sb_error *err)
+{
+	if (!box)
+		return 0;
+	/* A warm box goes back to its zygote, which resets or releases it. */
+	if (box->zygote > 0 && sbn_zygote_release(box) == 0)
+		return 0;
+	/* Cgroups and a veth are host objects a caller may look for right after destroy: those go
+	 * now. Otherwise what is left once init is dead is a zombie and a marker, and waiting for the
+	 * kernel to tear the namespaces down (~0.3 ms and an RCU grace period) buys the caller
+	 * nothing: kill now, finish later. */
+	bool host_objects = box->net.slot >= 0 || box->net.host_if[0];
+	for (int c = 0; c < SBN_CTRL_N && !host_objects; c++)
+		host_objects = box->cg.dir[c][0] != '\0';
+	if (!host_objects && box->pidfd >= 0 && !box->stopped && sbn_reap_defer(box) == 0)
+		return 0;
+	return sbn_box_free_now(box, deadline_ns, err);
 }

@@ -89,7 +89,7 @@ int sbn_exec(struct sb_box *box, const struct sb_exec_req *req, struct sb_proc_r
 		return sb_error_set(err, E2BIG, "command line too long for box %s", box->name);
 
 	int in_p[2] = {-1, -1}, out_p[2] = {-1, -1}, err_p[2] = {-1, -1}, rp[2] = {-1, -1};
-	int devnull = -1, rc = 0;
+	int rc = 0;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, rp) < 0) {
 		rc = sb_error_set(err, errno, "socketpair: %s", strerror(errno));
 		goto out;
@@ -109,14 +109,27 @@ int sbn_exec(struct sb_box *box, const struct sb_exec_req *req, struct sb_proc_r
 				rc = sb_error_set(err, errno, "pipe: %s", strerror(errno));
 				goto out;
 			}
-		} else {
-			devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		}
-		fds[0] = req->stdin_data ? in_p[0] : devnull;
+		/* Opened once per process: one open and close less on every exec. */
+		static int null_fd = -1;
+		if (!req->stdin_data && null_fd < 0)
+			null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		fds[0] = req->stdin_data ? in_p[0] : null_fd;
+		if (fds[0] < 0) {
+			rc = sb_error_set(err, errno, "open /dev/null: %s", strerror(errno));
+			goto out;
+		}
 		fds[1] = out_p[1];
 		fds[2] = err_p[1];
 	}
 	fds[3] = rp[1];
+	/* Our ends of the pipes are read without blocking; set up before the command starts. */
+	if (in_p[1] >= 0)
+		fcntl(in_p[1], F_SETFL, O_NONBLOCK);
+	if (out_p[0] >= 0) {
+		fcntl(out_p[0], F_SETFL, O_NONBLOCK);
+		fcntl(err_p[0], F_SETFL, O_NONBLOCK);
+	}
 	struct sbn_msg m = {.type = SBN_MSG_EXEC};
 	res->start_ns = sb_now_ns();
 	if ((rc = sbn_send(box->ctl, &m, text, tlen, fds, 4)) < 0) {
@@ -126,18 +139,11 @@ int sbn_exec(struct sb_box *box, const struct sb_exec_req *req, struct sb_proc_r
 	xclose(&in_p[0]);
 	xclose(&out_p[1]);
 	xclose(&err_p[1]);
-	xclose(&devnull);
 	xclose(&rp[1]);
 
 	struct cap cout = {.cap = req->out_cap ? req->out_cap : SBN_OUT_CAP_DEFAULT, .keep = !req->discard_stdout};
 	struct cap cerr = {.cap = req->out_cap ? req->out_cap : SBN_OUT_CAP_DEFAULT, .keep = true};
 	size_t in_off = 0;
-	if (in_p[1] >= 0)
-		fcntl(in_p[1], F_SETFL, O_NONBLOCK);
-	if (out_p[0] >= 0) {
-		fcntl(out_p[0], F_SETFL, O_NONBLOCK);
-		fcntl(err_p[0], F_SETFL, O_NONBLOCK);
-	}
 	bool done = false, killed = false;
 	int64_t kill_deadline = 0;
 	struct sbn_msg ans;
@@ -246,7 +252,6 @@ out:
 	xclose(&err_p[1]);
 	xclose(&rp[0]);
 	xclose(&rp[1]);
-	xclose(&devnull);
 	return rc;
 }
 

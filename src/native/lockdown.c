@@ -17,6 +17,7 @@
  *  - terminal input injection: ioctl(TIOCSTI) and ioctl(TIOCLINUX).
  * Syscalls of other ABIs (i386, x32) hit libseccomp's bad-arch action and kill the process. */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -48,13 +49,29 @@ const char *const sbn_denied_syscalls[] = {
 	NULL,
 };
 
-static struct sock_filter *filter;
-static unsigned short filter_len;
+/* The deny-list goes in as two filters (seccomp stacks them; a syscall must pass both): the
+ * main one, loaded before the box waits for the host's GO, holds everything but setns and
+ * unshare, which the box still needs right after GO; the second one holds those two. Loading a
+ * filter is dear (~80 us here: the kernel translates and JIT-compiles it and precomputes, for
+ * every syscall number, whether the filter always allows it), and the main filter's cost then
+ * overlaps with the host making the network namespace instead of adding to the box's start. */
+struct prog {
+	struct sock_filter *insns;
+	unsigned short len;
+};
+static struct prog main_filter, ns_filter;
 static int cap_last = -1;
 
-static int add_rules(scmp_filter_ctx ctx)
+static bool is_late(const char *name)
+{
+	return strcmp(name, "setns") == 0 || strcmp(name, "unshare") == 0;
+}
+
+static int add_rules(scmp_filter_ctx ctx, bool late)
 {
 	for (size_t i = 0; sbn_denied_syscalls[i]; i++) {
+		if (is_late(sbn_denied_syscalls[i]) != late)
+			continue;
 		int nr = seccomp_syscall_resolve_name(sbn_denied_syscalls[i]);
 		if (nr == __NR_SCMP_ERROR)
 			continue; /* not on this kernel/arch: nothing to deny */
@@ -62,6 +79,8 @@ static int add_rules(scmp_filter_ctx ctx)
 		if (rc < 0)
 			return rc;
 	}
+	if (late)
+		return 0;
 	static const unsigned long ns_flags[] = {CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER,
 						  CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP, 0x00000080 /* CLONE_NEWTIME */};
 	for (size_t i = 0; i < sizeof(ns_flags) / sizeof(ns_flags[0]); i++) {
@@ -81,9 +100,45 @@ static int add_rules(scmp_filter_ctx ctx)
 				SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCLINUX));
 }
 
+/* Build one filter with libseccomp and keep its BPF (the box child must not allocate). */
+static int build(bool late, struct prog *out)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	if (!ctx)
+		return -ENOMEM;
+	/* We set no_new_privs ourselves, before loading. A binary tree of syscall numbers rather
+	 * than a list: fewer instructions run per syscall, and the kernel's per-syscall precompute
+	 * at load time (see above) walks a few branches instead of the whole list (~40 us less). */
+	seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+	seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+	int rc = add_rules(ctx, late);
+	int fd = -1;
+	if (rc == 0 && (fd = memfd_create("sbn-seccomp", MFD_CLOEXEC)) < 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = seccomp_export_bpf(ctx, fd);
+	seccomp_release(ctx);
+	if (rc < 0) {
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	off_t size = lseek(fd, 0, SEEK_END);
+	struct sock_filter *buf = size > 0 ? malloc((size_t)size) : NULL;
+	if (!buf || pread(fd, buf, (size_t)size, 0) != size) {
+		free(buf);
+		close(fd);
+		return -EIO;
+	}
+	close(fd);
+	out->insns = buf;
+	out->len = (unsigned short)((size_t)size / sizeof(struct sock_filter));
+	return 0;
+}
+
 int sbn_seccomp_prepare(struct sb_error *err)
 {
-	if (filter)
+	if (main_filter.insns && ns_filter.insns)
 		return 0;
 	if (cap_last < 0) {
 		FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
@@ -92,58 +147,42 @@ int sbn_seccomp_prepare(struct sb_error *err)
 		if (f)
 			fclose(f);
 	}
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-	if (!ctx)
-		return sb_error_set(err, ENOMEM, "seccomp_init failed");
-	/* We set no_new_privs ourselves, right before loading. */
-	seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
-	int rc = add_rules(ctx);
-	int fd = -1;
-	if (rc == 0) {
-		fd = memfd_create("sbn-seccomp", MFD_CLOEXEC);
-		if (fd < 0)
-			rc = -errno;
-	}
-	if (rc == 0)
-		rc = seccomp_export_bpf(ctx, fd);
-	seccomp_release(ctx);
-	if (rc < 0) {
-		if (fd >= 0)
-			close(fd);
+	int rc = main_filter.insns ? 0 : build(false, &main_filter);
+	if (rc == 0 && !ns_filter.insns)
+		rc = build(true, &ns_filter);
+	if (rc < 0)
 		return sb_error_set(err, -rc, "building the seccomp filter: %s", strerror(-rc));
-	}
-	off_t size = lseek(fd, 0, SEEK_END);
-	struct sock_filter *buf = size > 0 ? malloc((size_t)size) : NULL;
-	if (!buf || pread(fd, buf, (size_t)size, 0) != size) {
-		free(buf);
-		close(fd);
-		return sb_error_set(err, EIO, "reading the exported seccomp filter back");
-	}
-	close(fd);
-	filter = buf;
-	filter_len = (unsigned short)((size_t)size / sizeof(struct sock_filter));
 	return 0;
 }
 
-int sbn_lockdown(void)
+static int load(const struct prog *p)
 {
-	/* Bounding set first: it needs CAP_SETPCAP, which the capset below takes away. Without a
-	 * bounding set, exec of anything (even setuid root) can never give capabilities back. */
+	if (!p->insns)
+		return -EINVAL;
+	struct sock_fprog prog = {.len = p->len, .filter = p->insns};
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0 ? -errno : 0;
+}
+
+int sbn_lockdown_early(void)
+{
+	/* Bounding set first: it needs CAP_SETPCAP, which the capset in sbn_lockdown_late takes away.
+	 * Without a bounding set, exec of anything (even setuid root) can never give capabilities
+	 * back; no_new_privs makes sure of it a second time. */
 	for (int c = 0; c <= cap_last; c++)
 		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
 			return -errno;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	return load(&main_filter);
+}
+
+int sbn_lockdown_late(void)
+{
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
 	struct __user_cap_data_struct data[2];
 	memset(data, 0, sizeof(data));
 	if (syscall(SYS_capset, &hdr, data) < 0)
 		return -errno;
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return -errno;
-	if (!filter)
-		return -EINVAL;
-	struct sock_fprog prog = {.len = filter_len, .filter = filter};
-	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
-		return -errno;
-	return 0;
+	return load(&ns_filter);
 }

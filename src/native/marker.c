@@ -1,9 +1,12 @@
-/* Leftover markers. Before a box makes anything on the host it writes
- * /run/sandbench/native/<id>/owner-pid (the pids whose death orphans the box, one per line) and
- * /run/sandbench/native/<id>/resources (name=, cgroup=DIR lines, veth=IF). The directory is also
- * the mount point of the box's scratch tmpfs inside its own mount namespace, which vanishes with
- * the namespace. Mounts and namespaces need no cleanup: the box's processes die with their owner
- * (PR_SET_PDEATHSIG) and take them along; cgroups, the host veth end and the marker stay. */
+/* Leftover markers. Before a box makes anything that outlives its processes on the host (a
+ * cgroup, a veth) it writes the file /run/sandbench/native/<id>: "owner=PID" lines (the processes
+ * whose death orphans the box: sandbench, and the zygote for warm boxes), then name=, cgroup=DIR
+ * and veth=IF lines; it is rewritten when the veth is made and removed once they are released.
+ * A box without cgroups or veth has no marker: if sandbench dies, the box's processes die with
+ * it (parent-death signal, and a closed control socket) and its mounts and namespaces go with
+ * them, so nothing of it can be left behind to find.
+ * One file, written with one write(): a marker costs a create and an unlink. Markers of older
+ * sandbench versions (a directory with owner-pid and resources files) are still read. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,65 +15,65 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/util.h"
 #include "native/native.h"
 #include "native/native_int.h"
 
-static int write_whole(const char *path, const char *data, size_t len)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	ssize_t w = write(fd, data, len);
-	int e = errno;
-	close(fd);
-	return w == (ssize_t)len ? 0 : (w < 0 ? -e : -EIO);
-}
-
 int sbn_marker_write(const char *id, const char *name, const pid_t *owners, size_t nowners,
 		     const struct sbn_cg *cg, const char *host_if, struct sb_error *err)
 {
-	char dir[PATH_MAX], p[PATH_MAX + 32];
-	snprintf(dir, sizeof(dir), "%s/%s", SBN_RUN_DIR, id);
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		if (errno != ENOENT || sb_mkdir_p(dir, 0700) < 0)
-			return sb_error_set(err, errno, "mkdir %s: %s", dir, strerror(errno));
-	}
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s", SBN_RUN_DIR, id);
 	char buf[SBN_CTRL_N * (PATH_MAX + 16) + 256];
 	size_t l = 0;
+	/* Owners first: a reader that sees any line sees them (one write, never a partial one). */
 	for (size_t i = 0; i < nowners; i++)
-		l += (size_t)snprintf(buf + l, sizeof(buf) - l, "%d\n", (int)owners[i]);
-	/* owner-pid first: a doctor never treats a marker with a live owner as a leftover, even while
-	 * the rest is being written. */
-	snprintf(p, sizeof(p), "%s/owner-pid", dir);
-	int rc = write_whole(p, buf, l);
-	if (rc == 0) {
-		l = 0;
-		l += (size_t)snprintf(buf + l, sizeof(buf) - l, "name=%s\n", name ? name : "");
-		for (int c = 0; cg && c < SBN_CTRL_N; c++)
-			if (cg->dir[c][0])
-				l += (size_t)snprintf(buf + l, sizeof(buf) - l, "cgroup=%s\n", cg->dir[c]);
-		if (host_if && host_if[0])
-			l += (size_t)snprintf(buf + l, sizeof(buf) - l, "veth=%s\n", host_if);
-		snprintf(p, sizeof(p), "%s/resources", dir);
-		rc = write_whole(p, buf, l);
-	}
-	if (rc < 0)
-		return sb_error_set(err, -rc, "writing marker in %s: %s", dir, strerror(-rc));
+		l += (size_t)snprintf(buf + l, sizeof(buf) - l, "owner=%d\n", (int)owners[i]);
+	l += (size_t)snprintf(buf + l, sizeof(buf) - l, "name=%s\n", name ? name : "");
+	for (int c = 0; cg && c < SBN_CTRL_N; c++)
+		if (cg->dir[c][0])
+			l += (size_t)snprintf(buf + l, sizeof(buf) - l, "cgroup=%s\n", cg->dir[c]);
+	if (host_if && host_if[0])
+		l += (size_t)snprintf(buf + l, sizeof(buf) - l, "veth=%s\n", host_if);
+	/* Never truncated: a rewrite only adds lines, so it overwrites the old content from the start
+	 * and a reader (or a crash) in between still sees every resource made so far. An empty file
+	 * only exists between the first open and write, before anything was made. */
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == ENOENT && sb_mkdir_p(SBN_RUN_DIR, 0700) == 0)
+		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return sb_error_set(err, errno, "writing marker %s: %s", path, strerror(errno));
+	ssize_t w = pwrite(fd, buf, l, 0);
+	int e = w < 0 ? errno : EIO;
+	close(fd);
+	if (w != (ssize_t)l)
+		return sb_error_set(err, e, "writing marker %s: %s", path, strerror(e));
 	return 0;
+}
+
+/* Remove a marker in either format. */
+static int remove_path(const char *path)
+{
+	if (unlink(path) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -errno;
+	char p[PATH_MAX + 32];
+	snprintf(p, sizeof(p), "%s/owner-pid", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/resources", path);
+	unlink(p);
+	return rmdir(path) < 0 && errno != ENOENT ? -errno : 0;
 }
 
 void sbn_marker_remove(const char *id)
 {
-	char dir[PATH_MAX], p[PATH_MAX + 32];
-	snprintf(dir, sizeof(dir), "%s/%s", SBN_RUN_DIR, id);
-	snprintf(p, sizeof(p), "%s/owner-pid", dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/resources", dir);
-	unlink(p);
-	rmdir(dir);
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s", SBN_RUN_DIR, id);
+	remove_path(path);
 }
 
 static bool pid_alive(pid_t pid)
@@ -78,65 +81,105 @@ static bool pid_alive(pid_t pid)
 	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
 }
 
-/* Reads a marker; true when it is a leftover (every owner dead). */
-static bool read_marker(const char *dir, struct sb_native_leftover *lo, char cgroups[][PATH_MAX], int *ncg,
-			char *veth, size_t vlen)
+struct marker {
+	pid_t owners[8];
+	int nowners;
+	char name[96];
+	char cgroups[SBN_CTRL_N][PATH_MAX];
+	int ncg;
+	char veth[16];
+};
+
+/* One line of either format; bare numbers are the old owner-pid file's. */
+static void parse_line(char *line, struct marker *m)
 {
-	char p[PATH_MAX + 32], line[PATH_MAX + 32];
-	memset(lo, 0, sizeof(*lo));
-	snprintf(lo->marker, sizeof(lo->marker), "%s", dir);
-	*ncg = 0;
-	veth[0] = '\0';
-	snprintf(p, sizeof(p), "%s/owner-pid", dir);
-	FILE *f = fopen(p, "re");
-	if (f) {
-		while (fgets(line, sizeof(line), f)) {
-			pid_t pid = (pid_t)atoi(line);
-			if (!lo->owner)
-				lo->owner = pid;
-			if (pid_alive(pid)) {
-				fclose(f);
-				return false;
-			}
-		}
-		fclose(f);
+	line[strcspn(line, "\n")] = '\0';
+	if (strncmp(line, "owner=", 6) == 0 || (line[0] >= '0' && line[0] <= '9')) {
+		if (m->nowners < 8)
+			m->owners[m->nowners++] = (pid_t)atoi(line[0] == 'o' ? line + 6 : line);
+	} else if (strncmp(line, "name=", 5) == 0) {
+		snprintf(m->name, sizeof(m->name), "%.95s", line + 5);
+	} else if (strncmp(line, "cgroup=", 7) == 0 && m->ncg < SBN_CTRL_N) {
+		/* Only our own names: a corrupted marker must not point us at other cgroups. */
+		if (strstr(line + 7, "/" SBN_CG_PREFIX))
+			snprintf(m->cgroups[m->ncg++], PATH_MAX, "%.4000s", line + 7);
+	} else if (strncmp(line, "veth=", 5) == 0 && strncmp(line + 5, SBN_IF_PREFIX, 3) == 0) {
+		snprintf(m->veth, sizeof(m->veth), "%.15s", line + 5);
 	}
-	snprintf(p, sizeof(p), "%s/resources", dir);
-	f = fopen(p, "re");
-	size_t wl = 0;
-	while (f && fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = '\0';
-		if (strncmp(line, "name=", 5) == 0) {
-			snprintf(lo->name, sizeof(lo->name), "%.95s", line + 5);
-		} else if (strncmp(line, "cgroup=", 7) == 0 && *ncg < SBN_CTRL_N) {
-			/* Only our own names: a corrupted marker must not point us at other cgroups. */
-			if (!strstr(line + 7, "/" SBN_CG_PREFIX))
-				continue;
-			snprintf(cgroups[*ncg], PATH_MAX, "%.4000s", line + 7);
-			if (sb_is_dir(cgroups[*ncg])) {
-				wl += (size_t)snprintf(lo->what + wl, wl < sizeof(lo->what) ? sizeof(lo->what) - wl : 0,
-						       "%scgroup %s", wl ? ", " : "", line + 7);
-				(*ncg)++;
-			}
-		} else if (strncmp(line, "veth=", 5) == 0 && strncmp(line + 5, SBN_IF_PREFIX, 3) == 0) {
-			snprintf(veth, vlen, "%.15s", line + 5);
-			char sys[64];
-			snprintf(sys, sizeof(sys), "/sys/class/net/%s", veth);
-			if (access(sys, F_OK) == 0)
-				wl += (size_t)snprintf(lo->what + wl, wl < sizeof(lo->what) ? sizeof(lo->what) - wl : 0,
-						       "%sveth %s", wl ? ", " : "", veth);
-			else
-				veth[0] = '\0';
-		}
-	}
+}
+
+static void parse_file(const char *path, struct marker *m)
+{
+	FILE *f = fopen(path, "re");
+	char line[PATH_MAX + 32];
+	while (f && fgets(line, sizeof(line), f))
+		parse_line(line, m);
 	if (f)
 		fclose(f);
+}
+
+/* Reads a marker; true when it is a leftover: every owner dead or, when first_owner > 0, its
+ * first owner is that (dead) process whatever the others. */
+static bool read_marker(const char *path, pid_t first_owner, struct sb_native_leftover *lo, struct marker *m)
+{
+	memset(lo, 0, sizeof(*lo));
+	memset(m, 0, sizeof(*m));
+	snprintf(lo->marker, sizeof(lo->marker), "%s", path);
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return false;
+	if (S_ISDIR(st.st_mode)) {
+		char p[PATH_MAX + 32];
+		snprintf(p, sizeof(p), "%s/owner-pid", path);
+		parse_file(p, m);
+		snprintf(p, sizeof(p), "%s/resources", path);
+		parse_file(p, m);
+	} else if (S_ISREG(st.st_mode)) {
+		parse_file(path, m);
+	} else {
+		return false;
+	}
+	if (m->nowners == 0) {
+		/* Nothing recorded: being written right now, or its creator died in between. */
+		if (first_owner > 0 || time(NULL) - st.st_mtime < 60)
+			return false;
+	} else if (first_owner > 0) {
+		if (m->owners[0] != first_owner || pid_alive(first_owner))
+			return false;
+	} else {
+		for (int i = 0; i < m->nowners; i++)
+			if (pid_alive(m->owners[i]))
+				return false;
+	}
+	lo->owner = m->nowners ? m->owners[0] : 0;
+	snprintf(lo->name, sizeof(lo->name), "%s", m->name);
+	size_t wl = 0;
+	int kept = 0;
+	for (int i = 0; i < m->ncg; i++) {
+		if (!sb_is_dir(m->cgroups[i]))
+			continue;
+		wl += (size_t)snprintf(lo->what + wl, wl < sizeof(lo->what) ? sizeof(lo->what) - wl : 0, "%scgroup %s",
+				       wl ? ", " : "", m->cgroups[i]);
+		if (kept != i)
+			memcpy(m->cgroups[kept], m->cgroups[i], PATH_MAX);
+		kept++;
+	}
+	m->ncg = kept;
+	if (m->veth[0]) {
+		char sys[64];
+		snprintf(sys, sizeof(sys), "/sys/class/net/%s", m->veth);
+		if (access(sys, F_OK) == 0)
+			wl += (size_t)snprintf(lo->what + wl, wl < sizeof(lo->what) ? sizeof(lo->what) - wl : 0, "%sveth %s",
+					       wl ? ", " : "", m->veth);
+		else
+			m->veth[0] = '\0';
+	}
 	if (!wl)
 		snprintf(lo->what, sizeof(lo->what), "marker only");
 	return true;
 }
 
-static int for_each_leftover(bool clean, struct sb_native_leftover *out, size_t cap, size_t *n,
+static int for_each_leftover(bool clean, pid_t first_owner, struct sb_native_leftover *out, size_t cap, size_t *n,
 			     size_t *cleaned, struct sb_error *err)
 {
 	*n = 0;
@@ -150,18 +193,19 @@ static int for_each_leftover(bool clean, struct sb_native_leftover *out, size_t 
 	}
 	int first = 0;
 	struct dirent *de;
+	/* A marker is big (one path per cgroup): keep it off the stack. */
+	struct marker *m = malloc(sizeof(*m));
+	if (!m) {
+		closedir(d);
+		return sb_error_set(err, ENOMEM, "out of memory");
+	}
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
-		char dir[PATH_MAX];
-		snprintf(dir, sizeof(dir), "%s/%s", SBN_RUN_DIR, de->d_name);
-		if (!sb_is_dir(dir))
-			continue;
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "%s/%s", SBN_RUN_DIR, de->d_name);
 		struct sb_native_leftover lo;
-		char cgroups[SBN_CTRL_N][PATH_MAX];
-		int ncg;
-		char veth[16];
-		if (!read_marker(dir, &lo, cgroups, &ncg, veth, sizeof(veth)))
+		if (!read_marker(path, first_owner, &lo, m))
 			continue;
 		if (out && *n < cap)
 			out[*n] = lo;
@@ -169,51 +213,60 @@ static int for_each_leftover(bool clean, struct sb_native_leftover *out, size_t 
 		if (!clean)
 			continue;
 		/* Processes first: a cgroup with tasks cannot be removed. */
-		struct sbn_cg cg;
-		memset(&cg, 0, sizeof(cg));
-		for (int i = 0; i < ncg; i++) {
-			snprintf(cg.dir[i], PATH_MAX, "%s", cgroups[i]);
-			pid_t pids[1024];
-			size_t np = 0;
-			struct sbn_cg one;
-			memset(&one, 0, sizeof(one));
-			snprintf(one.dir[0], PATH_MAX, "%s", cgroups[i]);
-			if (sbn_cg_pids(&one, pids, 1024, &np) == 0)
-				for (size_t k = 0; k < np && k < 1024; k++)
-					kill(pids[k], SIGKILL);
+		struct sbn_cg *cg = calloc(1, sizeof(*cg));
+		if (!cg) {
+			first = first ? first : sb_error_set(err, ENOMEM, "out of memory");
+			break;
 		}
-		int rc = sbn_cg_remove(&cg);
-		int rv = sbn_net_veth_delete(veth);
+		for (int i = 0; i < m->ncg; i++) {
+			snprintf(cg->dir[i], PATH_MAX, "%s", m->cgroups[i]);
+			char procs[PATH_MAX + 32];
+			snprintf(procs, sizeof(procs), "%s/cgroup.procs", m->cgroups[i]);
+			FILE *f = fopen(procs, "re");
+			long pid;
+			while (f && fscanf(f, "%ld", &pid) == 1)
+				kill((pid_t)pid, SIGKILL);
+			if (f)
+				fclose(f);
+		}
+		int rc = sbn_cg_remove(cg);
+		free(cg);
+		int rv = sbn_net_veth_delete(m->veth);
 		if (rc == 0)
 			rc = rv;
-		char p[PATH_MAX + 32];
-		snprintf(p, sizeof(p), "%s/owner-pid", dir);
-		unlink(p);
-		snprintf(p, sizeof(p), "%s/resources", dir);
-		unlink(p);
-		if (rc == 0 && rmdir(dir) < 0)
-			rc = -errno;
+		if (rc == 0)
+			rc = remove_path(path);
 		if (rc < 0 && !first)
-			first = sb_error_set(err, -rc, "cleaning %s: %s", dir, strerror(-rc));
+			first = sb_error_set(err, -rc, "cleaning %s: %s", path, strerror(-rc));
 		else if (rc == 0 && cleaned)
 			(*cleaned)++;
 	}
+	free(m);
 	closedir(d);
 	return first;
 }
 
 int sb_native_leftovers(struct sb_native_leftover *out, size_t cap, size_t *n, struct sb_error *err)
 {
-	return for_each_leftover(false, out, cap, n, NULL, err);
+	return for_each_leftover(false, 0, out, cap, n, NULL, err);
 }
 
 int sb_native_clean_leftovers(size_t *cleaned, struct sb_error *err)
 {
 	size_t n, c = 0;
-	int rc = for_each_leftover(true, NULL, 0, &n, &c, err);
+	int rc = for_each_leftover(true, 0, NULL, 0, &n, &c, err);
 	if (cleaned)
 		*cleaned = c;
 	return rc;
+}
+
+int sbn_marker_release_owner(pid_t zygote)
+{
+	size_t n = 0, c = 0;
+	if (zygote <= 0 || pid_alive(zygote))
+		return 0;
+	for_each_leftover(true, zygote, NULL, 0, &n, &c, NULL);
+	return (int)c;
 }
 
 const char *const *sb_native_denied_syscalls(void)

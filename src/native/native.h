@@ -26,8 +26,9 @@ int sb_native_leftovers(struct sb_native_leftover *out, size_t cap, size_t *n, s
  * Returns 0, or the first failure (-errno, err filled) after trying everything. */
 int sb_native_clean_leftovers(size_t *cleaned, struct sb_error *err);
 
-/* Stop the warm-start zygote, if one runs, and release its pre-made boxes (waits for them).
- * Safe to call any time; also runs at exit. */
+/* Stop the warm-start zygote, if one runs, and release its boxes, then finish the teardown of
+ * destroyed boxes still in progress (waits for all of it, bounded). Safe to call any time; also
+ * runs at exit. */
 void sb_native_shutdown(void);
 
 /* Seccomp-denied syscall names, NULL-terminated (documentation and tests). */

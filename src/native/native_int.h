@@ -69,9 +69,12 @@ void sbn_cg_stats(const struct sbn_cg *cg, struct sb_box_stats *st);
 /* ---- lockdown (lockdown.c): seccomp deny-list, capabilities, no_new_privs ---- */
 /* Compile the deny-list once in the host (libseccomp allocates; the box child must not). */
 int sbn_seccomp_prepare(struct sb_error *err);
-/* In the box: drop every capability (bounding, ambient, effective, permitted, inheritable), set
- * no_new_privs and load the prepared filter. Returns -errno. Async-signal-safe. */
-int sbn_lockdown(void);
+/* In the box, in two steps (async-signal-safe, -errno): early, while it still needs its
+ * capabilities for setns/unshare/eth0: empty the bounding set, set no_new_privs and load the
+ * deny-list but for setns and unshare; late: drop every capability (ambient, effective,
+ * permitted, inheritable) and deny setns and unshare too. */
+int sbn_lockdown_early(void);
+int sbn_lockdown_late(void);
 /* NULL-terminated names of the denied syscalls, for docs and tests. */
 extern const char *const sbn_denied_syscalls[];
 
@@ -79,8 +82,14 @@ extern const char *const sbn_denied_syscalls[];
 /* Mount the scratch tmpfs on `scratch` and make upper/work/root in it; returns an fd of upper
  * (O_DIRECTORY) in *upper_fd, or -1 in tmpfs mode. */
 int sbn_mount_scratch(const struct sbn_cfg *cfg, const char *scratch, int *upper_fd, char *why, size_t wlen);
-/* Build the root (overlay or read-only bind + tmpfs /tmp), /proc, /dev, then pivot_root into it. */
+/* Build the root (overlay or read-only bind + tmpfs /tmp), /proc, /dev, then pivot_root into it
+ * and detach the old root. */
 int sbn_mount_root(const struct sbn_cfg *cfg, const char *scratch, char *why, size_t wlen);
+/* The overlay of cfg->rootfs with scratch/upper and scratch/work on root, and the mount points
+ * the box needs in it (proc, dev, tmp). */
+int sbn_mount_overlay(const struct sbn_cfg *cfg, const char *scratch, const char *root, char *why, size_t wlen);
+/* The box's minimal /dev on directory dev: tmpfs, the device nodes, a new devpts, the links. */
+int sbn_mount_dev(const char *dev, char *why, size_t wlen);
 
 /* ---- network (net.c) ---- */
 struct sbn_net {
@@ -89,8 +98,11 @@ struct sbn_net {
 	uint32_t host_ip, box_ip; /* network byte order */
 };
 int sbn_net_lo_up(void);
-/* Create the veth pair (peer "eth0" moved into pid's netns), address and bring up the host side. */
-int sbn_net_veth_create(pid_t pid, struct sbn_net *net, struct sb_error *err);
+/* A new network namespace with lo up, made by the calling thread, which then returns to its own:
+ * *fd is a descriptor of the new namespace (the box joins it with setns). */
+int sbn_netns_new(int *fd);
+/* Create the veth pair (peer "eth0" in the namespace netns_fd), address and bring up the host side. */
+int sbn_net_veth_create(int netns_fd, struct sbn_net *net, struct sb_error *err);
 /* Inside the box: address eth0 and bring it up. */
 int sbn_net_box_setup(const struct sbn_net *net);
 int sbn_net_veth_delete(const char *host_if);
@@ -102,6 +114,9 @@ void sbn_ip_str(uint32_t ip, char *buf, size_t len);
 int sbn_marker_write(const char *id, const char *name, const pid_t *owners, size_t nowners,
 		     const struct sbn_cg *cg, const char *host_if, struct sb_error *err);
 void sbn_marker_remove(const char *name);
+/* Release what the boxes of a dead zygote left (their markers name it as first owner and this
+ * process as the second): kill, remove cgroups, veth and marker. Returns how many. */
+int sbn_marker_release_owner(pid_t zygote);
 
 /* ---- the box ---- */
 struct sb_box {
@@ -115,6 +130,9 @@ struct sb_box {
 	bool our_child;       /* init is our child (cold); else the zygote's */
 	bool stopped;
 	bool marker;
+	pid_t zygote;         /* warm: the zygote that lent the box (it takes it back on destroy) */
+	unsigned uses;        /* warm: how many times the box was lent before (reset in between) */
+	uint64_t cpu_base_ns; /* CPU time of earlier uses, left out of stats */
 	struct sbn_cg cg;
 	struct sbn_net net;
 };
@@ -125,8 +143,22 @@ int sbn_box_make(const struct sbn_cfg *cfg, const char *name, int src_upper, str
 		 int64_t deadline_ns, struct sb_error *err);
 /* Kill the box's processes and wait for them (bounded). */
 int sbn_box_kill(struct sb_box *box, int64_t deadline_ns);
-/* Release everything and free; reports the first failure in err. box may be NULL. */
+/* Release everything and free; reports the first failure in err. box may be NULL. A box whose
+ * only host-side trace is its marker (no cgroup, no veth) is handed to the deferred reaper: it is
+ * killed now, and reaped and unmarked later (reap.c). */
 int sbn_box_free(struct sb_box *box, int64_t deadline_ns, struct sb_error *err);
+/* Release everything now and wait for it; the synchronous half of sbn_box_free. */
+int sbn_box_free_now(struct sb_box *box, int64_t deadline_ns, struct sb_error *err);
+
+/* ---- deferred teardown (reap.c) ---- */
+/* Kill the box (SIGKILL through its pidfd), keep what is needed to reap it and remove its marker,
+ * and free the rest. Returns -ENOSPC (nothing done) when the queue is full. */
+int sbn_reap_defer(struct sb_box *box);
+/* Finish the queued boxes of this process that have died; with a deadline, wait for all of them
+ * until then (0 = only those already dead). Returns how many are still queued. */
+int sbn_reap_poll(int64_t deadline_ns);
+/* In a freshly forked process: forget the parent's queue (its entries are not ours). */
+void sbn_reap_forget(void);
 /* Fresh unique id for names. */
 void sbn_new_id(char out[40]);
 
@@ -140,6 +172,8 @@ enum {
 	SBN_MSG_STARTED,     /* init -> reply: pid (in box) or err */
 	SBN_MSG_EXITED,      /* init -> reply: wait status + rusage */
 	SBN_MSG_KILL,        /* host -> reply: kill that command's group */
+	SBN_MSG_RESET,       /* zygote -> init: kill every other process of the box, then answer */
+	SBN_MSG_RESET_DONE,  /* init -> zygote: the box has no process but init */
 };
 #define SBN_EXEC_DETACHED 1u /* no reply socket: lives until it exits or the box dies */
 #define SBN_MSG_MAX 65536
@@ -162,6 +196,8 @@ ssize_t sbn_recv(int sock, void *buf, size_t cap, int *fds, int *nfds);
 
 /* The init loop inside the box (never returns). */
 _Noreturn void sbn_init_main(int ctl);
+/* Fault in the memory init's first command will touch (while the box is being made). */
+void sbn_init_prefault(void);
 
 /* ---- host side of commands (client.c) ---- */
 struct sb_exec_req;
@@ -188,8 +224,46 @@ int sbn_copy_tree(int src_fd, int dst_fd, int64_t deadline_ns, struct sb_error *
 int sbn_zygote_take(const struct sbn_cfg *cfg, const char *name, struct sb_box **out, int64_t deadline_ns,
 		    struct sb_error *err);
 void sbn_zygote_stop(void);
+/* Give a warm box back to its zygote, which resets and reuses it or releases it; does not wait.
+ * Frees box. Returns -ESRCH (box untouched) when that zygote is gone. */
+int sbn_zygote_release(struct sb_box *box);
+
+/* ---- reset of a used warm box (recycle.c), in the zygote ---- */
+/* Once, in the zygote: remember its own mount and IPC namespaces. */
+int sbn_recycle_init(void);
+/* Whether a box of this configuration can be reset rather than remade. */
+bool sbn_recycle_eligible(const struct sb_box *box);
+/* What the zygote keeps of each box to tell, when it comes back, what its commands left behind:
+ * files open on the proc views of its network and IPC namespaces and on its mqueue filesystem
+ * (read again at each reset, no namespace switch or mount needed), and what its /dev looked like
+ * (a box process is uid 0 and owns /dev, so it may change it). */
+#define SBN_DEVPRINT_N 15
+enum { SBN_W_SOCKSTAT, SBN_W_SOCKSTAT6, SBN_W_SHM, SBN_W_SEM, SBN_W_MSG, SBN_W_MQUEUE, SBN_W_N };
+struct sbn_reuse {
+	bool valid;
+	int fd[SBN_W_N];
+	struct {
+		uint64_t ino, size, nlink, rdev;
+		uint32_t mode, uid, gid;
+	} dev[SBN_DEVPRINT_N];
+};
+/* Open r for a box just made (r->valid false when it cannot be: the box is then never reset).
+ * init: r with no descriptors; close: release them. */
+void sbn_reuse_open(const struct sb_box *box, struct sbn_reuse *r);
+void sbn_reuse_init(struct sbn_reuse *r);
+void sbn_reuse_close(struct sbn_reuse *r);
+/* Make a used box as good as new: no process but init, a fresh writable layer, /tmp and /dev,
+ * and nothing left in its IPC and network namespaces (else -EBUSY: remake it). A layer nothing
+ * was written to and a /dev that still matches r are kept (they are as good as new already).
+ * why gets the reason of a failure; r is updated. */
+int sbn_box_reset(struct sb_box *box, struct sbn_reuse *r, char *why, size_t wlen);
 /* In the zygote: sandbench's pid, recorded as a second owner of each box; 0 elsewhere. */
 extern pid_t sbn_owner_host;
+/* The zygote's scheduling: SCHED_IDLE for its work ahead (it then never delays a wakeup of the
+ * commands running in boxes, where a low nice value still can for a whole time slice), normal
+ * otherwise and whenever sandbench waits for it. pid 0 is the caller. */
+void sbn_sched_background(pid_t pid);
+void sbn_sched_boost(pid_t pid);
 
 /* ---- stats helpers (stats.c) ---- */
 void sbn_proc_mem(pid_t pid, uint64_t *pss, uint64_t *rss);

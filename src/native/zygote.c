@@ -1,21 +1,32 @@
 /* Warm starts: a zygote process (forked from sandbench on the first warm create) keeps a pool of
  * boxes fully made ahead of time — namespaces, mounts, cgroups, network, lockdown — on the other
- * core, and hands one over on request by passing its control socket, pidfd and writable layer.
- * A warm create is then one round trip; exec and destroy work as for a cold box (destroy kills
- * through the pidfd and waits on it, since the zygote is the parent that reaps).
+ * core, and lends one on request by passing its control socket, pidfd and writable layer.
  *
- * The pool is made for one configuration; a request for another one restarts the zygote. When
- * sandbench exits or dies, the zygote sees its socket close and releases every box it made,
- * handed over or not, so a crash leaves nothing but what `doctor` finds by marker (both pids are
- * recorded as owners). */
+ * A warm create is one message already waiting: after each box it lends, sandbench asks for the
+ * next one at once, so the answer is in the socket before the next create needs it. A warm
+ * destroy is one message too: the box goes back to the zygote, which resets it (recycle.c: no
+ * process but init, a new writable layer, /tmp and /dev, checked-empty IPC and network
+ * namespaces) and lends it again; a box that cannot be reset is released and a new one made.
+ * Resetting costs the zygote a fraction of making a box, which is what lets back-to-back warm
+ * starts run at the speed of the exec alone.
+ *
+ * The zygote keeps its own copies of every box's descriptors, so it can reset or release any box
+ * at any time. The pool is made for one configuration; a request for another one restarts the
+ * zygote. When sandbench closes the socket (exit, crash, SIGKILL) the zygote releases every box
+ * it made, lent or not, and exits. If the zygote itself is killed (sandbench's last-ditch reaper
+ * SIGKILLs its children before exit), its boxes die with it (parent-death signal) and sandbench
+ * releases what their markers record (both pids are recorded as owners). */
 #include <errno.h>
+#include <stddef.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sched.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,73 +36,84 @@
 #include "native/native.h"
 #include "native/native_int.h"
 
-enum { ZMSG_TAKE = 100, ZMSG_BOX };
+enum { ZMSG_TAKE = 100, ZMSG_BOX, ZMSG_RELEASE };
 
-/* What travels with a handed-over box besides its fds. */
+/* What travels with a lent box besides its fds. */
 struct zbox {
 	char id[40];
 	pid_t init_pid;
 	struct sbn_cfg cfg;
-	struct sbn_cg cg;
 	struct sbn_net net;
 	int has_upper;
+	int marker;
+	unsigned uses;
+	uint64_t cpu_base_ns;
+	struct sbn_cg cg; /* last, and sent only when the box has cgroups (it is 20 KiB of paths) */
 };
 
 static struct {
 	pid_t pid;
+	int pidfd;
 	int sock;
+	int asked; /* TAKEs sent and not answered yet */
+	pid_t owner; /* the process that started it (forks of it must not stop it) */
 	struct sbn_cfg cfg;
 	bool atexit_done;
-} zyg = {.sock = -1};
+} zyg = {.pidfd = -1, .sock = -1};
 
 pid_t sbn_owner_host; /* set in the zygote: sandbench's pid, recorded as a second owner */
 
-#define ZMAX 64
+void sbn_sched_background(pid_t pid)
+{
+	struct sched_param sp = {0};
+	sched_setscheduler(pid, SCHED_IDLE, &sp);
+}
+
+void sbn_sched_boost(pid_t pid)
+{
+	struct sched_param sp = {0};
+	sched_setscheduler(pid, SCHED_OTHER, &sp);
+}
 
 /* ---- inside the zygote ---- */
 
-struct handed {
-	char id[40];
-	pid_t pid;
-	struct sbn_cg cg;
-	char host_if[16];
+enum zstate { Z_READY, Z_LENT, Z_DIRTY };
+
+struct zslot {
+	struct sb_box *b;
+	enum zstate state;
+	uint64_t setup_cpu_ns; /* init's CPU time when it was made: later uses start from there */
+	struct sbn_reuse reuse; /* what tells what its commands left behind */
 };
 
-static struct sb_box *pool[ZMAX];
-static int npool;
-static struct handed handed[1024];
-static int nhanded;
+static struct zslot *slots;
+static int nslots, capslots;
 
-static void z_reap(void)
+static int count(enum zstate s)
 {
-	pid_t p;
-	while ((p = waitpid(-1, NULL, WNOHANG)) > 0)
-		for (int i = 0; i < nhanded; i++)
-			if (handed[i].pid == p) {
-				/* The host destroyed it (or is destroying it) and cleans up itself. */
-				handed[i] = handed[--nhanded];
-				break;
-			}
+	int n = 0;
+	for (int i = 0; i < nslots; i++)
+		n += slots[i].state == s;
+	return n;
 }
 
-static void z_cleanup(void)
+static int find(enum zstate s)
 {
-	for (int i = 0; i < npool; i++)
-		sbn_box_free(pool[i], sb_deadline_after(5), NULL);
-	npool = 0;
-	for (int i = 0; i < nhanded; i++) {
-		kill(handed[i].pid, SIGKILL);
-		sb_proc_wait_deadline(handed[i].pid, sb_deadline_after(5), &(int){0});
-		sbn_cg_remove(&handed[i].cg);
-		sbn_net_veth_delete(handed[i].host_if);
-		sbn_marker_remove(handed[i].id);
-	}
-	nhanded = 0;
+	for (int i = 0; i < nslots; i++)
+		if (slots[i].state == s)
+			return i;
+	return -1;
 }
 
-static int z_hand_over(int sock)
+static void drop(int i)
 {
-	struct sb_box *b = pool[--npool];
+	sbn_reuse_close(&slots[i].reuse);
+	slots[i] = slots[--nslots];
+}
+
+static int z_hand_over(int sock, int i)
+{
+	struct sb_box *b = slots[i].b;
 	struct zbox zb;
 	memset(&zb, 0, sizeof(zb));
 	snprintf(zb.id, sizeof(zb.id), "%s", b->id);
@@ -100,41 +122,119 @@ static int z_hand_over(int sock)
 	zb.cg = b->cg;
 	zb.net = b->net;
 	zb.has_upper = b->upper_fd >= 0;
+	zb.marker = b->marker;
+	zb.uses = b->uses;
+	zb.cpu_base_ns = b->cpu_base_ns;
 	int fds[3] = {b->ctl, b->pidfd, b->upper_fd};
+	bool cgroups = false;
+	for (int c = 0; c < SBN_CTRL_N; c++)
+		cgroups |= zb.cg.dir[c][0] != '\0';
 	struct sbn_msg m = {.type = ZMSG_BOX};
-	int rc = sbn_send(sock, &m, &zb, sizeof(zb), fds, zb.has_upper ? 3 : 2);
-	if (rc < 0) {
-		pool[npool++] = b;
-		return rc;
+	int rc = sbn_send(sock, &m, &zb, cgroups ? sizeof(zb) : offsetof(struct zbox, cg), fds, zb.has_upper ? 3 : 2);
+	if (rc == 0)
+		slots[i].state = Z_LENT;
+	return rc;
+}
+
+static int z_add(struct sb_box *b)
+{
+	if (nslots == capslots) {
+		int nc = capslots ? capslots * 2 : 16;
+		struct zslot *ns = realloc(slots, (size_t)nc * sizeof(*ns));
+		if (!ns)
+			return -ENOMEM;
+		slots = ns;
+		capslots = nc;
 	}
-	if (nhanded < (int)(sizeof(handed) / sizeof(handed[0]))) {
-		struct handed *h = &handed[nhanded++];
-		snprintf(h->id, sizeof(h->id), "%s", b->id);
-		h->pid = b->init_pid;
-		h->cg = b->cg;
-		snprintf(h->host_if, sizeof(h->host_if), "%s", b->net.host_if);
-	}
-	close(b->ctl);
-	close(b->pidfd);
-	if (b->upper_fd >= 0)
-		close(b->upper_fd);
-	free(b);
+	struct zslot *z = &slots[nslots++];
+	*z = (struct zslot){.b = b, .state = Z_READY, .setup_cpu_ns = sbn_proc_cpu_ns(b->init_pid, true)};
+	if (sbn_recycle_eligible(b))
+		sbn_reuse_open(b, &z->reuse);
+	else
+		sbn_reuse_init(&z->reuse);
 	return 0;
 }
 
-static int z_fill_one(const struct sbn_cfg *cfg, int sock)
+static int z_fill_one(const struct sbn_cfg *cfg, int sock, bool answer)
 {
 	struct sb_box *b;
 	struct sb_error e = {0};
+	/* Unless sandbench waits for this one, make it (and its child) in the background. */
+	if (!answer)
+		sbn_sched_background(0);
 	int rc = sbn_box_make(cfg, "warm", -1, &b, sb_deadline_after(30), &e);
-	if (rc < 0) {
+	sbn_sched_boost(0);
+	if (rc == 0 && (rc = z_add(b)) < 0)
+		sbn_box_free(b, sb_deadline_after(5), NULL);
+	if (rc < 0 && answer) {
 		/* Tell a waiting host why, instead of letting it time out. */
 		struct sbn_msg m = {.type = SBN_MSG_ERR, .err = e.code ? e.code : -rc};
 		sbn_send(sock, &m, e.msg, strlen(e.msg) + 1, NULL, 0);
-		return rc;
 	}
-	pool[npool++] = b;
-	return 0;
+	return rc;
+}
+
+/* A box came back: reset it for the next loan, or release it. */
+static void z_recycle(int i)
+{
+	struct sb_box *b = slots[i].b;
+	char why[256];
+	if (sbn_recycle_eligible(b) && sbn_box_reset(b, &slots[i].reuse, why, sizeof(why)) == 0) {
+		uint64_t now = sbn_proc_cpu_ns(b->init_pid, true);
+		b->cpu_base_ns = now > slots[i].setup_cpu_ns ? now - slots[i].setup_cpu_ns : 0;
+		slots[i].state = Z_READY;
+		return;
+	}
+	drop(i);
+	sbn_box_free(b, sb_deadline_after(5), NULL);
+}
+
+static void z_release_id(const char *id)
+{
+	for (int i = 0; i < nslots; i++)
+		if (slots[i].state == Z_LENT && strcmp(slots[i].b->id, id) == 0) {
+			slots[i].state = Z_DIRTY;
+			return;
+		}
+}
+
+static void z_cleanup(void)
+{
+	/* Kill them all first so they die in parallel, then release each. */
+	for (int i = 0; i < nslots; i++)
+		syscall(SYS_pidfd_send_signal, slots[i].b->pidfd, SIGKILL, NULL, 0);
+	for (int i = 0; i < nslots; i++) {
+		sbn_reuse_close(&slots[i].reuse);
+		sbn_box_free_now(slots[i].b, sb_deadline_after(5), NULL);
+	}
+	nslots = 0;
+	sbn_reap_poll(sb_deadline_after(10));
+}
+
+/* Read every message waiting; false when sandbench is gone. */
+static bool z_read(int sock, int *pending)
+{
+	for (;;) {
+		char buf[sizeof(struct sbn_msg) + 64];
+		ssize_t r;
+		do
+			r = recv(sock, buf, sizeof(buf), MSG_DONTWAIT);
+		while (r < 0 && errno == EINTR);
+		if (r < 0)
+			return errno == EAGAIN;
+		if (r == 0)
+			return false;
+		if (r < (ssize_t)sizeof(struct sbn_msg))
+			continue;
+		struct sbn_msg m;
+		memcpy(&m, buf, sizeof(m));
+		if (m.type == ZMSG_TAKE) {
+			(*pending)++;
+		} else if (m.type == ZMSG_RELEASE && (size_t)r > sizeof(m)) {
+			buf[r - 1] = '\0';
+			z_release_id(buf + sizeof(m));
+		}
+	}
 }
 
 static _Noreturn void zygote_main(int sock, const struct sbn_cfg *cfg)
@@ -143,29 +243,42 @@ static _Noreturn void zygote_main(int sock, const struct sbn_cfg *cfg)
 	/* Our own group: a terminal ^C goes to sandbench, which then closes our socket. */
 	setpgid(0, 0);
 	sbn_owner_host = getppid();
-	unsigned target = cfg->pool < 1 ? 1 : cfg->pool > ZMAX ? ZMAX : cfg->pool;
+	sbn_reap_forget();
+	/* Without a private mount namespace boxes are still made, just never reset. */
+	sbn_recycle_init();
+	int target = cfg->pool < 1 ? 1 : cfg->pool > 64 ? 64 : (int)cfg->pool;
 	int pending = 0;
 	for (;;) {
-		z_reap();
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		sbn_reap_poll(0);
+		int ready = count(Z_READY), dirty = count(Z_DIRTY);
+		bool idle = !pending && !dirty && ready >= target;
 		struct pollfd pf = {.fd = sock, .events = POLLIN};
-		bool idle = pending == 0 && (unsigned)npool >= target;
-		int n = poll(&pf, 1, idle ? 100 : 0);
-		if (n > 0) {
-			char buf[256];
-			ssize_t r = sbn_recv(sock, buf, sizeof(buf), NULL, NULL);
-			if (r <= 0 && r != -EAGAIN)
-				break; /* sandbench closed or died */
-			if (r >= (ssize_t)sizeof(struct sbn_msg))
-				pending++;
-		}
-		if (pending && npool > 0) {
-			if (z_hand_over(sock) < 0)
+		if (poll(&pf, 1, idle ? 100 : 0) > 0 && !z_read(sock, &pending))
+			break; /* sandbench closed or died */
+		ready = count(Z_READY);
+		int i;
+		if (pending && (i = find(Z_READY)) >= 0) {
+			if (z_hand_over(sock, i) < 0)
 				break;
 			pending--;
 			continue;
 		}
-		if ((unsigned)npool < target || pending) {
-			if (z_fill_one(cfg, sock) < 0 && pending) {
+		/* Work ahead (resets, making boxes nobody waits for) must not take the CPU from the
+		 * commands running in boxes: on two cores, a reset running at normal priority right
+		 * when a command starts in another box slows that exec by half. It runs SCHED_IDLE
+		 * (a high nice value would still keep the CPU for a time slice when a command's
+		 * process wakes up; an idle task never does); answering sandbench does not. */
+		if ((i = find(Z_DIRTY)) >= 0) {
+			if (!pending)
+				sbn_sched_background(0);
+			z_recycle(i);
+			sbn_sched_boost(0);
+			continue;
+		}
+		if (ready < target || pending) {
+			if (z_fill_one(cfg, sock, pending > 0) < 0 && pending) {
 				pending--; /* answered with the error */
 				usleep(10000);
 			}
@@ -180,25 +293,36 @@ static _Noreturn void zygote_main(int sock, const struct sbn_cfg *cfg)
 void sb_native_shutdown(void)
 {
 	sbn_zygote_stop();
+	sbn_reap_poll(sb_deadline_after(10));
 }
 
 void sbn_zygote_stop(void)
 {
-	if (zyg.pid <= 0)
+	if (zyg.pid <= 0 || zyg.owner != getpid())
 		return;
+	/* Its cleanup is waited for: at normal priority. */
+	sbn_sched_boost(zyg.pid);
 	close(zyg.sock);
 	zyg.sock = -1;
-	int st;
+	zyg.asked = 0;
 	/* The zygote releases its boxes before it exits; give it time, then force. */
-	sb_proc_wait_deadline(zyg.pid, sb_deadline_after(15), &st);
+	struct pollfd pf = {.fd = zyg.pidfd, .events = POLLIN};
+	if (zyg.pidfd < 0 || poll(&pf, 1, 15000) <= 0)
+		kill(zyg.pid, SIGKILL);
+	int st;
+	while (waitpid(zyg.pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (zyg.pidfd >= 0)
+		close(zyg.pidfd);
+	zyg.pidfd = -1;
+	/* Killed before it could clean (or by sandbench's own reaper): clean after it. */
+	sbn_marker_release_owner(zyg.pid);
 	zyg.pid = 0;
 }
 
 static void at_exit_stop(void)
 {
-	/* Only in the process that started the zygote, not in its forks. */
-	if (zyg.pid > 0 && getpid() != zyg.pid)
-		sbn_zygote_stop();
+	sbn_zygote_stop();
 }
 
 static int zygote_start(const struct sbn_cfg *cfg, struct sb_error *err)
@@ -219,13 +343,16 @@ static int zygote_start(const struct sbn_cfg *cfg, struct sb_error *err)
 	}
 	if (pid == 0) {
 		close(sp[0]);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* No parent-death signal: when sandbench dies the socket closes and the zygote cleans up. */
 		zygote_main(sp[1], cfg);
 	}
 	close(sp[1]);
 	zyg.pid = pid;
+	zyg.owner = getpid();
+	zyg.pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	zyg.sock = sp[0];
 	zyg.cfg = *cfg;
+	zyg.asked = 0;
 	if (!zyg.atexit_done) {
 		atexit(at_exit_stop);
 		zyg.atexit_done = true;
@@ -233,22 +360,43 @@ static int zygote_start(const struct sbn_cfg *cfg, struct sb_error *err)
 	return 0;
 }
 
+static int ask(void)
+{
+	struct sbn_msg m = {.type = ZMSG_TAKE};
+	int rc = sbn_send(zyg.sock, &m, NULL, 0, NULL, 0);
+	if (rc == 0)
+		zyg.asked++;
+	return rc;
+}
+
 int sbn_zygote_take(const struct sbn_cfg *cfg, const char *name, struct sb_box **out, int64_t deadline_ns,
 		    struct sb_error *err)
 {
 	*out = NULL;
+	if (zyg.pid > 0 && zyg.owner != getpid()) {
+		/* A fork of the zygote's owner: that zygote is not ours to use. */
+		close(zyg.sock);
+		if (zyg.pidfd >= 0)
+			close(zyg.pidfd);
+		zyg.pid = 0;
+		zyg.pidfd = zyg.sock = -1;
+	}
 	if (zyg.pid > 0 && memcmp(&zyg.cfg, cfg, sizeof(*cfg)) != 0)
 		sbn_zygote_stop();
 	int rc;
 	if (zyg.pid <= 0 && (rc = zygote_start(cfg, err)) < 0)
 		return rc;
-	struct sbn_msg m = {.type = ZMSG_TAKE};
-	if ((rc = sbn_send(zyg.sock, &m, NULL, 0, NULL, 0)) < 0) {
+	if (zyg.asked == 0 && (rc = ask()) < 0) {
 		sbn_zygote_stop();
 		return sb_error_set(err, -rc, "native: the zygote is gone: %s", strerror(-rc));
 	}
 	static char buf[sizeof(struct sbn_msg) + sizeof(struct zbox) + 16];
 	int fds[3] = {-1, -1, -1}, nfds = 3;
+	/* No box waiting in the socket: whatever the zygote is doing in the background is ours to
+	 * wait for now, at normal priority (it goes back to the background by itself). */
+	struct pollfd pf0 = {.fd = zyg.sock, .events = POLLIN};
+	if (poll(&pf0, 1, 0) == 0)
+		sbn_sched_boost(zyg.pid);
 	for (;;) {
 		struct pollfd pf = {.fd = zyg.sock, .events = POLLIN};
 		int left = sb_deadline_left_ms(deadline_ns);
@@ -270,18 +418,21 @@ int sbn_zygote_take(const struct sbn_cfg *cfg, const char *name, struct sb_box *
 		sbn_zygote_stop();
 		return sb_error_set(err, ECONNRESET, "native: the zygote died");
 	}
+	zyg.asked--;
+	struct sbn_msg m;
 	memcpy(&m, buf, sizeof(m));
 	if (m.type == SBN_MSG_ERR) {
 		buf[r - 1] = '\0';
 		return sb_error_set(err, m.err ? m.err : EIO, "native: warm box: %s", buf + sizeof(m));
 	}
 	struct zbox zb;
-	if (m.type != ZMSG_BOX || (size_t)r < sizeof(m) + sizeof(zb) || nfds < 2) {
+	if (m.type != ZMSG_BOX || (size_t)r < sizeof(m) + offsetof(struct zbox, cg) || nfds < 2) {
 		for (int i = 0; i < nfds; i++)
 			close(fds[i]);
 		return sb_error_set(err, EPROTO, "native: bad answer from the zygote");
 	}
-	memcpy(&zb, buf + sizeof(m), sizeof(zb));
+	memset(&zb, 0, sizeof(zb));
+	memcpy(&zb, buf + sizeof(m), (size_t)r - sizeof(m) < sizeof(zb) ? (size_t)r - sizeof(m) : sizeof(zb));
 	struct sb_box *box = calloc(1, sizeof(*box));
 	if (!box) {
 		for (int i = 0; i < nfds; i++)
@@ -296,9 +447,31 @@ int sbn_zygote_take(const struct sbn_cfg *cfg, const char *name, struct sb_box *
 	box->pidfd = fds[1];
 	box->upper_fd = nfds > 2 ? fds[2] : -1;
 	box->our_child = false;
-	box->marker = true;
+	box->marker = zb.marker != 0;
+	box->zygote = zyg.pid;
+	box->uses = zb.uses;
+	box->cpu_base_ns = zb.cpu_base_ns;
 	box->cg = zb.cg;
 	box->net = zb.net;
+	/* The next warm create then finds its box already waiting in the socket. */
+	ask();
 	*out = box;
+	return 0;
+}
+
+int sbn_zygote_release(struct sb_box *box)
+{
+	if (box->zygote <= 0 || box->zygote != zyg.pid || zyg.sock < 0)
+		return -ESRCH;
+	struct sbn_msg m = {.type = ZMSG_RELEASE};
+	if (sbn_send(zyg.sock, &m, box->id, strlen(box->id) + 1, NULL, 0) < 0)
+		return -ESRCH;
+	if (box->ctl >= 0)
+		close(box->ctl);
+	if (box->pidfd >= 0)
+		close(box->pidfd);
+	if (box->upper_fd >= 0)
+		close(box->upper_fd);
+	free(box);
 	return 0;
 }

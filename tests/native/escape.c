@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <mqueue.h>
 #include <sys/mount.h>
+#include <sys/shm.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -224,6 +226,42 @@ static int mem_hog(long mib)
 	return 0;
 }
 
+/* Leave something behind in the box's IPC or network namespace, which a reset must notice. */
+static int leave(const char *what)
+{
+	if (strcmp(what, "sysv") == 0) {
+		int id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+		printf("shm %d\n", id);
+		return id < 0;
+	}
+	if (strcmp(what, "mq") == 0) {
+		mqd_t q = mq_open("/sbn-left", O_CREAT | O_RDWR, 0600, NULL);
+		printf("mq %d\n", (int)q);
+		return q == (mqd_t)-1;
+	}
+	if (strcmp(what, "timewait") == 0) {
+		/* The side that closes first keeps the connection in TIME_WAIT after we exit. */
+		int l = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		socklen_t sl = sizeof(sa);
+		if (bind(l, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(l, 1) < 0 ||
+		    getsockname(l, (struct sockaddr *)&sa, &sl) < 0)
+			return 1;
+		int c = socket(AF_INET, SOCK_STREAM, 0);
+		if (connect(c, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			return 1;
+		int a = accept(l, NULL, NULL);
+		close(a);
+		char b;
+		if (read(c, &b, 1) != 0)
+			return 1;
+		close(c);
+		printf("timewait\n");
+		return 0;
+	}
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -244,8 +282,10 @@ int main(int argc, char **argv)
 		return fork_bomb(argc > 2 ? atoi(argv[2]) : 10000);
 	else if (strcmp(cmd, "memhog") == 0)
 		return mem_hog(argc > 2 ? atol(argv[2]) : 512);
+	else if (strcmp(cmd, "leave") == 0 && argc > 2)
+		return leave(argv[2]);
 	else {
-		fprintf(stderr, "usage: escape syscalls|hostpid PID|fs|caps|net|tcp IP PORT|forkbomb N|memhog MIB\n");
+		fprintf(stderr, "usage: escape syscalls|hostpid PID|fs|caps|net|tcp IP PORT|forkbomb N|memhog MIB|leave sysv|mq|timewait\n");
 		return 2;
 	}
 	return escaped;

@@ -223,6 +223,16 @@ static void test_exec_basic(void **state)
 	assert_int_equal(drv->box_exec(b, &req, &r, &e), -ENOENT);
 	assert_int_equal(r.exit_code, 127);
 	sb_proc_result_free(&r);
+	/* The same through the PATH search. */
+	const char *nf2[] = {"no-such-command", NULL};
+	req.argv = nf2;
+	assert_int_equal(drv->box_exec(b, &req, &r, &e), -ENOENT);
+	assert_int_equal(r.exit_code, 127);
+	sb_proc_result_free(&r);
+	/* A command inherits stdio and nothing else of init's (its control socket above all). */
+	assert_int_equal(run(b, &out, NULL, "ls", "/proc/self/fd", NULL), 0);
+	assert_string_equal(out, "0\n1\n2\n3\n"); /* 3: the directory ls reads */
+	free(out);
 	/* Deadline: killed, reported, fast. */
 	const char *sl[] = {"sleep", "30", NULL};
 	struct sb_exec_req rs = {.argv = sl, .deadline_ns = sb_deadline_after(0.2)};
@@ -508,6 +518,88 @@ static void test_warm(void **state)
 	sb_native_shutdown();
 }
 
+/* Whether any of n warm boxes taken now has init pid `pid` (the zygote lent that box again). */
+static bool warm_reuses(pid_t pid, int n, bool check_clean)
+{
+	const char *kv[] = {"warm=1", "warm_pool=1", NULL};
+	bool seen = false;
+	for (int i = 0; i < n; i++) {
+		struct sb_params p;
+		struct sb_box *b = mkbox("next", kv, &p);
+		seen |= b->init_pid == pid;
+		if (check_clean) {
+			char *out;
+			int code = run(b, &out, NULL, "/bin/sh", "-c",
+				       "for f in /root/left /tmp/left /dev/shm/left /dev/shm/d /data/left; do test -e $f && echo $f; done;"
+				       "test -c /dev/null || echo no-null; ls -ln /dev/null | grep -q '^crw-rw-rw-' || echo null-mode;"
+				       "test -e /bin/ls || echo no-ls;"
+				       "ps | grep '[s]leep 1000'; true",
+				       NULL);
+			if (code != 0 || out[0])
+				fprintf(stderr, "box %d after a reset: %s", (int)b->init_pid, out);
+			assert_int_equal(code, 0);
+			assert_string_equal(out, "");
+			free(out);
+		}
+		rmbox(b, &p);
+	}
+	return seen;
+}
+
+static void test_warm_reset(void **state)
+{
+	NEED_NATIVE();
+	/* Each way a command can leave its mark, alone (a reset keeps what was not touched, so each
+	 * must be noticed on its own), then all together. */
+	static const char *const dirty[] = {
+		"echo x > /root/left",
+		"echo x > /tmp/left",
+		"echo x > /dev/shm/left",
+		"mkdir /dev/shm/d && echo x > /dev/shm/d/f",
+		"chmod 600 /dev/null",
+		"rm /dev/null && echo x > /dev/null",
+		"rm /bin/ls",
+		"sleep 1000 & true",
+		"true",
+		"echo x > /root/left; echo x > /tmp/left; echo x > /dev/shm/left; echo x > /data/left;"
+		"rm /dev/null && echo x > /dev/null; rm /bin/ls; sleep 1000 & true",
+	};
+	for (size_t k = 0; k < sizeof(dirty) / sizeof(dirty[0]); k++) {
+		sb_native_shutdown();
+		const char *kv[] = {"warm=1", "warm_pool=1", NULL};
+		struct sb_params p;
+		struct sb_box *b = mkbox("dirty", kv, &p);
+		pid_t first = b->init_pid;
+		assert_int_equal(run(b, NULL, NULL, "/bin/sh", "-c", dirty[k], NULL), 0);
+		rmbox(b, &p);
+		/* It comes back (reset), and whichever box comes is clean. */
+		if (!warm_reuses(first, 6, true))
+			fprintf(stderr, "not reused after: %s\n", dirty[k]);
+		assert_true(warm_reuses(first, 6, true));
+	}
+	sb_native_shutdown();
+}
+
+static void test_warm_residue(void **state)
+{
+	NEED_NATIVE();
+	static const char *const kinds[] = {"sysv", "mq", "timewait"};
+	for (size_t k = 0; k < 3; k++) {
+		sb_native_shutdown();
+		const char *kv[] = {"warm=1", "warm_pool=1", NULL};
+		struct sb_params p;
+		struct sb_box *b = mkbox("residue", kv, &p);
+		pid_t pid = b->init_pid;
+		char *out;
+		assert_int_equal(run(b, &out, NULL, "/escape", "leave", kinds[k], NULL), 0);
+		free(out);
+		rmbox(b, &p);
+		/* What the namespaces kept cannot be reset away: that box is never lent again. */
+		assert_false(warm_reuses(pid, 5, false));
+	}
+	sb_native_shutdown();
+}
+
 static void test_agent(void **state)
 {
 	NEED_NATIVE();
@@ -549,14 +641,68 @@ struct counts {
 	int procs, mounts, cgroups, netns, markers, veths;
 };
 
-static int count_lines(const char *path)
+/* Other sandbench runs and runtimes share this host: count only what can be ours. Our mounts
+ * never show in this namespace unless leaked: their sources and places are sbn-* and the run dir. */
+static int count_our_mounts(void)
 {
-	FILE *f = fopen(path, "re");
-	int n = 0, c;
-	while (f && (c = fgetc(f)) != EOF)
-		n += c == '\n';
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096];
+	int n = 0;
+	while (f && fgets(line, sizeof(line), f))
+		n += strstr(line, " sbn-") != NULL || strstr(line, SBN_RUN_DIR) != NULL;
 	if (f)
 		fclose(f);
+	return n;
+}
+
+/* Box cgroups are named SBN_CG_PREFIX<creator pid>-...: skip those of other live processes than
+ * us and our children (another sandbench run's), count ours and the dead's. */
+static int count_our_cgroups(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+	size_t pl = strlen(SBN_CG_PREFIX);
+	while (d && (de = readdir(d))) {
+		if (strncmp(de->d_name, SBN_CG_PREFIX, pl) != 0)
+			continue;
+		pid_t pid = (pid_t)atoi(de->d_name + pl);
+		char p[64], line[256];
+		bool ours = pid == getpid() || kill(pid, 0) < 0;
+		snprintf(p, sizeof(p), "/proc/%d/status", (int)pid);
+		FILE *f = ours ? NULL : fopen(p, "re");
+		while (f && fgets(line, sizeof(line), f))
+			if (strncmp(line, "PPid:", 5) == 0)
+				ours = atoi(line + 5) == getpid();
+		if (f)
+			fclose(f);
+		n += ours;
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* Markers naming this process as an owner (warm boxes name the zygote first, then us). */
+static int count_our_markers(void)
+{
+	DIR *d = opendir(SBN_RUN_DIR);
+	struct dirent *de;
+	int n = 0;
+	char me[32];
+	snprintf(me, sizeof(me), "owner=%d\n", (int)getpid());
+	while (d && (de = readdir(d))) {
+		char p[512], buf[512];
+		snprintf(p, sizeof(p), "%s/%s", SBN_RUN_DIR, de->d_name);
+		FILE *f = fopen(p, "re");
+		size_t r = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+		buf[r] = '\0';
+		n += strstr(buf, me) != NULL;
+		if (f)
+			fclose(f);
+	}
+	if (d)
+		closedir(d);
 	return n;
 }
 
@@ -601,12 +747,12 @@ static void count(struct counts *c)
 	memset(c, 0, sizeof(*c));
 	static unsigned long ns[4096];
 	walk_tree(getpid(), &c->procs, ns, &c->netns);
-	c->mounts = count_lines("/proc/self/mountinfo");
+	c->mounts = count_our_mounts();
 	const struct sbn_cg_layout *l = sbn_cg_layout();
 	for (int i = 0; i < SBN_CTRL_N; i++)
 		if (l->base[i][0])
-			c->cgroups += count_prefixed(l->base[i], SBN_CG_PREFIX);
-	c->markers = count_prefixed(SBN_RUN_DIR, "");
+			c->cgroups += count_our_cgroups(l->base[i]);
+	c->markers = count_our_markers();
 	c->veths = count_prefixed("/sys/class/net", SBN_IF_PREFIX);
 }
 
@@ -710,6 +856,39 @@ static void test_doctor(void **state)
 	assert_true(after.markers <= before.markers);
 }
 
+/* The zygote SIGKILLed (as sandbench's last-ditch reaper does at exit) leaves nothing either. */
+static void test_zygote_killed(void **state)
+{
+	NEED_NATIVE();
+	sb_native_shutdown();
+	struct counts before, after;
+	count(&before);
+	const char *kv[] = {"warm=1", "warm_pool=3", (probe.caps & SB_CAP_MEMLIMIT) ? "cgroups=1" : "net=veth", NULL};
+	struct sb_params p;
+	struct sb_box *b = mkbox("orphan", kv, &p);
+	/* Let it fill its pool (boxes with markers), then kill it. */
+	struct counts mid;
+	for (int i = 0; i < 100; i++) {
+		usleep(20000);
+		count(&mid);
+		if (mid.markers >= before.markers + 3)
+			break;
+	}
+	assert_true(mid.markers > before.markers);
+	kill(b->zygote, SIGKILL);
+	struct sb_error e = {0};
+	drv->box_destroy(b, sb_deadline_after(10), &e);
+	sb_params_free(&p);
+	sb_native_shutdown();
+	count(&after);
+	fprintf(stderr, "zygote killed: procs %d->%d cgroups %d->%d markers %d->%d veths %d->%d\n", before.procs,
+		after.procs, before.cgroups, after.cgroups, before.markers, after.markers, before.veths, after.veths);
+	assert_int_equal(before.procs, after.procs);
+	assert_int_equal(before.cgroups, after.cgroups);
+	assert_int_equal(before.markers, after.markers);
+	assert_int_equal(before.veths, after.veths);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -719,8 +898,9 @@ int main(void)
 		cmocka_unit_test(test_mem_limit),   cmocka_unit_test(test_copy_clone),
 		cmocka_unit_test(test_stats_pids),  cmocka_unit_test(test_stop),
 		cmocka_unit_test(test_veth),        cmocka_unit_test(test_warm),
+		cmocka_unit_test(test_warm_reset),  cmocka_unit_test(test_warm_residue),
 		cmocka_unit_test(test_agent),       cmocka_unit_test(test_doctor),
-		cmocka_unit_test(test_leaks),
+		cmocka_unit_test(test_zygote_killed), cmocka_unit_test(test_leaks),
 	};
 	return cmocka_run_group_tests_name("native", tests, group_setup, group_teardown);
 }
