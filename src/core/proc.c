@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/capture.h"
 #include "core/clock.h"
 #include "core/signals.h"
 
@@ -21,52 +22,6 @@ extern char **environ;
 #define SB_DEFAULT_OUT_CAP (16u << 20)
 /* Poll in slices so a SIGINT/SIGTERM that lands just before poll() is still seen promptly. */
 #define SB_POLL_SLICE_MS 100
-
-struct capture {
-	char *buf;
-	size_t len, alloc, cap;
-	bool truncated, keep;
-	uint64_t total;
-};
-
-static int capture_read(int fd, struct capture *c)
-{
-	char chunk[256 * 1024];
-	ssize_t r = read(fd, chunk, sizeof(chunk));
-	if (r <= 0)
-		return r == 0 ? 0 : -errno; /* -EAGAIN: nothing there right now */
-	c->total += (uint64_t)r;
-	if (!c->keep)
-		return 1;
-	size_t room = c->cap > c->len ? c->cap - c->len : 0;
-	size_t take = (size_t)r < room ? (size_t)r : room;
-	if (take < (size_t)r)
-		c->truncated = true;
-	if (take) {
-		if (c->len + take + 1 > c->alloc) {
-			size_t na = c->alloc ? c->alloc : 4096;
-			while (na < c->len + take + 1)
-				na *= 2;
-			char *nb = realloc(c->buf, na);
-			if (!nb)
-				return -ENOMEM;
-			c->buf = nb;
-			c->alloc = na;
-		}
-		memcpy(c->buf + c->len, chunk, take);
-		c->len += take;
-		c->buf[c->len] = '\0';
-	}
-	return 1;
-}
-
-static void close_fd(int *fd)
-{
-	if (*fd >= 0) {
-		close(*fd);
-		*fd = -1;
-	}
-}
 
 void sb_proc_result_free(struct sb_proc_result *res)
 {
@@ -178,14 +133,14 @@ int sb_proc_run(const struct sb_proc_opts *o, struct sb_proc_result *res, struct
 		goto out;
 	}
 	res->pid = pid;
-	close_fd(&in_p[0]);
-	close_fd(&out_p[1]);
-	close_fd(&err_p[1]);
-	close_fd(&devnull);
+	sb_close_fd(&in_p[0]);
+	sb_close_fd(&out_p[1]);
+	sb_close_fd(&err_p[1]);
+	sb_close_fd(&devnull);
 
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	struct capture cout = {.cap = o->out_cap ? o->out_cap : SB_DEFAULT_OUT_CAP, .keep = !o->discard_stdout};
-	struct capture cerr = {.cap = o->out_cap ? o->out_cap : SB_DEFAULT_OUT_CAP, .keep = true};
+	struct sb_capture cout = {.cap = o->out_cap ? o->out_cap : SB_DEFAULT_OUT_CAP, .keep = !o->discard_stdout};
+	struct sb_capture cerr = {.cap = o->out_cap ? o->out_cap : SB_DEFAULT_OUT_CAP, .keep = true};
 	size_t in_off = 0;
 	if (in_p[1] >= 0)
 		fcntl(in_p[1], F_SETFL, O_NONBLOCK);
@@ -224,23 +179,23 @@ int sb_proc_run(const struct sb_proc_opts *o, struct sb_proc_result *res, struct
 		}
 		if (i_out >= 0 && pf[i_out].revents) {
 			uint64_t before = cout.total;
-			int r = capture_read(out_p[0], &cout);
+			int r = sb_capture_read(out_p[0], &cout);
 			if (before == 0 && cout.total > 0)
 				res->first_byte_ns = sb_now_ns();
 			if (r == 0 || (r < 0 && r != -EAGAIN && r != -EINTR))
-				close_fd(&out_p[0]);
+				sb_close_fd(&out_p[0]);
 		}
 		if (i_err >= 0 && pf[i_err].revents) {
-			int r = capture_read(err_p[0], &cerr);
+			int r = sb_capture_read(err_p[0], &cerr);
 			if (r == 0 || (r < 0 && r != -EAGAIN && r != -EINTR))
-				close_fd(&err_p[0]);
+				sb_close_fd(&err_p[0]);
 		}
 		if (i_in >= 0 && pf[i_in].revents) {
 			ssize_t w = write(in_p[1], o->stdin_data + in_off, o->stdin_len - in_off);
 			if (w > 0)
 				in_off += (size_t)w;
 			if ((w < 0 && errno != EAGAIN) || in_off >= o->stdin_len)
-				close_fd(&in_p[1]);
+				sb_close_fd(&in_p[1]);
 		}
 		if (i_pid >= 0 && pf[i_pid].revents)
 			exited = true;
@@ -250,10 +205,10 @@ int sb_proc_run(const struct sb_proc_opts *o, struct sb_proc_result *res, struct
 	if (exited) {
 		/* Everything the child wrote is in the pipes now; take what is there without waiting
 		 * for descendants that might still hold the write ends. */
-		while (out_p[0] >= 0 && capture_read(out_p[0], &cout) == 1)
+		while (out_p[0] >= 0 && sb_capture_read(out_p[0], &cout) == 1)
 			if (!res->first_byte_ns)
 				res->first_byte_ns = sb_now_ns();
-		while (err_p[0] >= 0 && capture_read(err_p[0], &cerr) == 1)
+		while (err_p[0] >= 0 && sb_capture_read(err_p[0], &cerr) == 1)
 			;
 	} else {
 		kill(-pid, SIGKILL);
@@ -287,13 +242,13 @@ int sb_proc_run(const struct sb_proc_opts *o, struct sb_proc_result *res, struct
 	else if (rc == 0 && res->interrupted)
 		rc = sb_error_set(err, EINTR, "%s interrupted", o->argv[0]);
 out:
-	close_fd(&in_p[0]);
-	close_fd(&in_p[1]);
-	close_fd(&out_p[0]);
-	close_fd(&out_p[1]);
-	close_fd(&err_p[0]);
-	close_fd(&err_p[1]);
-	close_fd(&devnull);
+	sb_close_fd(&in_p[0]);
+	sb_close_fd(&in_p[1]);
+	sb_close_fd(&out_p[0]);
+	sb_close_fd(&out_p[1]);
+	sb_close_fd(&err_p[0]);
+	sb_close_fd(&err_p[1]);
+	sb_close_fd(&devnull);
 	return rc;
 }
 

@@ -9,58 +9,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/capture.h"
 #include "core/clock.h"
 #include "core/signals.h"
 #include "drivers/driver.h"
 #include "native/native_int.h"
 
 #define SBN_OUT_CAP_DEFAULT (16u << 20)
-
-struct cap {
-	char *buf;
-	size_t len, alloc, cap;
-	bool trunc, keep;
-	uint64_t total;
-};
-
-/* 1 = got data, 0 = EOF, -EAGAIN = nothing now, other -errno. */
-static int cap_read(int fd, struct cap *c)
-{
-	char chunk[65536];
-	ssize_t r = read(fd, chunk, sizeof(chunk));
-	if (r <= 0)
-		return r == 0 ? 0 : -errno;
-	c->total += (uint64_t)r;
-	if (!c->keep)
-		return 1;
-	size_t room = c->cap > c->len ? c->cap - c->len : 0;
-	size_t take = (size_t)r < room ? (size_t)r : room;
-	c->trunc |= take < (size_t)r;
-	if (!take)
-		return 1;
-	if (c->len + take + 1 > c->alloc) {
-		size_t na = c->alloc ? c->alloc : 4096;
-		while (na < c->len + take + 1)
-			na *= 2;
-		char *nb = realloc(c->buf, na);
-		if (!nb)
-			return -ENOMEM;
-		c->buf = nb;
-		c->alloc = na;
-	}
-	memcpy(c->buf + c->len, chunk, take);
-	c->len += take;
-	c->buf[c->len] = '\0';
-	return 1;
-}
-
-static void xclose(int *fd)
-{
-	if (*fd >= 0) {
-		close(*fd);
-		*fd = -1;
-	}
-}
 
 static size_t pack_argv(const char *const *argv, char *buf, size_t cap)
 {
@@ -136,13 +91,13 @@ int sbn_exec(struct sb_box *box, const struct sb_exec_req *req, struct sb_proc_r
 		rc = sb_error_set(err, -rc, "box %s: sending the command to its init: %s", box->name, strerror(-rc));
 		goto out;
 	}
-	xclose(&in_p[0]);
-	xclose(&out_p[1]);
-	xclose(&err_p[1]);
-	xclose(&rp[1]);
+	sb_close_fd(&in_p[0]);
+	sb_close_fd(&out_p[1]);
+	sb_close_fd(&err_p[1]);
+	sb_close_fd(&rp[1]);
 
-	struct cap cout = {.cap = req->out_cap ? req->out_cap : SBN_OUT_CAP_DEFAULT, .keep = !req->discard_stdout};
-	struct cap cerr = {.cap = req->out_cap ? req->out_cap : SBN_OUT_CAP_DEFAULT, .keep = true};
+	struct sb_capture cout = {.cap = req->out_cap ? req->out_cap : SBN_OUT_CAP_DEFAULT, .keep = !req->discard_stdout};
+	struct sb_capture cerr = {.cap = req->out_cap ? req->out_cap : SBN_OUT_CAP_DEFAULT, .keep = true};
 	size_t in_off = 0;
 	bool done = false, killed = false;
 	int64_t kill_deadline = 0;
@@ -180,23 +135,23 @@ int sbn_exec(struct sb_box *box, const struct sb_exec_req *req, struct sb_proc_r
 			continue;
 		if (i_out >= 0 && pf[i_out].revents) {
 			uint64_t before = cout.total;
-			int r = cap_read(out_p[0], &cout);
+			int r = sb_capture_read(out_p[0], &cout);
 			if (before == 0 && cout.total > 0)
 				res->first_byte_ns = sb_now_ns();
 			if (r == 0 || (r < 0 && r != -EAGAIN && r != -EINTR))
-				xclose(&out_p[0]);
+				sb_close_fd(&out_p[0]);
 		}
 		if (i_err >= 0 && pf[i_err].revents) {
-			int r = cap_read(err_p[0], &cerr);
+			int r = sb_capture_read(err_p[0], &cerr);
 			if (r == 0 || (r < 0 && r != -EAGAIN && r != -EINTR))
-				xclose(&err_p[0]);
+				sb_close_fd(&err_p[0]);
 		}
 		if (i_in >= 0 && pf[i_in].revents) {
 			ssize_t w = write(in_p[1], req->stdin_data + in_off, req->stdin_len - in_off);
 			if (w > 0)
 				in_off += (size_t)w;
 			if ((w < 0 && errno != EAGAIN) || in_off >= req->stdin_len)
-				xclose(&in_p[1]);
+				sb_close_fd(&in_p[1]);
 		}
 		if (pf[i_rp].revents) {
 			char buf[sizeof(struct sbn_msg) + 16];
@@ -213,10 +168,10 @@ int sbn_exec(struct sb_box *box, const struct sb_exec_req *req, struct sb_proc_r
 	res->end_ns = sb_now_ns();
 	if (done) {
 		/* The command has exited; whatever it wrote is in the pipes. */
-		while (out_p[0] >= 0 && cap_read(out_p[0], &cout) == 1)
+		while (out_p[0] >= 0 && sb_capture_read(out_p[0], &cout) == 1)
 			if (!res->first_byte_ns)
 				res->first_byte_ns = sb_now_ns();
-		while (err_p[0] >= 0 && cap_read(err_p[0], &cerr) == 1)
+		while (err_p[0] >= 0 && sb_capture_read(err_p[0], &cerr) == 1)
 			;
 		if (ans.err) {
 			rc = sb_error_set(err, ans.err, "box %s: cannot run %s: %s", box->name, req->argv[0], strerror(ans.err));
@@ -235,23 +190,23 @@ int sbn_exec(struct sb_box *box, const struct sb_exec_req *req, struct sb_proc_r
 	res->out = cout.buf;
 	res->out_len = cout.len;
 	res->out_bytes = cout.total;
-	res->out_truncated = cout.trunc;
+	res->out_truncated = cout.truncated;
 	res->err = cerr.buf;
 	res->err_len = cerr.len;
-	res->err_truncated = cerr.trunc;
+	res->err_truncated = cerr.truncated;
 	if (rc == 0 && res->timed_out)
 		rc = sb_error_set(err, ETIMEDOUT, "%s timed out in box %s", req->argv[0], box->name);
 	else if (rc == 0 && res->interrupted)
 		rc = sb_error_set(err, EINTR, "%s interrupted in box %s", req->argv[0], box->name);
 out:
-	xclose(&in_p[0]);
-	xclose(&in_p[1]);
-	xclose(&out_p[0]);
-	xclose(&out_p[1]);
-	xclose(&err_p[0]);
-	xclose(&err_p[1]);
-	xclose(&rp[0]);
-	xclose(&rp[1]);
+	sb_close_fd(&in_p[0]);
+	sb_close_fd(&in_p[1]);
+	sb_close_fd(&out_p[0]);
+	sb_close_fd(&out_p[1]);
+	sb_close_fd(&err_p[0]);
+	sb_close_fd(&err_p[1]);
+	sb_close_fd(&rp[0]);
+	sb_close_fd(&rp[1]);
 	return rc;
 }
 
