@@ -192,17 +192,20 @@ void sb_drivers_probe_all(const struct sb_driver *const *drivers, size_t n, stru
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (fds[i] >= 0)
-			close(fds[i]);
 		if (pids[i] > 0) {
 			if (got[i] != sizeof(out[i])) {
 				memset(&out[i], 0, sizeof(out[i]));
+				/* Still open at the end: it never answered; closed short: it died. */
 				snprintf(out[i].reason, sizeof(out[i].reason), "probe %s",
-					 sb_deadline_passed(deadline) ? "timed out" : "crashed");
+					 fds[i] >= 0 ? "timed out" : "crashed");
 				sb_proc_kill_group(pids[i]); /* kills and reaps */
 			} else {
 				waitpid(pids[i], NULL, 0);
 			}
+		}
+		if (fds[i] >= 0) {
+			close(fds[i]);
+			fds[i] = -1;
 		}
 	}
 	free(pids);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -179,6 +180,33 @@ static void test_template_prepare(void **state)
 	prepare_rc = 0;
 }
 
+/* Parallel probes: results come back per driver; a crashing or hanging probe marks only its own
+ * driver unusable, with the reason. */
+static void crash_probe(struct sb_probe *p)
+{
+	abort();
+}
+
+static void hang_probe(struct sb_probe *p)
+{
+	pause();
+}
+
+static void test_probe_all(void **state)
+{
+	static const struct sb_driver crashing = {.name = "crashing", .probe = crash_probe};
+	static const struct sb_driver hanging = {.name = "hanging", .probe = hang_probe};
+	const struct sb_driver *list[] = {&fake, &crashing, &hanging};
+	struct sb_probe out[3];
+	sb_drivers_probe_all(list, 3, out, 1.0);
+	assert_true(out[0].usable);
+	assert_int_equal(out[0].caps, SB_CAP_EXEC);
+	assert_false(out[1].usable);
+	assert_string_equal(out[1].reason, "probe crashed");
+	assert_false(out[2].usable);
+	assert_string_equal(out[2].reason, "probe timed out");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -186,6 +214,7 @@ int main(void)
 		cmocka_unit_test(test_skip_paths),
 		cmocka_unit_test(test_unknown_param),
 		cmocka_unit_test(test_template_prepare),
+		cmocka_unit_test(test_probe_all),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
