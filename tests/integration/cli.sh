@@ -4,7 +4,7 @@
 sb=$SANDBENCH
 
 $sb --version | grep -q '^sandbench [0-9]' && ok "--version" || fail "--version"
-for v in list drivers run show exec image; do
+for v in list drivers run show exec image matrix doctor compare paired; do
 	$sb $v --help | grep -q "usage: sandbench $v" && ok "$v --help" || fail "$v --help"
 done
 $sb list | grep -q '^latency-spawn .*latency' && ok "list" || fail "list"
@@ -33,4 +33,7 @@ printf '{"schema": ' > "$TMP/bad.json"
 expect_error "show malformed" "malformed JSON" $sb show "$TMP/bad.json"
 expect_error "exec without driver" "--driver is required" $sb exec -- true
 expect_error "--out file with two scenarios" "names one file" $sb run latency-spawn latency-exec-output --out "$TMP/one.json"
+expect_error "doctor exclusive flags" "exclude each other" $sb doctor --prepare-host --restore-host
+expect_error "doctor unknown driver" "unknown driver 'natve' (did you mean 'native'?)" $sb doctor --drivers natve
+$sb doctor --drivers process,native | grep -q '^leftovers' && ok "doctor lists leftovers" || fail "doctor"
 finish
