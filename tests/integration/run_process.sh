@@ -41,4 +41,10 @@ $sb run latency-exec-output --runs 3 --out "$TMP/one.json" --json > "$TMP/sum.js
 [ "$(echo piped | $sb exec --driver process -- cat)" = piped ] && ok "exec stdin/stdout" || fail "exec stdio"
 $sb exec --driver process -- sh -c 'exit 7'; [ $? -eq 7 ] && ok "exec exit status" || fail "exec exit status"
 $sb exec --driver process -- sh -c 'echo to-stderr >&2' 2>&1 >/dev/null | grep -q to-stderr && ok "exec stderr" || fail "exec stderr"
+# The progress line appears on a terminal (script(1) provides one) and never in a pipe.
+if command -v script >/dev/null; then
+	script -qc "$sb run latency-spawn --runs 3 --out $TMP/tty.json" /dev/null | tr '\r' '\n' \
+		| grep -q 'latency-spawn on process: iteration 3/6' && ok "progress line on a tty" || fail "no progress line on a tty"
+fi
+[ -z "$($sb run latency-spawn --runs 3 --out "$TMP/pipe.json" 2>&1 >/dev/null)" ] && ok "silent stderr when not a tty" || fail "stderr not silent"
 finish
