@@ -237,10 +237,17 @@ int sb_proc_run(const struct sb_proc_opts *o, struct sb_proc_result *res, struct
 	res->err = cerr.buf;
 	res->err_len = cerr.len;
 	res->err_truncated = cerr.truncated;
-	if (rc == 0 && res->timed_out)
-		rc = sb_error_set(err, ETIMEDOUT, "%s timed out", o->argv[0]);
-	else if (rc == 0 && res->interrupted)
-		rc = sb_error_set(err, EINTR, "%s interrupted", o->argv[0]);
+	if (rc == 0 && (res->timed_out || res->interrupted)) {
+		/* Name the command as a user would: program name and first argument. */
+		const char *base = strrchr(o->argv[0], '/');
+		base = base ? base + 1 : o->argv[0];
+		if (res->timed_out)
+			rc = sb_error_set(err, ETIMEDOUT, "'%s%s%s' killed at its deadline", base,
+					  o->argv[1] ? " " : "", o->argv[1] ? o->argv[1] : "");
+		else
+			rc = sb_error_set(err, EINTR, "'%s%s%s' interrupted", base, o->argv[1] ? " " : "",
+					  o->argv[1] ? o->argv[1] : "");
+	}
 out:
 	sb_close_fd(&in_p[0]);
 	sb_close_fd(&in_p[1]);

@@ -41,6 +41,20 @@ $sb run latency-exec-output --runs 3 --out "$TMP/one.json" --json > "$TMP/sum.js
 [ "$(echo piped | $sb exec --driver process -- cat)" = piped ] && ok "exec stdin/stdout" || fail "exec stdio"
 $sb exec --driver process -- sh -c 'exit 7'; [ $? -eq 7 ] && ok "exec exit status" || fail "exec exit status"
 $sb exec --driver process -- sh -c 'echo to-stderr >&2' 2>&1 >/dev/null | grep -q to-stderr && ok "exec stderr" || fail "exec stderr"
+# A hung iteration is killed at --timeout, reported as an error naming what timed out, and the run
+# goes on to the next iteration.
+if [ -n "${SANDBENCH_AGENT:-}" ]; then
+	err=$($sb run throughput-stdout --param size=100G --runs 2 --warmup 0 --timeout 0.5 --out "$TMP/to.json" 2>&1 >/dev/null)
+	[ $? -eq 1 ] && ok "timeouts exit 1" || fail "timeouts did not exit 1"
+	/usr/bin/python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["status"] == "error", r["status"]
+assert [s["error"] for s in r["samples"]] == ["timed out after 0.5s: '"'"'sandbench-agent stream'"'"' killed at its deadline"] * 2, r["samples"]
+' "$TMP/to.json" && ok "both iterations reported as timed out" || fail "timeout report: $(cat "$TMP/to.json" | head -c 600)"
+	case $err in *"2 of 2 iterations failed"*) ok "one error line";; *) fail "error line: $err";; esac
+	gone "sandbench-agent stream 107374182400" 3 && ok "timed-out agents killed" || fail "agent left running"
+fi
 # The progress line appears on a terminal (script(1) provides one) and never in a pipe.
 if command -v script >/dev/null; then
 	script -qc "$sb run latency-spawn --runs 3 --out $TMP/tty.json" /dev/null | tr '\r' '\n' \
