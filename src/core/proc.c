@@ -1,5 +1,6 @@
 #include "core/proc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -30,6 +31,32 @@ void sb_proc_result_free(struct sb_proc_result *res)
 	free(res->out);
 	free(res->err);
 	res->out = res->err = NULL;
+}
+
+size_t sb_proc_children(pid_t pid, pid_t *out, size_t cap)
+{
+	char tdir[64];
+	snprintf(tdir, sizeof(tdir), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(tdir);
+	if (!d)
+		return 0;
+	size_t n = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char path[300];
+		snprintf(path, sizeof(path), "%s/%s/children", tdir, de->d_name);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		long p;
+		while (n < cap && fscanf(f, "%ld", &p) == 1)
+			out[n++] = (pid_t)p;
+		fclose(f);
+	}
+	closedir(d);
+	return n;
 }
 
 void sb_proc_kill_group(pid_t pid)

@@ -49,6 +49,10 @@ void sb_proc_result_free(struct sb_proc_result *res);
 int sb_proc_spawn_piped(const char *const *argv, pid_t *pid, int *to_child, int *from_child,
 			int *err_fd, struct sb_error *err);
 
+/* Direct children of pid (every thread's), from /proc/PID/task/TID/children, appended to out
+ * (at most cap). Returns how many were stored. */
+size_t sb_proc_children(pid_t pid, pid_t *out, size_t cap);
+
 /* Kill a process group with SIGKILL and reap the leader (bounded wait). pid <= 0 is a no-op. */
 void sb_proc_kill_group(pid_t pid);
 

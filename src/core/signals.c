@@ -1,6 +1,5 @@
 #include "core/signals.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +7,8 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "core/proc.h"
 
 static volatile sig_atomic_t received;
 static int holds;
@@ -49,38 +50,13 @@ void sb_interrupt_clear(void)
 	received = 0;
 }
 
-/* Our direct children, read from /proc/self/task/<tid>/children (every thread). */
-static size_t list_children(pid_t *out, size_t cap)
-{
-	size_t n = 0;
-	DIR *d = opendir("/proc/self/task");
-	if (!d)
-		return 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/self/task/%s/children", de->d_name);
-		FILE *f = fopen(path, "re");
-		if (!f)
-			continue;
-		long p;
-		while (n < cap && fscanf(f, "%ld", &p) == 1)
-			out[n++] = (pid_t)p;
-		fclose(f);
-	}
-	closedir(d);
-	return n;
-}
-
 int sb_reap_descendants(void)
 {
 	int killed = 0;
 	/* Orphans are re-parented to us (subreaper) as their parents die, so repeat until none. */
 	for (int round = 0; round < 50; round++) {
 		pid_t kids[512];
-		size_t n = list_children(kids, 512);
+		size_t n = sb_proc_children(getpid(), kids, 512);
 		if (n == 0) {
 			while (waitpid(-1, NULL, WNOHANG) > 0)
 				;

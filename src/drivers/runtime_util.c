@@ -609,33 +609,9 @@ int sb_rt_cgroup_pids(const char *dirs, pid_t *pids, size_t cap, size_t *n)
 size_t sb_rt_descendants(pid_t pid, pid_t *out, size_t cap)
 {
 	/* breadth-first over out itself: out[0..n) are found, out[i] is expanded in turn */
-	size_t n = 0;
-	pid_t cur = pid;
-	for (size_t i = 0;; i++) {
-		char tdir[64];
-		snprintf(tdir, sizeof(tdir), "/proc/%d/task", (int)cur);
-		DIR *d = opendir(tdir);
-		if (d) {
-			struct dirent *de;
-			while ((de = readdir(d))) {
-				if (de->d_name[0] == '.')
-					continue;
-				char path[300];
-				snprintf(path, sizeof(path), "%s/%s/children", tdir, de->d_name);
-				FILE *f = fopen(path, "re");
-				if (!f)
-					continue;
-				long p;
-				while (n < cap && fscanf(f, "%ld", &p) == 1)
-					out[n++] = (pid_t)p;
-				fclose(f);
-			}
-			closedir(d);
-		}
-		if (i >= n)
-			break;
-		cur = out[i];
-	}
+	size_t n = sb_proc_children(pid, out, cap);
+	for (size_t i = 0; i < n; i++)
+		n += sb_proc_children(out[i], out + n, cap - n);
 	return n;
 }
 
