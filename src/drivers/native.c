@@ -69,15 +69,38 @@ static int try_namespaces(char *why, size_t len)
 	return 0;
 }
 
+/* Not root: a user namespace per box, no cgroups (limits unsupported), no veth, no zygote. */
+static void probe_unpriv(struct sb_probe *out)
+{
+	char why[256];
+	bool overlay = false;
+	if (sbn_userns_probe(why, sizeof(why), &overlay) < 0) {
+		snprintf(out->reason, sizeof(out->reason), "unprivileged: %.230s", why);
+		return;
+	}
+	struct sb_error e = {0};
+	if (sbn_seccomp_prepare(&e) < 0) {
+		snprintf(out->reason, sizeof(out->reason), "seccomp: %.200s", e.msg);
+		return;
+	}
+	out->usable = true;
+	out->caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_COPY | SB_CAP_ISOLATION | SB_CAP_PIDS;
+	if (overlay)
+		out->caps |= SB_CAP_CLONE;
+	snprintf(out->reason, sizeof(out->reason),
+		 "unprivileged (user namespace, uid %u mapped to 0); no cgroups: memory, cpu and pids limits "
+		 "unsupported; net=veth and warm=1 need root%s",
+		 (unsigned)geteuid(), overlay ? "" : "; overlayfs refused in a user namespace: rootfs_mode=tmpfs only");
+}
+
 static void native_probe(struct sb_probe *out)
 {
 	memset(out, 0, sizeof(*out));
 	struct utsname u;
 	uname(&u);
 	snprintf(out->version, sizeof(out->version), "%.16s (kernel %.40s)", SB_VERSION, u.release);
-	if (geteuid() != 0) {
-		snprintf(out->reason, sizeof(out->reason),
-			 "needs root (the unprivileged user-namespace variant is not implemented)");
+	if (sbn_unpriv()) {
+		probe_unpriv(out);
 		return;
 	}
 	if (try_namespaces(out->reason, sizeof(out->reason)) < 0)
@@ -106,6 +129,28 @@ static void native_probe(struct sb_probe *out)
 		 overlay_available() ? "" : "; no overlayfs: rootfs_mode=tmpfs only, no clone");
 }
 
+/* What an unprivileged box cannot do is an error naming why, never silently dropped. */
+static int check_unpriv(const struct sbn_cfg *cfg, bool warm, struct sb_error *err)
+{
+	static const char why[] = "sandbench runs unprivileged (uid %u): %s needs root (%s)";
+	unsigned uid = (unsigned)geteuid();
+	if (cfg->mem_limit)
+		return sb_error_set(err, ENOTSUP, why, uid, "a memory limit", "cgroups are not delegated to this user");
+	if (cfg->cpus > 0)
+		return sb_error_set(err, ENOTSUP, why, uid, "a CPU limit", "cgroups are not delegated to this user");
+	if (cfg->pids_limit)
+		return sb_error_set(err, ENOTSUP, why, uid, "a pids limit", "cgroups are not delegated to this user");
+	if (cfg->cgroups)
+		return sb_error_set(err, ENOTSUP, why, uid, "cgroups=1", "cgroups are not delegated to this user");
+	if (cfg->net == SBN_NET_VETH)
+		return sb_error_set(err, ENOTSUP, why, uid, "net=veth",
+				    "the host end of the pair is made in the host's network namespace");
+	if (warm)
+		return sb_error_set(err, ENOTSUP, why, uid, "warm=1",
+				    "the zygote's background scheduling and box reset are root-only; use cold boxes");
+	return 0;
+}
+
 static int build_cfg(const struct sb_box_spec *spec, struct sbn_cfg *cfg, bool *warm, struct sb_error *err)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -125,7 +170,15 @@ static int build_cfg(const struct sb_box_spec *spec, struct sbn_cfg *cfg, bool *
 	else
 		return sb_error_set(err, EINVAL, "native: net=%s: expected none or veth", net);
 	const char *mode = sb_params_get_def(p, native_params, "rootfs_mode");
-	if (strcmp(mode, "overlay") == 0)
+	bool unpriv_overlay = true;
+	if (sbn_unpriv()) {
+		char why[256];
+		if (sbn_userns_probe(why, sizeof(why), &unpriv_overlay) < 0)
+			return sb_error_set(err, EPERM, "native: unprivileged: %s", why);
+	}
+	if (strcmp(mode, "overlay") == 0 && !unpriv_overlay && !sb_params_get(p, "rootfs_mode"))
+		cfg->rootfs_mode = SBN_ROOTFS_TMPFS; /* the default, where overlayfs is refused */
+	else if (strcmp(mode, "overlay") == 0)
 		cfg->rootfs_mode = SBN_ROOTFS_OVERLAY;
 	else if (strcmp(mode, "tmpfs") == 0)
 		cfg->rootfs_mode = SBN_ROOTFS_TMPFS;
@@ -151,6 +204,8 @@ static int build_cfg(const struct sb_box_spec *spec, struct sbn_cfg *cfg, bool *
 		cfg->cgroups = true;
 	else if (strcmp(cgs, "auto") != 0 && strcmp(cgs, "0") != 0)
 		return sb_error_set(err, EINVAL, "native: cgroups=%s: expected auto or 1", cgs);
+	if (sbn_unpriv())
+		return check_unpriv(cfg, *warm, err);
 	return 0;
 }
 

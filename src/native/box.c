@@ -14,7 +14,9 @@
  * The two dearest steps, the network namespace (host) and the mounts (child), run side by side on
  * the two cores, and the child does everything that does not need the host before waiting for
  * GO, so little is left after it. A failure on either side is reported (ERR carries the child's
- * reason) and everything made so far is released before returning. */
+ * reason) and everything made so far is released before returning.
+ * Unprivileged (userns.c), clone3 also makes a user namespace; the host writes its id maps and
+ * sends MAPPED, and the child makes its network namespace itself (GO then carries no fd). */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -64,10 +66,11 @@ static int child_wait_go(int ctl, struct sbn_net *net)
 	char buf[1024];
 	int fds[1] = {-1}, nfds = 1;
 	ssize_t n = sbn_recv(ctl, buf, sizeof(buf), fds, &nfds);
-	if (n < (ssize_t)(sizeof(struct sbn_msg) + sizeof(struct sbn_net)) || nfds != 1)
+	/* Unprivileged, the box made its network namespace itself: GO carries none. */
+	if (n < (ssize_t)(sizeof(struct sbn_msg) + sizeof(struct sbn_net)) || nfds != (sbn_unpriv() ? 0 : 1))
 		_exit(1); /* the host went away or gave up */
 	memcpy(net, buf + sizeof(struct sbn_msg), sizeof(*net));
-	return fds[0];
+	return nfds ? fds[0] : -1;
 }
 
 static int why_errno(char *why, size_t wlen, const char *what)
@@ -83,10 +86,24 @@ static int child_prepare(const struct sb_box *box, bool copy_first, int *ctl, in
 			 struct sbn_net *net, char *why, size_t wlen)
 {
 	/* Any directory will do as the scratch mount point: the mount is only in our namespace. */
-	const char *scratch = SBN_RUN_DIR;
+	const char *scratch = sbn_run_dir();
+	if (sbn_unpriv()) {
+		/* In a new user namespace, ids unmapped until the host wrote the maps: wait for that,
+		 * then make every other namespace here (owned by ours), network included. */
+		char mb[sizeof(struct sbn_msg) + 64];
+		if (sbn_recv(*ctl, mb, sizeof(mb), NULL, NULL) < (ssize_t)sizeof(struct sbn_msg))
+			_exit(1);
+		if (unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET) < 0)
+			return why_errno(why, wlen, "unshare mount, uts, ipc, net namespaces in the user namespace");
+		int lrc = sbn_net_lo_up();
+		if (lrc < 0) {
+			errno = -lrc;
+			return why_errno(why, wlen, "bringing lo up");
+		}
+	}
 	/* The pid namespace came with clone3; the rest is made here, so clone3 returns to the host
 	 * (and its network namespace work) sooner. */
-	if (unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC) < 0)
+	else if (unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC) < 0)
 		return why_errno(why, wlen, "unshare mount, uts, ipc namespaces");
 	int rc = sbn_mount_scratch(&box->cfg, scratch, upper, why, wlen);
 	if (rc < 0)
@@ -162,11 +179,13 @@ static _Noreturn void child_main(const struct sb_box *box, int ctl, bool copy_fi
 	int rc = child_prepare(box, copy_first, &ctl, &upper, &netns, &net, why, sizeof(why));
 	if (rc < 0)
 		child_fail(ctl, -rc, why);
-	if (netns < 0)
+	if (!copy_first) /* a clone's child had GO before its overlay */
 		netns = child_wait_go(ctl, &net);
-	if (setns(netns, CLONE_NEWNET) < 0)
-		child_fail(ctl, errno, "joining the box's network namespace");
-	close(netns);
+	if (netns >= 0) {
+		if (setns(netns, CLONE_NEWNET) < 0)
+			child_fail(ctl, errno, "joining the box's network namespace");
+		close(netns);
+	}
 	bool cgroups = false;
 	for (int c = 0; c < SBN_CTRL_N; c++)
 		cgroups |= box->cg.dir[c][0] != '\0';
@@ -260,10 +279,8 @@ int sbn_box_make(const struct sbn_cfg *cfg, const char *name, int src_upper, str
 	for (int c = 0; c < SBN_CTRL_N; c++)
 		host_objects |= box->cg.dir[c][0] != '\0';
 	static bool run_dir;
-	if (!run_dir && sb_mkdir_p(SBN_RUN_DIR, 0700) < 0) {
-		rc = sb_error_set(err, errno, "mkdir %s: %s", SBN_RUN_DIR, strerror(errno));
+	if (!run_dir && (rc = sbn_run_dir_make(err)) < 0)
 		goto fail;
-	}
 	run_dir = true;
 	if (host_objects) {
 		box->marker = true; /* removed on failure too, whatever of it was written */
@@ -282,7 +299,7 @@ int sbn_box_make(const struct sbn_cfg *cfg, const char *name, int src_upper, str
 	int pidfd = -1;
 	struct clone_args ca;
 	memset(&ca, 0, sizeof(ca));
-	ca.flags = CLONE_NEWPID | CLONE_PIDFD;
+	ca.flags = CLONE_NEWPID | CLONE_PIDFD | (sbn_unpriv() ? CLONE_NEWUSER : 0);
 	ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
 	ca.exit_signal = SIGCHLD;
 	/* Fork-like (no new stack): the child runs on a copy of this stack, as after fork(). */
@@ -299,8 +316,20 @@ int sbn_box_make(const struct sbn_cfg *cfg, const char *name, int src_upper, str
 	}
 	box->init_pid = pid;
 	box->pidfd = pidfd;
-	/* While the child mounts. */
-	if ((rc = sbn_netns_new(&netns)) < 0) {
+	if (sbn_unpriv()) {
+		char why[256];
+		struct sbn_msg mm = {.type = SBN_MSG_MAPPED};
+		if ((rc = sbn_userns_map(pid, why, sizeof(why))) < 0) {
+			rc = sb_error_set(err, -rc, "box %s: user namespace id maps: %s", box->name, why);
+			goto fail;
+		}
+		if ((rc = sbn_send(box->ctl, &mm, NULL, 0, NULL, 0)) < 0) {
+			rc = sb_error_set(err, -rc, "box %s: the box's init died during setup", box->name);
+			goto fail;
+		}
+	}
+	/* While the child mounts (unprivileged, it makes its own). */
+	else if ((rc = sbn_netns_new(&netns)) < 0) {
 		rc = sb_error_set(err, -rc, "creating the network namespace: %s", strerror(-rc));
 		goto fail;
 	}
@@ -327,11 +356,12 @@ int sbn_box_make(const struct sbn_cfg *cfg, const char *name, int src_upper, str
 		}
 	}
 	struct sbn_msg go = {.type = SBN_MSG_GO};
-	if ((rc = sbn_send(box->ctl, &go, &box->net, sizeof(box->net), &netns, 1)) < 0) {
+	if ((rc = sbn_send(box->ctl, &go, &box->net, sizeof(box->net), &netns, netns >= 0 ? 1 : 0)) < 0) {
 		rc = sb_error_set(err, -rc, "box %s: the box's init died during setup", box->name);
 		goto fail;
 	}
-	close(netns);
+	if (netns >= 0)
+		close(netns);
 	netns = -1;
 	fds[0] = -1;
 	nfds = 1;

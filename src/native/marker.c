@@ -26,7 +26,7 @@ int sbn_marker_write(const char *id, const char *name, const pid_t *owners, size
 		     const struct sbn_cg *cg, const char *host_if, struct sb_error *err)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/%s", SBN_RUN_DIR, id);
+	snprintf(path, sizeof(path), "%s/%s", sbn_run_dir(), id);
 	char buf[SBN_CTRL_N * (PATH_MAX + 16) + 256];
 	size_t l = 0;
 	/* Owners first: a reader that sees any line sees them (one write, never a partial one). */
@@ -42,7 +42,7 @@ int sbn_marker_write(const char *id, const char *name, const pid_t *owners, size
 	 * and a reader (or a crash) in between still sees every resource made so far. An empty file
 	 * only exists between the first open and write, before anything was made. */
 	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0 && errno == ENOENT && sb_mkdir_p(SBN_RUN_DIR, 0700) == 0)
+	if (fd < 0 && errno == ENOENT && sbn_run_dir_make(NULL) == 0)
 		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return sb_error_set(err, errno, "writing marker %s: %s", path, strerror(errno));
@@ -72,7 +72,7 @@ static int remove_path(const char *path)
 void sbn_marker_remove(const char *id)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/%s", SBN_RUN_DIR, id);
+	snprintf(path, sizeof(path), "%s/%s", sbn_run_dir(), id);
 	remove_path(path);
 }
 
@@ -185,11 +185,11 @@ static int for_each_leftover(bool clean, pid_t first_owner, struct sb_native_lef
 	*n = 0;
 	if (cleaned)
 		*cleaned = 0;
-	DIR *d = opendir(SBN_RUN_DIR);
+	DIR *d = opendir(sbn_run_dir());
 	if (!d) {
 		if (errno == ENOENT)
 			return 0;
-		return sb_error_set(err, errno, "opendir %s: %s", SBN_RUN_DIR, strerror(errno));
+		return sb_error_set(err, errno, "opendir %s: %s", sbn_run_dir(), strerror(errno));
 	}
 	int first = 0;
 	struct dirent *de;
@@ -203,7 +203,7 @@ static int for_each_leftover(bool clean, pid_t first_owner, struct sb_native_lef
 		if (de->d_name[0] == '.')
 			continue;
 		char path[PATH_MAX];
-		snprintf(path, sizeof(path), "%s/%s", SBN_RUN_DIR, de->d_name);
+		snprintf(path, sizeof(path), "%s/%s", sbn_run_dir(), de->d_name);
 		struct sb_native_leftover lo;
 		if (!read_marker(path, first_owner, &lo, m))
 			continue;

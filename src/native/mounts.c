@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -74,6 +75,23 @@ int sbn_mount_dev(const char *dev, char *why, size_t wlen)
 	/* mknod honours the umask; the nodes must be 0666 for every user in the box. */
 	mode_t old = umask(0);
 	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		if (sbn_unpriv()) {
+			/* No mknod in a user namespace (and its tmpfs is nodev): the host's own node is
+			 * bind-mounted on an empty file instead; a bind keeps the host mount's flags. */
+			char src[32];
+			snprintf(src, sizeof(src), "/dev/%s", nodes[i].name);
+			int fd = join(p, dev, nodes[i].name) < 0 ? -1 : open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+			if (fd < 0) {
+				umask(old);
+				return fail(why, wlen, "create", p);
+			}
+			close(fd);
+			if (mount(src, p, NULL, MS_BIND, NULL) < 0) {
+				umask(old);
+				return fail(why, wlen, "bind mount host device", src);
+			}
+			continue;
+		}
 		if (join(p, dev, nodes[i].name) < 0 || mknod(p, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) < 0) {
 			umask(old);
 			return fail(why, wlen, "mknod", p);
@@ -137,7 +155,12 @@ int sbn_mount_root(const struct sbn_cfg *cfg, const char *scratch, char *why, si
 	} else {
 		if (mount(cfg->rootfs, root, NULL, MS_BIND | MS_REC, NULL) < 0)
 			return fail(why, wlen, "bind mount", cfg->rootfs);
-		if (mount(NULL, root, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID, NULL) < 0)
+		/* In a user namespace the rootfs mount's flags are locked: a remount must keep them. */
+		unsigned long keep = 0;
+		struct statvfs sv;
+		if (sbn_unpriv() && statvfs(root, &sv) == 0)
+			keep = sv.f_flag & (ST_NODEV | ST_NOEXEC | ST_NOATIME | ST_NODIRATIME | ST_RELATIME);
+		if (mount(NULL, root, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | keep, NULL) < 0)
 			return fail(why, wlen, "remount read-only", root);
 		snprintf(p, sizeof(p), "%s/tmp", root);
 		if (mount("sbn-tmp", p, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)

@@ -8,7 +8,8 @@
 
 #include "core/error.h"
 
-/* One box whose marker (/run/sandbench/native/<id>/) names only dead owner processes. */
+/* One box whose marker (/run/sandbench/native/<id>, or the user's run directory when not root:
+ * sbn_run_dir()) names only dead owner processes. */
 struct sb_native_leftover {
 	char marker[PATH_MAX]; /* the marker directory */
 	char name[96];         /* the box name recorded at create */

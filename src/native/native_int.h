@@ -118,6 +118,21 @@ void sbn_marker_remove(const char *name);
  * process as the second): kill, remove cgroups, veth and marker. Returns how many. */
 int sbn_marker_release_owner(pid_t zygote);
 
+/* ---- unprivileged mode (userns.c) ---- */
+/* sandbench runs as non-root: boxes get a user namespace (caller mapped to 0), no cgroups, no
+ * veth, no warm zygote. Fixed for the process. */
+bool sbn_unpriv(void);
+/* Where markers go and where a box mounts its scratch tmpfs: SBN_RUN_DIR as root (or when
+ * /run/sandbench is writable), else $XDG_RUNTIME_DIR/sandbench/native or /tmp/sandbench-UID/native. */
+const char *sbn_run_dir(void);
+/* Make sbn_run_dir() (unprivileged: refusing one that is not a private directory of this user). */
+int sbn_run_dir_make(struct sb_error *err);
+/* From the parent: setgroups "deny", then map the caller's euid/egid to 0 in pid's user namespace. */
+int sbn_userns_map(pid_t pid, char *why, size_t wlen);
+/* Really try what an unprivileged box needs (once per process, then the cached answer); 0 or
+ * -errno with the exact reason in why. *overlay: overlayfs can be mounted in the user namespace. */
+int sbn_userns_probe(char *why, size_t len, bool *overlay);
+
 /* ---- the box ---- */
 struct sb_box {
 	char name[96];
@@ -174,6 +189,7 @@ enum {
 	SBN_MSG_KILL,        /* host -> reply: kill that command's group */
 	SBN_MSG_RESET,       /* zygote -> init: kill every other process of the box, then answer */
 	SBN_MSG_RESET_DONE,  /* init -> zygote: the box has no process but init */
+	SBN_MSG_MAPPED,      /* host -> child (unprivileged): its uid/gid maps are written */
 };
 #define SBN_EXEC_DETACHED 1u /* no reply socket: lives until it exits or the box dies */
 #define SBN_MSG_MAX 65536
