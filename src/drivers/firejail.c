@@ -105,6 +105,11 @@ static bool sandbox_ready(pid_t fj)
 	return false;
 }
 
+static bool fj_ready(void *arg)
+{
+	return sandbox_ready(*(pid_t *)arg);
+}
+
 static int teardown(struct sb_box *b, int64_t deadline_ns, struct sb_error *err)
 {
 	int rc = 0;
@@ -186,26 +191,10 @@ static int fj_create(const struct sb_box_spec *spec, struct sb_box **out, int64_
 	snprintf(pidkv, sizeof(pidkv), "pid=%d\nstart=%llu\n", (int)b->pid, sb_rt_proc_start(b->pid));
 	if ((rc = sb_rt_marker_write(b->dir, "firejail", spec->name, pidkv, err)) < 0)
 		goto fail;
-	while (!sandbox_ready(b->pid)) {
-		int st;
-		if (waitpid(b->pid, &st, WNOHANG) == b->pid) {
-			char *text = NULL, why[300] = "";
-			if (sb_read_file(errf, &text, NULL, NULL) == 0)
-				sb_rt_first_error(text, why, sizeof(why));
-			free(text);
-			b->pid = 0;
-			rc = sb_error_set(err, EIO, "firejail exited %d: %s",
-					  WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st),
-					  why[0] ? why : "no error output");
-			goto fail;
-		}
-		if (sb_deadline_passed(deadline_ns) || sb_interrupted()) {
-			rc = sb_error_set(err, sb_interrupted() ? EINTR : ETIMEDOUT,
-					  "firejail: sandbox %s never became ready", spec->name);
-			goto fail;
-		}
-		usleep(500);
-	}
+	char what[160];
+	snprintf(what, sizeof(what), "firejail (sandbox %s)", spec->name);
+	if ((rc = sb_rt_wait_launch(&b->pid, fj_ready, &b->pid, errf, 500, deadline_ns, what, err)) < 0)
+		goto fail;
 	*out = b;
 	return 0;
 fail:;

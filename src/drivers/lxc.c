@@ -127,14 +127,20 @@ static int write_config(const struct sb_box_spec *spec, const char *dir, const c
 	return sb_write_file_atomic(path, text, n, err);
 }
 
-static void read_err(const char *dir, char *out, size_t len)
+/* Ready when lxc says RUNNING (polled: lxc-wait sleeps a whole second between looks). */
+struct lxc_ready_arg {
+	const char *name;
+	int64_t deadline_ns;
+};
+
+static bool lxc_running(void *arg)
 {
-	char path[PATH_MAX + 32], *text = NULL;
-	snprintf(path, sizeof(path), "%s/execute.err", dir);
-	out[0] = '\0';
-	if (sb_read_file(path, &text, NULL, NULL) == 0)
-		sb_rt_first_error(text, out, len);
-	free(text);
+	const struct lxc_ready_arg *ra = arg;
+	const char *info[] = {"lxc-info", "-n", ra->name, "-P", LXC_ROOT, "-s", "-H", NULL};
+	char *state = NULL;
+	bool running = sb_rt_run(info, ra->deadline_ns, &state, NULL) == 0 && strncmp(state, "RUNNING", 7) == 0;
+	free(state);
+	return running;
 }
 
 /* Close the pipe (the idle agent exits on EOF), wait for lxc-execute; kill the container when it
@@ -209,31 +215,11 @@ static int lxc_create(const struct sb_box_spec *spec, struct sb_box **out, int64
 		goto fail;
 	/* ready when lxc says RUNNING (polled: lxc-wait sleeps a whole second between looks); a
 	 * lxc-execute that exits first failed, and its stderr says why */
-	const char *info[] = {"lxc-info", "-n", spec->name, "-P", LXC_ROOT, "-s", "-H", NULL};
-	for (;;) {
-		char *state = NULL;
-		bool running = sb_rt_run(info, deadline_ns, &state, NULL) == 0 &&
-			       strncmp(state, "RUNNING", 7) == 0;
-		free(state);
-		if (running)
-			break;
-		int st;
-		if (waitpid(b->exec_pid, &st, WNOHANG) == b->exec_pid) {
-			char why[300];
-			read_err(b->dir, why, sizeof(why));
-			b->exec_pid = 0;
-			rc = sb_error_set(err, EIO, "lxc: lxc-execute exited %d: %s",
-					  WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st),
-					  why[0] ? why : "no error output");
-			goto fail;
-		}
-		if (sb_deadline_passed(deadline_ns) || sb_interrupted()) {
-			rc = sb_error_set(err, sb_interrupted() ? EINTR : ETIMEDOUT,
-					  "lxc: container %s did not reach RUNNING", spec->name);
-			goto fail;
-		}
-		usleep(1000);
-	}
+	struct lxc_ready_arg ra = {.name = spec->name, .deadline_ns = deadline_ns};
+	char what[160];
+	snprintf(what, sizeof(what), "lxc: lxc-execute (container %s)", spec->name);
+	if ((rc = sb_rt_wait_launch(&b->exec_pid, lxc_running, &ra, errf, 1000, deadline_ns, what, err)) < 0)
+		goto fail;
 	*out = b;
 	return 0;
 fail:;

@@ -676,3 +676,26 @@ int sb_rt_cgroup_guess_dirs(const char *leaf, char *out, size_t len)
 	fclose(f);
 	return 0;
 }
+
+int sb_rt_wait_launch(pid_t *pid, bool (*ready)(void *arg), void *arg, const char *errfile,
+		      unsigned poll_us, int64_t deadline_ns, const char *what, struct sb_error *err)
+{
+	while (!ready(arg)) {
+		int st;
+		if (waitpid(*pid, &st, WNOHANG) == *pid) {
+			/* It gave up before the sandbox was up: its stderr says why. */
+			char *text = NULL, why[300] = "";
+			if (errfile && sb_read_file(errfile, &text, NULL, NULL) == 0)
+				sb_rt_first_error(text, why, sizeof(why));
+			free(text);
+			*pid = 0;
+			return sb_error_set(err, EIO, "%s exited %d: %s", what,
+					    WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st),
+					    why[0] ? why : "no error output");
+		}
+		if (sb_deadline_passed(deadline_ns) || sb_interrupted())
+			return sb_error_set(err, sb_interrupted() ? EINTR : ETIMEDOUT, "%s: never became ready", what);
+		usleep(poll_us);
+	}
+	return 0;
+}

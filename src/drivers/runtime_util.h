@@ -109,3 +109,9 @@ int sb_rt_umount_below(const char *dir);
  * each hierarchy this process is in, newline-separated (existing or not). For cleaning up after a
  * runtime that failed before its container's init could be asked. */
 int sb_rt_cgroup_guess_dirs(const char *leaf, char *out, size_t len);
+
+/* A launcher (`*pid`, our child) is starting a sandbox: poll ready(arg) every poll_us until it says
+ * yes (0), the launcher exits first (-EIO: "WHAT exited N: <first error line of errfile>", *pid
+ * reaped and set to 0), or the deadline/an interrupt ("WHAT: never became ready"). */
+int sb_rt_wait_launch(pid_t *pid, bool (*ready)(void *arg), void *arg, const char *errfile,
+		      unsigned poll_us, int64_t deadline_ns, const char *what, struct sb_error *err);
