@@ -11,7 +11,7 @@ run_rc() {
 }
 
 run_rc 2 "sleep 0.01 vs sleep 0.02 is a regression" \
-	$sb paired --baseline-cmd 'sleep 0.01' --current-cmd 'sleep 0.02' --pairs 10 --out "$TMP/p.json"
+	$sb paired --baseline-cmd 'sleep 0.01' --current-cmd 'sleep 0.02' --pairs 20 --out "$TMP/p.json"
 grep -q '^verdict: regression' "$TMP/out" && grep -q '^  wall_ms \* ' "$TMP/out" && ok "table" || fail "table: $(cat "$TMP/out")"
 vjson "$TMP/p.json" && ok "paired JSON validates against docs/paired.schema.json" || fail "paired JSON invalid"
 /usr/bin/python3 - "$TMP/p.json" <<'PY' && ok "paired document contents" || fail "paired document contents"
@@ -20,19 +20,21 @@ d = json.load(open(sys.argv[1]))
 assert list(d)[0] == "schema" and d["schema"] == "sandbench.paired/v1" and d["mode"] == "command"
 assert d["baseline"]["argv"] == ["sleep", "0.01"] and not d["baseline"]["shell"]
 pairs = d["pairs"]
-assert len(pairs) == 12 and sum(p["warmup"] for p in pairs) == 2, len(pairs)
+assert len(pairs) == 22 and sum(p["warmup"] for p in pairs) == 2, len(pairs)
 assert [p["order"] for p in pairs[:4]] == ["AB", "BA", "AB", "BA"]
 for p in pairs:
     for side in ("baseline", "current"):
         r = p[side]
         assert r["exit_code"] == 0 and not r["timed_out"] and set(r["metrics"]) == {"wall_ms", "cpu_ms", "user_ms", "sys_ms", "maxrss_kb"}
-    assert p["current"]["metrics"]["wall_ms"] > p["baseline"]["metrics"]["wall_ms"]
+# A scheduling hiccup may invert a pair on a busy host; the analysis must still see the 2x.
+slower = sum(p["current"]["metrics"]["wall_ms"] > p["baseline"]["metrics"]["wall_ms"] for p in pairs)
+assert slower >= 18, slower
 a = {x["metric"]: x for x in d["analysis"]}
 w = a["wall_ms"]
-assert w["gated"] and w["verdict"] == "regression" and w["n"] == 10 and w["scale"] == "log_ratio"
+assert w["gated"] and w["verdict"] == "regression" and w["n"] == 20 and w["scale"] == "log_ratio"
 assert 0.5 < w["change"] < 1.2, w["change"]
 assert w["change_ci"][0] <= w["change"] <= w["change_ci"][1]
-assert w["paired_t"]["df"] == 9 and w["wilcoxon"]["p"] < 0.05
+assert w["paired_t"]["df"] == 19 and w["wilcoxon"]["p"] < 0.05
 assert d["sequential"]["looks_taken"] == 1 and d["verdict"] == "regression"
 PY
 
@@ -47,7 +49,7 @@ done
 [ "$flagged" -le 1 ] && ok "identical commands flagged $flagged/20 times" || fail "identical commands flagged $flagged/20 times"
 
 # --fail-on-regression: the CI must lie beyond PCT.
-run_rc 2 "--fail-on-regression 20" $sb paired --baseline-cmd 'sleep 0.01' --current-cmd 'sleep 0.02' --pairs 8 --fail-on-regression 20
+run_rc 2 "--fail-on-regression 20" $sb paired --baseline-cmd 'sleep 0.01' --current-cmd 'sleep 0.02' --pairs 16 --fail-on-regression 20
 run_rc 0 "--fail-on-regression 300 does not fail" $sb paired --baseline-cmd 'sleep 0.01' --current-cmd 'sleep 0.02' --pairs 8 --fail-on-regression 300
 
 # Sequential looks on identical commands: every look taken, the count recorded.
