@@ -273,6 +273,26 @@ static size_t hold_fifos(const char *dir, int *fds, size_t cap)
 	return n;
 }
 
+/* containerd puts a task's cgroups at /<namespace>/<id> and never removes the namespace level, so
+ * the last box of a run would leave an empty "sandbench" cgroup in every hierarchy. rmdir only
+ * removes an empty cgroup, so one still holding another run's containers stays. */
+static void remove_ns_cgroups(void)
+{
+	DIR *d = opendir("/sys/fs/cgroup");
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/" CTR_NS, de->d_name);
+		rmdir(path);
+	}
+	closedir(d);
+	rmdir("/sys/fs/cgroup/" CTR_NS); /* a pure cgroup v2 host */
+}
+
 /* Kill and delete the task, then the container (which takes its snapshot with it). Run even when
  * sandbench is being interrupted. An exec whose ctr client was killed while it started (what an
  * interrupt does) leaves the shim waiting 30 s for someone to open its fifos, and every task
@@ -287,6 +307,7 @@ static int ctr_remove(const char *name, int64_t deadline_ns, struct sb_error *er
 	for (size_t i = 0; i < nfd; i++)
 		close(fds[i]);
 	sb_rm_rf(dir);
+	remove_ns_cgroups();
 	return rc;
 }
 

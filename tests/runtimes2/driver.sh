@@ -64,7 +64,9 @@ boxes() {
 			$docker_cli ps -a --filter "label=sandbench.driver=$drv" --format 'container {{.Names}}' ;;
 		containerd)
 			ctr -n sandbench containers ls -q | sed 's/^/container /'
-			ctr -n sandbench snapshots ls 2>/dev/null | awk '$1 ~ /^sb-/ {print "snapshot " $1}' ;;
+			ctr -n sandbench snapshots ls 2>/dev/null | awk '$1 ~ /^sb-/ {print "snapshot " $1}'
+			# containerd's per-namespace cgroup level, which it never removes itself
+			ls -d /sys/fs/cgroup/*/sandbench 2>/dev/null | sed 's/^/cgroup /' ;;
 		lxc)
 			ls /run/sandbench/lxc 2>/dev/null | sed 's/^/state /'
 			ls -d /sys/fs/cgroup/*/lxc.payload.sb-* /sys/fs/cgroup/*/lxc.monitor.sb-* 2>/dev/null | sed 's/^/cgroup /'
