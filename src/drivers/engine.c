@@ -316,6 +316,18 @@ void sb_eng_reap_ns_zombies(void)
 	closedir(d);
 }
 
+int sb_eng_release_launcher(int *hold_fd, pid_t *pid, int64_t deadline_ns, const char *what,
+			    struct sb_error *err)
+{
+	if (*hold_fd >= 0)
+		close(*hold_fd);
+	*hold_fd = -1;
+	if (*pid > 0 && sb_eng_wait_child(*pid, deadline_ns) < 0)
+		return sb_error_set(err, ETIMEDOUT, "%s did not stop", what);
+	*pid = 0;
+	return 0;
+}
+
 int sb_eng_wait_child(pid_t pid, int64_t deadline_ns)
 {
 	for (unsigned i = 0;; i++) {

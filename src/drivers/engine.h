@@ -66,6 +66,11 @@ int sb_eng_run_teardown(const char *const *argv, int64_t deadline_ns, struct sb_
 void sb_eng_reap_ns_zombies(void);
 /* Wait for our child pid to exit until deadline_ns, reaping such zombies meanwhile. 0 or -ETIMEDOUT. */
 int sb_eng_wait_child(pid_t pid, int64_t deadline_ns);
+/* Stop a launcher-held sandbox (lxc, firejail): close the pipe that keeps its idle pid 1 alive
+ * (*hold_fd, set to -1), then wait for the launcher (*pid, set to 0 once gone).
+ * -ETIMEDOUT: "WHAT did not stop". */
+int sb_eng_release_launcher(int *hold_fd, pid_t *pid, int64_t deadline_ns, const char *what,
+			    struct sb_error *err);
 
 /* ---- daemons for doctor --prepare-host / --restore-host ---- */
 
@@ -129,3 +134,11 @@ int sb_dk_pids(struct sb_box *box, pid_t *pids, size_t cap, size_t *n, struct sb
 int sb_dk_leftovers(struct sb_dk *dk, bool clean, sb_line_fn emit, void *arg, struct sb_error *err);
 /* The engine's parameters (net=default|none). */
 extern const struct sb_param_def sb_dk_params[];
+
+/* The vtable entries every docker-compatible driver shares (docker, podman, podman-runc): they
+ * differ only in probe, prepare, create, leftovers and host fixes. */
+#define SB_DK_COMMON_OPS                                                                  \
+	.params = sb_dk_params, .needs_rootfs = true, .agent_in_box = "/sandbench-agent",   \
+	.box_exec = sb_dk_exec, .box_agent_open = sb_dk_agent_open,                         \
+	.box_copy_in = sb_dk_copy_in, .box_copy_out = sb_dk_copy_out, .box_stop = sb_dk_stop, \
+	.box_destroy = sb_dk_destroy, .box_stats = sb_dk_stats, .box_pids = sb_dk_pids

@@ -229,13 +229,9 @@ static int fj_agent_open(struct sb_box *box, struct sb_agent_conn *conn, int64_t
 
 static int fj_stop(struct sb_box *box, int64_t deadline_ns, struct sb_error *err)
 {
-	if (box->hold_fd >= 0)
-		close(box->hold_fd);
-	box->hold_fd = -1;
-	if (box->pid > 0 && sb_eng_wait_child(box->pid, deadline_ns) < 0)
-		return sb_error_set(err, ETIMEDOUT, "firejail: sandbox %s did not stop", box->name);
-	box->pid = 0;
-	return 0;
+	char what[160];
+	snprintf(what, sizeof(what), "firejail: sandbox %s", box->name);
+	return sb_eng_release_launcher(&box->hold_fd, &box->pid, deadline_ns, what, err);
 }
 
 static int fj_destroy(struct sb_box *box, int64_t deadline_ns, struct sb_error *err)

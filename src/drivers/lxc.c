@@ -246,13 +246,9 @@ static int lxc_agent_open(struct sb_box *box, struct sb_agent_conn *conn, int64_
 
 static int lxc_stop(struct sb_box *box, int64_t deadline_ns, struct sb_error *err)
 {
-	if (box->hold_fd >= 0)
-		close(box->hold_fd);
-	box->hold_fd = -1;
-	if (box->exec_pid > 0 && sb_eng_wait_child(box->exec_pid, deadline_ns) < 0)
-		return sb_error_set(err, ETIMEDOUT, "lxc: container %s did not stop", box->name);
-	box->exec_pid = 0;
-	return 0;
+	char what[160];
+	snprintf(what, sizeof(what), "lxc: container %s", box->name);
+	return sb_eng_release_launcher(&box->hold_fd, &box->exec_pid, deadline_ns, what, err);
 }
 
 static int lxc_destroy(struct sb_box *box, int64_t deadline_ns, struct sb_error *err)
