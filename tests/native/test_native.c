@@ -26,6 +26,7 @@
 #include "core/util.h"
 #include "drivers/driver.h"
 #include "native/native.h"
+#include "box_util.h"
 #include "native/native_int.h"
 #ifdef SBN_HAVE_AGENT_CLIENT
 #include "agent/client.h"
@@ -45,21 +46,6 @@ static struct sb_probe probe;
 		}                                                      \
 	} while (0)
 
-static int copy_file(const char *src, const char *dst, mode_t mode)
-{
-	char *data;
-	size_t len;
-	struct sb_error e;
-	if (sb_read_file(src, &data, &len, &e) < 0)
-		return -1;
-	int fd = open(dst, O_WRONLY | O_CREAT | O_TRUNC, mode);
-	int ok = fd >= 0 && write(fd, data, len) == (ssize_t)len;
-	if (fd >= 0)
-		close(fd);
-	free(data);
-	return ok ? 0 : -1;
-}
-
 /* A busybox rootfs with the escape helper and (when built) the agent. */
 static int make_rootfs(void)
 {
@@ -77,7 +63,7 @@ static int make_rootfs(void)
 	snprintf(p, sizeof(p), "%s/tmp", rootfs);
 	chmod(p, 01777);
 	snprintf(p, sizeof(p), "%s/bin/busybox", rootfs);
-	if (copy_file("/bin/busybox", p, 0755) < 0)
+	if (nt_copy_file("/bin/busybox", p, 0755) < 0)
 		return -1;
 	static const char *const applets[] = {"sh", "true", "false", "cat", "echo", "ls", "ps", "id", "hostname",
 					      "sleep", "ip", "ping", "nc", "wc", "head", "dd", "touch", "mkdir", "grep",
@@ -88,12 +74,12 @@ static int make_rootfs(void)
 	}
 	const char *esc = getenv("SBN_ESCAPE");
 	snprintf(p, sizeof(p), "%s/escape", rootfs);
-	if (!esc || copy_file(esc, p, 0755) < 0)
+	if (!esc || nt_copy_file(esc, p, 0755) < 0)
 		return -1;
 	const char *agent = getenv("SBN_AGENT");
 	snprintf(p, sizeof(p), "%s/sandbench-agent", rootfs);
 	if (agent)
-		copy_file(agent, p, 0755);
+		nt_copy_file(agent, p, 0755);
 	snprintf(p, sizeof(p), "%s/etc/passwd", rootfs);
 	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (fd >= 0) {
@@ -150,44 +136,6 @@ static struct sb_box *mkbox(const char *name, const char *const *kv, struct sb_p
 	return b;
 }
 
-static void rmbox(struct sb_box *b, struct sb_params *p)
-{
-	struct sb_error e = {0};
-	int rc = drv->box_destroy(b, sb_deadline_after(20), &e);
-	if (rc)
-		fprintf(stderr, "destroy: %s\n", e.msg);
-	assert_int_equal(rc, 0);
-	sb_params_free(p);
-}
-
-/* Run argv in the box; returns the exit code, output in *out (caller frees) when out != NULL. */
-static int run(struct sb_box *b, char **out, const char *stdin_data, const char *arg0, ...)
-{
-	const char *argv[32];
-	int n = 0;
-	va_list ap;
-	va_start(ap, arg0);
-	for (const char *a = arg0; a && n < 31; a = va_arg(ap, const char *))
-		argv[n++] = a;
-	va_end(ap);
-	argv[n] = NULL;
-	struct sb_exec_req req = {.argv = argv, .deadline_ns = sb_deadline_after(30), .stdin_data = stdin_data,
-				  .stdin_len = stdin_data ? strlen(stdin_data) : 0};
-	struct sb_proc_result r;
-	struct sb_error e = {0};
-	int rc = drv->box_exec(b, &req, &r, &e);
-	if (rc)
-		fprintf(stderr, "exec %s: %s\n", arg0, e.msg);
-	assert_int_equal(rc, 0);
-	if (r.out && strstr(r.out, "ESCAPED"))
-		fprintf(stderr, "%s", r.out);
-	if (out)
-		*out = r.out ? strdup(r.out) : strdup("");
-	int code = r.exit_code;
-	sb_proc_result_free(&r);
-	return code;
-}
-
 static void test_probe(void **state)
 {
 	NEED_NATIVE();
@@ -204,14 +152,14 @@ static void test_exec_basic(void **state)
 	struct sb_params p;
 	struct sb_box *b = mkbox("basic", NULL, &p);
 	char *out;
-	assert_int_equal(run(b, &out, NULL, "/bin/sh", "-c", "echo hello; hostname; echo err >&2; exit 3", NULL), 3);
+	assert_int_equal(nt_run(b, &out, NULL, "/bin/sh", "-c", "echo hello; hostname; echo err >&2; exit 3", NULL), 3);
 	assert_string_equal(out, "hello\nsandbench\n");
 	free(out);
-	assert_int_equal(run(b, &out, "from stdin", "cat", NULL), 0);
+	assert_int_equal(nt_run(b, &out, "from stdin", "cat", NULL), 0);
 	assert_string_equal(out, "from stdin");
 	free(out);
 	/* pid 1 is the box's init; the command sees itself as a small pid. */
-	assert_int_equal(run(b, &out, NULL, "/bin/sh", "-c", "echo $$; cat /proc/1/comm", NULL), 0);
+	assert_int_equal(nt_run(b, &out, NULL, "/bin/sh", "-c", "echo $$; cat /proc/1/comm", NULL), 0);
 	assert_true(atoi(out) < 100);
 	assert_non_null(strstr(out, SBN_INIT_COMM));
 	free(out);
@@ -230,7 +178,7 @@ static void test_exec_basic(void **state)
 	assert_int_equal(r.exit_code, 127);
 	sb_proc_result_free(&r);
 	/* A command inherits stdio and nothing else of init's (its control socket above all). */
-	assert_int_equal(run(b, &out, NULL, "ls", "/proc/self/fd", NULL), 0);
+	assert_int_equal(nt_run(b, &out, NULL, "ls", "/proc/self/fd", NULL), 0);
 	assert_string_equal(out, "0\n1\n2\n3\n"); /* 3: the directory ls reads */
 	free(out);
 	/* Deadline: killed, reported, fast. */
@@ -242,7 +190,7 @@ static void test_exec_basic(void **state)
 	assert_int_equal(r.exit_code, 128 + SIGKILL);
 	assert_true(sb_now_ns() - t0 < 3000000000LL);
 	sb_proc_result_free(&r);
-	rmbox(b, &p);
+	nt_rmbox(b, &p);
 }
 
 static void test_escape_syscalls(void **state)
@@ -251,11 +199,11 @@ static void test_escape_syscalls(void **state)
 	struct sb_params p;
 	struct sb_box *b = mkbox("esc-sys", NULL, &p);
 	char *out;
-	assert_int_equal(run(b, &out, NULL, "/escape", "syscalls", NULL), 0);
+	assert_int_equal(nt_run(b, &out, NULL, "/escape", "syscalls", NULL), 0);
 	assert_null(strstr(out, "ESCAPED"));
 	assert_non_null(strstr(out, "blocked init_module"));
 	free(out);
-	rmbox(b, &p);
+	nt_rmbox(b, &p);
 }
 
 static void test_escape_host(void **state)
@@ -265,25 +213,25 @@ static void test_escape_host(void **state)
 	struct sb_box *b = mkbox("esc-host", NULL, &p);
 	char *out, pid[16];
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
-	assert_int_equal(run(b, &out, NULL, "/escape", "hostpid", pid, NULL), 0);
+	assert_int_equal(nt_run(b, &out, NULL, "/escape", "hostpid", pid, NULL), 0);
 	free(out);
-	assert_int_equal(run(b, &out, NULL, "/escape", "fs", NULL), 0);
+	assert_int_equal(nt_run(b, &out, NULL, "/escape", "fs", NULL), 0);
 	free(out);
 	assert_int_equal(access("/sbn-escape-marker", F_OK), -1);
-	assert_int_equal(run(b, &out, NULL, "/escape", "caps", NULL), 0);
+	assert_int_equal(nt_run(b, &out, NULL, "/escape", "caps", NULL), 0);
 	free(out);
-	assert_int_equal(run(b, &out, NULL, "/escape", "net", NULL), 0);
+	assert_int_equal(nt_run(b, &out, NULL, "/escape", "net", NULL), 0);
 	free(out);
 	/* Writes land in the box's own layer, never in the shared rootfs. */
-	assert_int_equal(run(b, NULL, NULL, "touch", "/bin/planted", NULL), 0);
+	assert_int_equal(nt_run(b, NULL, NULL, "touch", "/bin/planted", NULL), 0);
 	char p2[256];
 	snprintf(p2, sizeof(p2), "%s/bin/planted", rootfs);
 	assert_int_equal(access(p2, F_OK), -1);
 	/* Only the box's processes are visible. */
-	assert_int_equal(run(b, &out, NULL, "/bin/sh", "-c", "ls /proc | grep -c '^[0-9]'", NULL), 0);
+	assert_int_equal(nt_run(b, &out, NULL, "/bin/sh", "-c", "ls /proc | grep -c '^[0-9]'", NULL), 0);
 	assert_true(atoi(out) <= 4);
 	free(out);
-	rmbox(b, &p);
+	nt_rmbox(b, &p);
 }
 
 static void test_tmpfs_mode(void **state)
@@ -292,9 +240,9 @@ static void test_tmpfs_mode(void **state)
 	struct sb_params p;
 	const char *kv[] = {"rootfs_mode=tmpfs", NULL};
 	struct sb_box *b = mkbox("tmpfs", kv, &p);
-	assert_int_not_equal(run(b, NULL, NULL, "touch", "/bin/x", NULL), 0);
-	assert_int_equal(run(b, NULL, NULL, "touch", "/tmp/x", NULL), 0);
-	rmbox(b, &p);
+	assert_int_not_equal(nt_run(b, NULL, NULL, "touch", "/bin/x", NULL), 0);
+	assert_int_equal(nt_run(b, NULL, NULL, "touch", "/tmp/x", NULL), 0);
+	nt_rmbox(b, &p);
 }
 
 static void test_pids_limit(void **state)
@@ -308,15 +256,15 @@ static void test_pids_limit(void **state)
 	const char *kv[] = {"pids=32", NULL};
 	struct sb_box *b = mkbox("forkbomb", kv, &p);
 	char *out;
-	run(b, &out, NULL, "/escape", "forkbomb", "5000", NULL);
+	nt_run(b, &out, NULL, "/escape", "forkbomb", "5000", NULL);
 	fprintf(stderr, "%s", out);
 	const char *m = strstr(out, "made ");
 	assert_non_null(m);
 	assert_true(atoi(m + 5) < 32);
 	free(out);
 	/* The box still works once the bomb is gone. */
-	assert_int_equal(run(b, NULL, NULL, "true", NULL), 0);
-	rmbox(b, &p);
+	assert_int_equal(nt_run(b, NULL, NULL, "true", NULL), 0);
+	nt_rmbox(b, &p);
 }
 
 static void test_mem_limit(void **state)
@@ -329,15 +277,15 @@ static void test_mem_limit(void **state)
 	struct sb_params p;
 	const char *kv[] = {"mem=48M", NULL};
 	struct sb_box *b = mkbox("memhog", kv, &p);
-	int code = run(b, NULL, NULL, "/escape", "memhog", "400", NULL);
+	int code = nt_run(b, NULL, NULL, "/escape", "memhog", "400", NULL);
 	assert_int_equal(code, 128 + SIGKILL);
 	struct sb_box_stats st;
 	struct sb_error e = {0};
 	assert_int_equal(drv->box_stats(b, &st, &e), 0);
 	assert_true(st.mem_limit_bytes > 0 && st.mem_limit_bytes <= 48u << 20);
 	assert_true(st.mem_peak_bytes > 16u << 20);
-	assert_int_equal(run(b, NULL, NULL, "true", NULL), 0);
-	rmbox(b, &p);
+	assert_int_equal(nt_run(b, NULL, NULL, "true", NULL), 0);
+	nt_rmbox(b, &p);
 }
 
 static void test_copy_clone(void **state)
@@ -351,14 +299,14 @@ static void test_copy_clone(void **state)
 	snprintf(host, sizeof(host), "%s/in.txt", tmpdir);
 	assert_int_equal(sb_write_file_atomic(host, "payload\n", 8, &e), 0);
 	assert_int_equal(drv->box_copy_in(a, host, "/data/in.txt", 0, &e), 0);
-	assert_int_equal(run(a, NULL, NULL, "/bin/sh", "-c", "echo made-inside > /root/out.txt; rm /bin/ls", NULL), 0);
+	assert_int_equal(nt_run(a, NULL, NULL, "/bin/sh", "-c", "echo made-inside > /root/out.txt; rm /bin/ls", NULL), 0);
 	snprintf(back, sizeof(back), "%s/out.txt", tmpdir);
 	assert_int_equal(drv->box_copy_out(a, "/root/out.txt", back, 0, &e), 0);
 	char line[64];
 	assert_int_equal(sb_read_line(back, line, sizeof(line)), 0);
 	assert_string_equal(line, "made-inside");
 	/* A symlink planted in the box resolves inside it, not on the host. */
-	assert_int_equal(run(a, NULL, NULL, "/bin/sh", "-c", "ln -s /etc/passwd /root/link", NULL), 0);
+	assert_int_equal(nt_run(a, NULL, NULL, "/bin/sh", "-c", "ln -s /etc/passwd /root/link", NULL), 0);
 	snprintf(back, sizeof(back), "%s/link-out", tmpdir);
 	assert_int_equal(drv->box_copy_out(a, "/root/link", back, 0, &e), 0);
 	struct stat st;
@@ -373,14 +321,14 @@ static void test_copy_clone(void **state)
 	assert_int_equal(rc, 0);
 	char *out;
 	/* The copy has the source's files, its deletion (whiteout) too, and diverges afterwards. */
-	assert_int_equal(run(c, &out, NULL, "cat", "/data/in.txt", "/root/out.txt", NULL), 0);
+	assert_int_equal(nt_run(c, &out, NULL, "cat", "/data/in.txt", "/root/out.txt", NULL), 0);
 	assert_string_equal(out, "payload\nmade-inside\n");
 	free(out);
-	assert_int_equal(run(c, NULL, NULL, "/bin/sh", "-c", "test ! -e /bin/ls", NULL), 0);
-	assert_int_equal(run(a, NULL, NULL, "touch", "/root/after", NULL), 0);
-	assert_int_not_equal(run(c, NULL, NULL, "/bin/sh", "-c", "test -e /root/after", NULL), 0);
-	rmbox(c, &p2);
-	rmbox(a, &p);
+	assert_int_equal(nt_run(c, NULL, NULL, "/bin/sh", "-c", "test ! -e /bin/ls", NULL), 0);
+	assert_int_equal(nt_run(a, NULL, NULL, "touch", "/root/after", NULL), 0);
+	assert_int_not_equal(nt_run(c, NULL, NULL, "/bin/sh", "-c", "test -e /root/after", NULL), 0);
+	nt_rmbox(c, &p2);
+	nt_rmbox(a, &p);
 }
 
 static void test_stats_pids(void **state)
@@ -392,7 +340,7 @@ static void test_stats_pids(void **state)
 		struct sb_params p;
 		const char *kv[] = {with_cg ? "cgroups=1" : "cgroups=auto", NULL};
 		struct sb_box *b = mkbox("stats", kv, &p);
-		assert_int_equal(run(b, NULL, NULL, "/bin/sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; dd if=/dev/zero of=/tmp/f bs=1M count=8 2>/dev/null", NULL), 0);
+		assert_int_equal(nt_run(b, NULL, NULL, "/bin/sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; dd if=/dev/zero of=/tmp/f bs=1M count=8 2>/dev/null", NULL), 0);
 		struct sb_box_stats st;
 		struct sb_error e = {0};
 		assert_int_equal(drv->box_stats(b, &st, &e), 0);
@@ -411,7 +359,7 @@ static void test_stats_pids(void **state)
 		assert_int_equal(drv->box_pids(b, pids, 16, &n, &e), 0);
 		assert_true(n >= 1);
 		assert_int_equal(pids[0], b->init_pid);
-		rmbox(b, &p);
+		nt_rmbox(b, &p);
 	}
 }
 
@@ -429,7 +377,7 @@ static void test_stop(void **state)
 	struct sb_proc_result r;
 	assert_int_equal(drv->box_exec(b, &req, &r, &e), -ESRCH);
 	sb_proc_result_free(&r);
-	rmbox(b, &p);
+	nt_rmbox(b, &p);
 }
 
 static void test_veth(void **state)
@@ -445,7 +393,7 @@ static void test_veth(void **state)
 	pid_t lst = fork();
 	if (lst == 0) {
 		char *o = NULL;
-		run(b, &o, NULL, "/bin/sh", "-c", "echo from-box | nc -l -p 7111", NULL);
+		nt_run(b, &o, NULL, "/bin/sh", "-c", "echo from-box | nc -l -p 7111", NULL);
 		_exit(0);
 	}
 	int got = 0;
@@ -482,13 +430,13 @@ static void test_veth(void **state)
 	char port[16];
 	snprintf(port, sizeof(port), "%d", ntohs(sa.sin_port));
 	char *out;
-	assert_int_equal(run(b, &out, NULL, "/escape", "tcp", hip, port, NULL), 0);
+	assert_int_equal(nt_run(b, &out, NULL, "/escape", "tcp", hip, port, NULL), 0);
 	assert_string_equal(out, "got:pong\n");
 	free(out);
 	waitpid(srv, NULL, 0);
 	close(ls);
 	/* Anything else is unreachable from the box. */
-	assert_int_equal(run(b, &out, NULL, "/escape", "net", NULL), 0);
+	assert_int_equal(nt_run(b, &out, NULL, "/escape", "net", NULL), 0);
 	free(out);
 	struct sb_box_stats st;
 	struct sb_error e = {0};
@@ -496,7 +444,7 @@ static void test_veth(void **state)
 	assert_true(st.net_rx_bytes > 0 && st.net_tx_bytes > 0);
 	char host_if[16];
 	snprintf(host_if, sizeof(host_if), "%s", b->net.host_if);
-	rmbox(b, &p);
+	nt_rmbox(b, &p);
 	char sys[64];
 	snprintf(sys, sizeof(sys), "/sys/class/net/%s", host_if);
 	assert_int_equal(access(sys, F_OK), -1);
@@ -510,10 +458,10 @@ static void test_warm(void **state)
 		struct sb_params p;
 		struct sb_box *b = mkbox("warm", kv, &p);
 		char *out;
-		assert_int_equal(run(b, &out, NULL, "/bin/sh", "-c", "echo warm; cat /proc/1/comm", NULL), 0);
+		assert_int_equal(nt_run(b, &out, NULL, "/bin/sh", "-c", "echo warm; cat /proc/1/comm", NULL), 0);
 		assert_non_null(strstr(out, "warm\n"));
 		free(out);
-		rmbox(b, &p);
+		nt_rmbox(b, &p);
 	}
 	sb_native_shutdown();
 }
@@ -529,7 +477,7 @@ static bool warm_reuses(pid_t pid, int n, bool check_clean)
 		seen |= b->init_pid == pid;
 		if (check_clean) {
 			char *out;
-			int code = run(b, &out, NULL, "/bin/sh", "-c",
+			int code = nt_run(b, &out, NULL, "/bin/sh", "-c",
 				       "for f in /root/left /tmp/left /dev/shm/left /dev/shm/d /data/left; do test -e $f && echo $f; done;"
 				       "test -c /dev/null || echo no-null; ls -ln /dev/null | grep -q '^crw-rw-rw-' || echo null-mode;"
 				       "test -e /bin/ls || echo no-ls;"
@@ -541,7 +489,7 @@ static bool warm_reuses(pid_t pid, int n, bool check_clean)
 			assert_string_equal(out, "");
 			free(out);
 		}
-		rmbox(b, &p);
+		nt_rmbox(b, &p);
 	}
 	return seen;
 }
@@ -570,8 +518,8 @@ static void test_warm_reset(void **state)
 		struct sb_params p;
 		struct sb_box *b = mkbox("dirty", kv, &p);
 		pid_t first = b->init_pid;
-		assert_int_equal(run(b, NULL, NULL, "/bin/sh", "-c", dirty[k], NULL), 0);
-		rmbox(b, &p);
+		assert_int_equal(nt_run(b, NULL, NULL, "/bin/sh", "-c", dirty[k], NULL), 0);
+		nt_rmbox(b, &p);
 		/* It comes back (reset), and whichever box comes is clean. */
 		if (!warm_reuses(first, 6, true))
 			fprintf(stderr, "not reused after: %s\n", dirty[k]);
@@ -591,9 +539,9 @@ static void test_warm_residue(void **state)
 		struct sb_box *b = mkbox("residue", kv, &p);
 		pid_t pid = b->init_pid;
 		char *out;
-		assert_int_equal(run(b, &out, NULL, "/escape", "leave", kinds[k], NULL), 0);
+		assert_int_equal(nt_run(b, &out, NULL, "/escape", "leave", kinds[k], NULL), 0);
 		free(out);
-		rmbox(b, &p);
+		nt_rmbox(b, &p);
 		/* What the namespaces kept cannot be reset away: that box is never lent again. */
 		assert_false(warm_reuses(pid, 5, false));
 	}
@@ -632,7 +580,7 @@ static void test_agent(void **state)
 	sb_agent_free(ag);
 #endif
 	sb_agent_conn_close(&conn);
-	rmbox(b, &p);
+	nt_rmbox(b, &p);
 }
 
 /* ---- leaks ---- */
@@ -775,8 +723,8 @@ static void test_leaks(void **state)
 			kv[0] = "warm=1";
 		struct sb_params p;
 		struct sb_box *b = mkbox("leak", kv, &p);
-		assert_int_equal(run(b, NULL, NULL, "/bin/sh", "-c", "sleep 100 & true", NULL), 0);
-		rmbox(b, &p);
+		assert_int_equal(nt_run(b, NULL, NULL, "/bin/sh", "-c", "sleep 100 & true", NULL), 0);
+		nt_rmbox(b, &p);
 	}
 	sb_native_shutdown();
 	count(&after);

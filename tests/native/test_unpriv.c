@@ -27,6 +27,7 @@
 #include "core/util.h"
 #include "drivers/driver.h"
 #include "native/native.h"
+#include "box_util.h"
 #include "native/native_int.h"
 
 #define NOBODY 65534
@@ -35,21 +36,6 @@ extern const struct sb_driver sb_driver_native;
 static const struct sb_driver *drv = &sb_driver_native;
 static const char *rootfs, *scratch; /* inner run: from the environment */
 static struct sb_probe probe;
-
-static int copy_file(const char *src, const char *dst, mode_t mode)
-{
-	char *data;
-	size_t len;
-	struct sb_error e;
-	if (sb_read_file(src, &data, &len, &e) < 0)
-		return -1;
-	int fd = open(dst, O_WRONLY | O_CREAT | O_TRUNC, mode);
-	int ok = fd >= 0 && write(fd, data, len) == (ssize_t)len;
-	if (fd >= 0)
-		close(fd);
-	free(data);
-	return ok ? 0 : -1;
-}
 
 static int write_text(const char *path, const char *text, mode_t mode)
 {
@@ -100,7 +86,7 @@ static int outer(void)
 	snprintf(p, sizeof(p), "%s/tmp", root);
 	chmod(p, 01777);
 	snprintf(p, sizeof(p), "%s/bin/busybox", root);
-	int rc = copy_file("/bin/busybox", p, 0755);
+	int rc = nt_copy_file("/bin/busybox", p, 0755);
 	static const char *const applets[] = {"sh", "true", "cat", "echo", "ls", "id", "hostname", "sleep", "touch",
 					      "grep", "wc", "mount", NULL};
 	for (size_t i = 0; applets[i]; i++) {
@@ -109,12 +95,12 @@ static int outer(void)
 	}
 	const char *esc = getenv("SBN_ESCAPE");
 	snprintf(p, sizeof(p), "%s/escape", root);
-	if (!esc || copy_file(esc, p, 0755) < 0)
+	if (!esc || nt_copy_file(esc, p, 0755) < 0)
 		rc = -1;
 	snprintf(p, sizeof(p), "%s/etc/passwd", root);
 	write_text(p, "root:x:0:0:root:/root:/bin/sh\n", 0644);
 	snprintf(p, sizeof(p), "%s/test_unpriv", tmp);
-	if (copy_file("/proc/self/exe", p, 0755) < 0)
+	if (nt_copy_file("/proc/self/exe", p, 0755) < 0)
 		rc = -1;
 	chown_tree(tmp);
 	snprintf(p, sizeof(p), "%s/xdg", tmp);
@@ -169,43 +155,6 @@ static struct sb_box *mkbox(const char *name, const char *kv, struct sb_params *
 	return b;
 }
 
-static void rmbox(struct sb_box *b, struct sb_params *p)
-{
-	struct sb_error e = {0};
-	int rc = drv->box_destroy(b, sb_deadline_after(20), &e);
-	if (rc)
-		fprintf(stderr, "destroy: %s\n", e.msg);
-	assert_int_equal(rc, 0);
-	sb_params_free(p);
-}
-
-/* Run argv in the box; the exit code, output in *out (caller frees) when out != NULL. */
-static int run(struct sb_box *b, char **out, const char *arg0, ...)
-{
-	const char *argv[16];
-	int n = 0;
-	va_list ap;
-	va_start(ap, arg0);
-	for (const char *a = arg0; a && n < 15; a = va_arg(ap, const char *))
-		argv[n++] = a;
-	va_end(ap);
-	argv[n] = NULL;
-	struct sb_exec_req req = {.argv = argv, .deadline_ns = sb_deadline_after(30)};
-	struct sb_proc_result r;
-	struct sb_error e = {0};
-	int rc = drv->box_exec(b, &req, &r, &e);
-	if (rc)
-		fprintf(stderr, "exec %s: %s\n", arg0, e.msg);
-	assert_int_equal(rc, 0);
-	if (r.out && strstr(r.out, "ESCAPED"))
-		fprintf(stderr, "%s", r.out);
-	if (out)
-		*out = r.out ? strdup(r.out) : strdup("");
-	int code = r.exit_code;
-	sb_proc_result_free(&r);
-	return code;
-}
-
 static void test_probe(void **state)
 {
 	(void)state;
@@ -227,23 +176,23 @@ static void test_exec_basic(void **state)
 	struct sb_params p;
 	struct sb_box *b = mkbox("basic", NULL, &p);
 	char *out;
-	assert_int_equal(run(b, &out, "/bin/sh", "-c", "echo hello; hostname; exit 3", NULL), 3);
+	assert_int_equal(nt_run(b, &out, NULL, "/bin/sh", "-c", "echo hello; hostname; exit 3", NULL), 3);
 	assert_string_equal(out, "hello\nsandbench\n");
 	free(out);
-	assert_int_equal(run(b, &out, "/bin/sh", "-c", "echo $$; cat /proc/1/comm; id -u", NULL), 0);
+	assert_int_equal(nt_run(b, &out, NULL, "/bin/sh", "-c", "echo $$; cat /proc/1/comm; id -u", NULL), 0);
 	assert_true(atoi(out) < 100);
 	assert_non_null(strstr(out, SBN_INIT_COMM));
 	assert_non_null(strstr(out, "\n0\n"));
 	free(out);
 	/* uid 0 inside is this user outside: the map, and a file the box made, copied out. */
-	assert_int_equal(run(b, &out, "cat", "/proc/self/uid_map", NULL), 0);
+	assert_int_equal(nt_run(b, &out, NULL, "cat", "/proc/self/uid_map", NULL), 0);
 	unsigned in = 1, outside = 0, cnt = 0;
 	assert_int_equal(sscanf(out, "%u %u %u", &in, &outside, &cnt), 3);
 	assert_int_equal(in, 0);
 	assert_int_equal(outside, geteuid());
 	assert_int_equal(cnt, 1);
 	free(out);
-	assert_int_equal(run(b, NULL, "/bin/sh", "-c", "echo made > /root/made", NULL), 0);
+	assert_int_equal(nt_run(b, NULL, NULL, "/bin/sh", "-c", "echo made > /root/made", NULL), 0);
 	char host[300];
 	snprintf(host, sizeof(host), "%s/made-copy", scratch);
 	struct sb_error e = {0};
@@ -256,7 +205,7 @@ static void test_exec_basic(void **state)
 	assert_int_equal(write_text(host, "in\n", 0644), 0);
 	assert_int_equal(drv->box_copy_in(b, host, "/tmp/in", sb_deadline_after(10), &e), 0);
 	unlink(host);
-	assert_int_equal(run(b, &out, "cat", "/tmp/in", NULL), 0);
+	assert_int_equal(nt_run(b, &out, NULL, "cat", "/tmp/in", NULL), 0);
 	assert_string_equal(out, "in\n");
 	free(out);
 	/* clone: a new box from this one's writable layer (overlay works in a user namespace). */
@@ -267,7 +216,7 @@ static void test_exec_basic(void **state)
 		if (rc)
 			fprintf(stderr, "clone: %s\n", e.msg);
 		assert_int_equal(rc, 0);
-		assert_int_equal(run(c, &out, "cat", "/tmp/in", "/root/made", NULL), 0);
+		assert_int_equal(nt_run(c, &out, NULL, "cat", "/tmp/in", "/root/made", NULL), 0);
 		assert_string_equal(out, "in\nmade\n");
 		free(out);
 		assert_int_equal(drv->box_destroy(c, sb_deadline_after(20), &e), 0);
@@ -276,7 +225,7 @@ static void test_exec_basic(void **state)
 	assert_int_equal(drv->box_stats(b, &bs, &e), 0);
 	assert_true(bs.rss_bytes > 0);
 	assert_true(bs.pids >= 1);
-	rmbox(b, &p);
+	nt_rmbox(b, &p);
 }
 
 static void test_escape(void **state)
@@ -288,36 +237,36 @@ static void test_escape(void **state)
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	static const char *const what[] = {"syscalls", "fs", "caps", "net"};
 	for (size_t i = 0; i < 4; i++) {
-		assert_int_equal(run(b, &out, "/escape", what[i], NULL), 0);
+		assert_int_equal(nt_run(b, &out, NULL, "/escape", what[i], NULL), 0);
 		assert_null(strstr(out, "ESCAPED"));
 		free(out);
 	}
 	/* No host pid is visible, and this process cannot be signalled or traced from inside. */
-	assert_int_equal(run(b, &out, "/escape", "hostpid", pid, NULL), 0);
+	assert_int_equal(nt_run(b, &out, NULL, "/escape", "hostpid", pid, NULL), 0);
 	free(out);
-	assert_int_equal(run(b, &out, "/bin/sh", "-c", "ls /proc | grep -c '^[0-9]'", NULL), 0);
+	assert_int_equal(nt_run(b, &out, NULL, "/bin/sh", "-c", "ls /proc | grep -c '^[0-9]'", NULL), 0);
 	assert_true(atoi(out) <= 4);
 	free(out);
 	/* mount is denied (seccomp), whatever the user namespace would allow. */
-	assert_int_not_equal(run(b, NULL, "mount", "-t", "tmpfs", "none", "/tmp", NULL), 0);
+	assert_int_not_equal(nt_run(b, NULL, NULL, "mount", "-t", "tmpfs", "none", "/tmp", NULL), 0);
 	/* Box uid 0 is no host root: a root-only file of the rootfs stays unreadable. */
-	assert_int_not_equal(run(b, &out, "cat", "/secret", NULL), 0);
+	assert_int_not_equal(nt_run(b, &out, NULL, "cat", "/secret", NULL), 0);
 	assert_null(strstr(out, "root-only"));
 	free(out);
 	/* Writes land in the box's layer, never in the rootfs nor outside it. */
-	assert_int_equal(run(b, NULL, "touch", "/bin/planted", "/../../planted", NULL), 0);
+	assert_int_equal(nt_run(b, NULL, NULL, "touch", "/bin/planted", "/../../planted", NULL), 0);
 	char p2[300];
 	snprintf(p2, sizeof(p2), "%s/bin/planted", rootfs);
 	assert_int_equal(access(p2, F_OK), -1);
 	snprintf(p2, sizeof(p2), "%s/planted", rootfs);
 	assert_int_equal(access(p2, F_OK), -1);
 	assert_int_equal(access("/planted", F_OK), -1);
-	rmbox(b, &p);
+	nt_rmbox(b, &p);
 	/* tmpfs mode: read-only root, writable /tmp. */
 	b = mkbox("ro", "rootfs_mode=tmpfs", &p);
-	assert_int_not_equal(run(b, NULL, "touch", "/bin/x", NULL), 0);
-	assert_int_equal(run(b, NULL, "touch", "/tmp/x", NULL), 0);
-	rmbox(b, &p);
+	assert_int_not_equal(nt_run(b, NULL, NULL, "touch", "/bin/x", NULL), 0);
+	assert_int_equal(nt_run(b, NULL, NULL, "touch", "/tmp/x", NULL), 0);
+	nt_rmbox(b, &p);
 }
 
 static void test_refused(void **state)
@@ -389,8 +338,8 @@ static void test_leaks(void **state)
 	for (int i = 0; i < 20; i++) {
 		struct sb_params p;
 		struct sb_box *b = mkbox("leak", i % 2 ? "rootfs_mode=tmpfs" : NULL, &p);
-		assert_int_equal(run(b, NULL, "/bin/sh", "-c", "sleep 100 & true", NULL), 0);
-		rmbox(b, &p);
+		assert_int_equal(nt_run(b, NULL, NULL, "/bin/sh", "-c", "sleep 100 & true", NULL), 0);
+		nt_rmbox(b, &p);
 	}
 	sb_native_shutdown();
 	fprintf(stderr, "20 cycles: children %d->%d markers %d->%d mounts %d->%d (%s)\n", procs, count_children(),
