@@ -156,6 +156,9 @@ int sb_cli_iter_opt(const char *verb, int c, const char *arg, struct sb_cli_iter
 		if (sb_params_add_kv(&o->params, arg, &err) < 0)
 			return sb_cli_fail("%s: %s", verb, err.msg), -1;
 		return 1;
+	case 'R':
+		o->no_host_ref = true;
+		return 1;
 	default:
 		return 0;
 	}

@@ -26,10 +26,12 @@ struct sb_cli_iter_opts {
 	int runs, warmup; /* < 0: each scenario's default */
 	double timeout_s;
 	struct sb_params params;
+	bool no_host_ref; /* --no-host-ref: skip the host reference before each iteration */
 };
 #define SB_CLI_ITER_LONGOPTS                                                                        \
 	{"runs", required_argument, NULL, 'n'}, {"warmup", required_argument, NULL, 'w'},           \
-	{"timeout", required_argument, NULL, 't'}, {"param", required_argument, NULL, 'p'}
+	{"timeout", required_argument, NULL, 't'}, {"param", required_argument, NULL, 'p'},         \
+	{"no-host-ref", no_argument, NULL, 'R'}
 /* Handle option c if it is one of those (returns 1), not one (0), or bad (-1, error printed). */
 int sb_cli_iter_opt(const char *verb, int c, const char *arg, struct sb_cli_iter_opts *o);
 /* Every --param must belong to some selected scenario or driver; else one error line, -1. */

@@ -266,7 +266,7 @@ int sb_cmd_matrix(int argc, char **argv)
 			sb_cli_params_for(&it.params, scn[s], drv[d].drv, &mine[d]);
 			struct sb_run_opts o = {
 				.drv = drv[d].drv, .probe = &drv[d].probe, .params = &mine[d], .runs = it.runs,
-				.warmup = it.warmup, .timeout_s = it.timeout_s, .run_id = run_id, .started_at = started,
+				.warmup = it.warmup, .timeout_s = it.timeout_s, .host_ref = !it.no_host_ref, .run_id = run_id, .started_at = started,
 				.host = host, .agent_host_path = drv[d].agent,
 				.rootfs = drv[d].rootfs[0] ? drv[d].rootfs : NULL,
 				.progress = isatty(STDERR_FILENO) && !json,

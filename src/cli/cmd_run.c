@@ -146,7 +146,7 @@ int sb_cmd_run(int argc, char **argv)
 	for (size_t i = 0; i < nscn && !sb_interrupted(); i++) {
 		struct sb_run_opts o = {
 			.drv = drv, .probe = &probe, .runs = it.runs, .warmup = it.warmup,
-			.timeout_s = it.timeout_s, .run_id = run_id, .started_at = started, .host = host,
+			.timeout_s = it.timeout_s, .host_ref = !it.no_host_ref, .run_id = run_id, .started_at = started, .host = host,
 			.agent_host_path = agent, .rootfs = rootfs[0] ? rootfs : NULL,
 			.progress = isatty(STDERR_FILENO) && !json,
 		};

@@ -74,6 +74,34 @@ json_t *sb_report_tags(json_t *report)
 	return json_object_get(report, "tags");
 }
 
+int sb_report_sample_set_host_ref(json_t *report, double ms)
+{
+	json_t *samples = json_object_get(report, "samples");
+	size_t n = json_array_size(samples);
+	if (n == 0 || !isfinite(ms))
+		return -EINVAL;
+	return json_object_set_new(json_array_get(samples, n - 1), SB_HOST_REF_KEY, json_real(ms));
+}
+
+/* The host reference of measured iterations (failed ones too: the reference ran all the same). */
+static int host_ref_values(const json_t *report, double **out, size_t *n)
+{
+	json_t *samples = json_object_get(report, "samples");
+	size_t cap = json_array_size(samples), k = 0, i;
+	double *v = malloc((cap ? cap : 1) * sizeof(double));
+	if (!v)
+		return -ENOMEM;
+	json_t *s;
+	json_array_foreach(samples, i, s) {
+		json_t *x = json_object_get(s, SB_HOST_REF_KEY);
+		if (!json_is_true(json_object_get(s, "warmup")) && json_is_number(x))
+			v[k++] = json_number_value(x);
+	}
+	*out = v;
+	*n = k;
+	return 0;
+}
+
 int sb_report_values(const json_t *report, const char *metric, double **out, size_t *n)
 {
 	json_t *samples = json_object_get(report, "samples");
@@ -168,6 +196,16 @@ int sb_report_finalize(json_t *report, const json_t *meta)
 		free(v);
 	}
 	json_object_set_new(report, "aggregates", aggs);
+	double *v;
+	size_t n;
+	if (host_ref_values(report, &v, &n) < 0)
+		return -ENOMEM;
+	json_t *ref = n > 0 ? sb_aggregate_new(SB_HOST_REF_KEY, "ms", false, v, n) : NULL;
+	free(v);
+	if (ref) {
+		json_object_set_new(ref, "command", json_string(SB_HOST_REF_COMMAND));
+		json_object_set_new(report, "host_reference", ref);
+	}
 	return 0;
 }
 

@@ -39,6 +39,15 @@ json_t *sb_aggregate_new(const char *metric, const char *unit, bool higher_is_be
 /* Find an aggregate by metric name (NULL if absent). */
 json_t *sb_report_aggregate(const json_t *report, const char *metric);
 /* Raw values of metric over non-warmup, error-free samples, malloc'd into *out. */
+/* The host reference: a fixed, tiny workload (spawn and reap SB_HOST_REF_COMMAND) timed right before
+ * every iteration, so that compare can tell a change of the host's speed between two runs from a
+ * change of the thing measured. Stored per sample under SB_HOST_REF_KEY and summarised by
+ * sb_report_finalize() as the report's "host_reference" aggregate. */
+#define SB_HOST_REF_KEY "host_ref_ms"
+#define SB_HOST_REF_COMMAND "/bin/true"
+/* Attach a host reference time to the sample added last. */
+int sb_report_sample_set_host_ref(json_t *report, double ms);
+
 int sb_report_values(const json_t *report, const char *metric, double **out, size_t *n);
 
 /* Serialise (indented) and write atomically. */

@@ -1,6 +1,7 @@
 #include "scenarios/runner.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/proc.h"
 #include "core/report.h"
 #include "core/signals.h"
 
@@ -158,6 +160,19 @@ static void progress(const struct sb_run_opts *o, const char *name, unsigned i, 
 	fflush(stderr);
 }
 
+/* One host reference: spawn and reap a trivial program, timed (NAN if it could not run). */
+static double host_ref_ms(void)
+{
+	const char *argv[] = {SB_HOST_REF_COMMAND, NULL};
+	struct sb_proc_opts po = {.argv = argv, .deadline_ns = sb_deadline_after(5)};
+	struct sb_proc_result res = {0};
+	struct sb_error err = {0};
+	int rc = sb_proc_run(&po, &res, &err);
+	double ms = rc == 0 && res.exit_code == 0 ? sb_ns_to_ms(res.end_ns - res.start_ns) : NAN;
+	sb_proc_result_free(&res);
+	return ms;
+}
+
 static void destroy_all(struct sb_scn_ctx *ctx)
 {
 	while (ctx->nlive > 0) {
@@ -270,6 +285,8 @@ bool sb_run_step(struct sb_run *run)
 	ctx->metrics = json_object();
 	ctx->deadline_ns = sb_deadline_after(run->o.timeout_s);
 	sb_error_clear(&run->serr);
+	/* Right before the iteration, so both see the same host state (it drifts over seconds). */
+	double ref = run->o.host_ref ? host_ref_ms() : NAN;
 	int rc = run->s->run_once(ctx);
 	if (sb_interrupted()) {
 		json_decref(ctx->metrics);
@@ -298,6 +315,8 @@ bool sb_run_step(struct sb_run *run)
 		ctx->metrics = json_object();
 	}
 	sb_report_add_sample(run->report, i, ctx->warmup, ctx->metrics, rc < 0 ? msg : NULL);
+	if (isfinite(ref))
+		sb_report_sample_set_host_ref(run->report, ref);
 	ctx->metrics = NULL;
 	if (run->next >= total)
 		run->done = true;

@@ -17,6 +17,7 @@ struct sb_run_opts {
 	const char *agent_host_path;    /* sandbench-agent on the host */
 	const char *rootfs;             /* standard rootfs (drivers with needs_rootfs) */
 	bool progress;                  /* progress line on stderr */
+	bool host_ref;                  /* time the host reference before every iteration (core/report.h) */
 };
 
 /* Run. Returns 0 with *report set (status ok, skip or error), or a negative errno for bad input

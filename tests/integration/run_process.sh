@@ -22,6 +22,11 @@ for f in pathlib.Path(sys.argv[1]).glob("*.json"):
     for a in r["aggregates"]:
         assert a["n"] == 5 and a["confidence"] == "iteration", a
         assert a["min"] <= a["p50"] <= a["p90"] <= a["p99"] <= a["max"], a
+    # The host reference: timed before every iteration, warmups included, summarised over the rest.
+    refs = [x.get("host_ref_ms") for x in r["samples"]]
+    assert all(isinstance(v, float) and 0 < v < 1000 for v in refs), (f, refs)
+    h = r["host_reference"]
+    assert h["command"] == "/bin/true" and h["n"] == 5 and h["p50"] in refs[1:], (f, h)
     if r["scenario"]["name"] == "throughput-stdout":
         rate = [a for a in r["aggregates"] if a["metric"] == "stdout_mib_per_s"][0]
         assert rate["higher_is_better"] and rate["p50"] > 10, rate
@@ -36,6 +41,14 @@ $sb run latency-exec-output --runs 3 --out "$TMP/one.json" --json > "$TMP/sum.js
 	&& ok "--out FILE" || fail "--out FILE"
 /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d[0]["report"].endswith("one.json")' "$TMP/sum.json" \
 	&& ok "--json summary" || fail "--json summary"
+
+# --no-host-ref leaves the reference out entirely.
+$sb run latency-spawn --runs 2 --no-host-ref --out "$TMP/noref.json" > /dev/null && validate "$TMP/noref.json" \
+	&& /usr/bin/python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert "host_reference" not in r and not any("host_ref_ms" in s for s in r["samples"]), r
+' "$TMP/noref.json" && ok "--no-host-ref" || fail "--no-host-ref"
 
 # exec passes stdio through and returns the command's exit status.
 [ "$(echo piped | $sb exec --driver process -- cat)" = piped ] && ok "exec stdin/stdout" || fail "exec stdio"
