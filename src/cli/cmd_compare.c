@@ -12,6 +12,7 @@ static void compare_usage(void)
 {
 	printf("usage: sandbench compare BASELINE CURRENT [--on p50|p90|p95|p99|mean] [--threshold F]\n"
 	       "                         [--alpha A] [--correction bonferroni|none] [--budgets FILE]\n"
+	       "                         [--drift F] [--normalize host|none]\n"
 	       "                         [--allow-mismatch] [--strict]\n"
 	       "                         [--host-mismatch warn|error] [--fail-on-warn]\n"
 	       "                         [--json | --markdown] [--out FILE]\n\n"
@@ -20,6 +21,9 @@ static void compare_usage(void)
 	       "(sandbench.matrix/v1). Per metric: the statistic (--on, default p50) of the raw samples,\n"
 	       "a Mann-Whitney U test corrected for autocorrelation (alpha 0.05 over all metrics tested,\n"
 	       "Bonferroni) and the relative threshold (default 0.10, i.e. 10%%), direction-aware.\n"
+	       "Time metrics are scaled by the host reference timed beside them (--normalize none: not).\n"
+	       "With fewer than three runs in all, a change must also clear an assumed drift between\n"
+	       "runs (--drift, default 0.05 per run); with more, the measured one.\n"
 	       "Verdicts: regression, warn, improvement, ~, n/a. --budgets sets them per metric\n"
 	       "(docs/compare.md).\n"
 	       "--json prints the result (schema sandbench.compare/v1), --markdown a PR comment; --out\n"
@@ -36,12 +40,13 @@ int sb_cmd_compare(int argc, char **argv)
 		{"host-mismatch", required_argument, NULL, 'H'}, {"fail-on-warn", no_argument, NULL, 'W'},
 		{"json", no_argument, NULL, 'j'},		{"markdown", no_argument, NULL, 'm'},
 		{"out", required_argument, NULL, 'o'},		{"help", no_argument, NULL, 'h'},
-		{"correction", required_argument, NULL, 'c'},
+		{"correction", required_argument, NULL, 'c'},	{"drift", required_argument, NULL, 'D'},
+		{"normalize", required_argument, NULL, 'N'},
 		{NULL, 0, NULL, 0},
 	};
 	struct sb_compare_opts o = {
 		.defaults = {.statistic = SB_STAT_P50, .threshold = 0.10, .alpha = 0.05, .min_change = -1,
-			     .entry = -1},
+			     .drift = -1, .entry = -1},
 	};
 	const char *budgets_path = NULL, *out = NULL;
 	bool json = false, markdown = false;
@@ -78,6 +83,22 @@ int sb_cmd_compare(int argc, char **argv)
 			o.cli_set |= SB_BUDGET_CLI_ALPHA;
 			break;
 		}
+		case 'D': {
+			char *end;
+			double x = strtod(optarg, &end);
+			if (end == optarg || *end || !(x >= 0 && x < 1))
+				return sb_cli_fail("compare: --drift '%s': expected a relative spread per run in [0, 1), "
+						   "e.g. 0.05 (5%%)", optarg);
+			o.defaults.drift = x;
+			o.cli_set |= SB_BUDGET_CLI_DRIFT;
+			break;
+		}
+		case 'N':
+			if (strcmp(optarg, "none") == 0)
+				o.no_normalize = true;
+			else if (strcmp(optarg, "host") != 0)
+				return sb_cli_fail("compare: --normalize '%s': expected host or none", optarg);
+			break;
 		case 'b': budgets_path = optarg; break;
 		case 'M': o.allow_mismatch = true; break;
 		case 'S': o.strict = true; break;

@@ -44,35 +44,43 @@ void sb_budgets_free(struct sb_budgets *b)
 	free(b);
 }
 
-/* The three fields shared by "defaults" and entries. A threshold of 0 is allowed (any significant
- * change counts); alpha must be a real probability. */
+/* The fields shared by "defaults" and entries. A threshold of 0 is allowed (any significant change
+ * counts); alpha must be a real probability; drift is a relative spread per run. Returns 1 when key
+ * is one of them, 0 when not, or a negative errno. */
 static int parse_common(const char *path, const char *where, const char *key, json_t *v,
-			bool *has_stat, enum sb_statistic *stat, bool *has_thr, double *thr,
-			bool *has_alpha, double *alpha, struct sb_error *err)
+			struct sb_budget_common *c, struct sb_error *err)
 {
 	if (strcmp(key, "statistic") == 0) {
-		if (sb_statistic_parse(json_string_value(v), stat) < 0)
+		if (sb_statistic_parse(json_string_value(v), &c->statistic) < 0)
 			return sb_error_set(err, EINVAL, "%s: %s.statistic must be one of p50, p90, p95, p99, mean",
 					    path, where);
-		*has_stat = true;
+		c->has_statistic = true;
 		return 1;
 	}
+	double x = json_number_value(v);
 	if (strcmp(key, "threshold") == 0) {
-		double x = json_number_value(v);
 		if (!json_is_number(v) || !isfinite(x) || x < 0 || x >= 10)
 			return sb_error_set(err, EINVAL,
 					    "%s: %s.threshold must be a relative change in [0, 10) (0.10 = 10%%)",
 					    path, where);
-		*thr = x;
-		*has_thr = true;
+		c->threshold = x;
+		c->has_threshold = true;
 		return 1;
 	}
 	if (strcmp(key, "alpha") == 0) {
-		double x = json_number_value(v);
 		if (!json_is_number(v) || !(x > 0 && x < 0.5))
 			return sb_error_set(err, EINVAL, "%s: %s.alpha must be in (0, 0.5)", path, where);
-		*alpha = x;
-		*has_alpha = true;
+		c->alpha = x;
+		c->has_alpha = true;
+		return 1;
+	}
+	if (strcmp(key, "drift") == 0) {
+		if (!json_is_number(v) || !(x >= 0 && x < 1))
+			return sb_error_set(err, EINVAL,
+					    "%s: %s.drift must be a relative spread per run in [0, 1) (0.05 = 5%%)",
+					    path, where);
+		c->drift = x;
+		c->has_drift = true;
 		return 1;
 	}
 	return 0;
@@ -100,8 +108,7 @@ static int parse_entry(const char *path, size_t idx, json_t *o, struct sb_budget
 	json_t *v;
 	int rc;
 	json_object_foreach(o, key, v) {
-		rc = parse_common(path, where, key, v, &e->has_statistic, &e->statistic, &e->has_threshold,
-				  &e->threshold, &e->has_alpha, &e->alpha, err);
+		rc = parse_common(path, where, key, v, &e->c, err);
 		if (rc < 0)
 			return rc;
 		if (rc > 0)
@@ -131,6 +138,11 @@ static int parse_entry(const char *path, size_t idx, json_t *o, struct sb_budget
 						  path, where);
 			e->min_change = x;
 			e->has_min_change = true;
+		} else if (strcmp(key, "normalize") == 0) {
+			if (!json_is_boolean(v))
+				rc = sb_error_set(err, EINVAL, "%s: %s.normalize must be true or false", path, where);
+			e->normalize = json_is_true(v);
+			e->has_normalize = true;
 		} else if (strcmp(key, "ignore") == 0) {
 			if (!json_is_boolean(v))
 				rc = sb_error_set(err, EINVAL, "%s: %s.ignore must be true or false", path, where);
@@ -138,7 +150,7 @@ static int parse_entry(const char *path, size_t idx, json_t *o, struct sb_budget
 		} else {
 			rc = sb_error_set(err, EINVAL,
 					  "%s: %s: unknown key '%s' (metric, scenario, driver, statistic, "
-					  "threshold, alpha, min_change, direction, ignore)", path, where, key);
+					  "threshold, alpha, drift, min_change, normalize, direction, ignore)", path, where, key);
 		}
 		if (rc < 0)
 			return rc;
@@ -187,12 +199,11 @@ int sb_budgets_load(const char *path, struct sb_budgets **out, struct sb_error *
 			const char *k2;
 			json_t *v2;
 			json_object_foreach(v, k2, v2) {
-				rc = parse_common(label, "defaults", k2, v2, &b->has_statistic, &b->statistic,
-						  &b->has_threshold, &b->threshold, &b->has_alpha, &b->alpha, err);
+				rc = parse_common(label, "defaults", k2, v2, &b->defaults, err);
 				if (rc == 0)
 					rc = sb_error_set(err, EINVAL,
 							  "%s: defaults: unknown key '%s' (statistic, "
-							  "threshold, alpha)", label, k2);
+							  "threshold, alpha, drift)", label, k2);
 				if (rc < 0)
 					goto out;
 				rc = 0;
@@ -245,22 +256,29 @@ void sb_budgets_resolve(const struct sb_budgets *b, const struct sb_budget_rule 
 	out->entry = -1;
 	if (!b)
 		return;
-	if (b->has_statistic && !(cli_set & SB_BUDGET_CLI_STATISTIC))
-		out->statistic = b->statistic;
-	if (b->has_threshold && !(cli_set & SB_BUDGET_CLI_THRESHOLD))
-		out->threshold = b->threshold;
-	if (b->has_alpha && !(cli_set & SB_BUDGET_CLI_ALPHA))
-		out->alpha = b->alpha;
+	const struct sb_budget_common *d = &b->defaults;
+	if (d->has_statistic && !(cli_set & SB_BUDGET_CLI_STATISTIC))
+		out->statistic = d->statistic;
+	if (d->has_threshold && !(cli_set & SB_BUDGET_CLI_THRESHOLD))
+		out->threshold = d->threshold;
+	if (d->has_alpha && !(cli_set & SB_BUDGET_CLI_ALPHA))
+		out->alpha = d->alpha;
+	if (d->has_drift && !(cli_set & SB_BUDGET_CLI_DRIFT))
+		out->drift = d->drift;
 	for (size_t i = 0; i < b->n; i++) {
 		const struct sb_budget_entry *e = &b->entries[i];
 		if (!glob_ok(e->metric, metric) || !glob_ok(e->scenario, scenario) || !glob_ok(e->driver, driver))
 			continue;
-		if (e->has_statistic)
-			out->statistic = e->statistic;
-		if (e->has_threshold)
-			out->threshold = e->threshold;
-		if (e->has_alpha)
-			out->alpha = e->alpha;
+		if (e->c.has_statistic)
+			out->statistic = e->c.statistic;
+		if (e->c.has_threshold)
+			out->threshold = e->c.threshold;
+		if (e->c.has_alpha)
+			out->alpha = e->c.alpha;
+		if (e->c.has_drift)
+			out->drift = e->c.drift;
+		if (e->has_normalize)
+			out->no_normalize = !e->normalize;
 		if (e->has_min_change)
 			out->min_change = e->min_change;
 		if (e->direction != SB_DIR_AUTO)

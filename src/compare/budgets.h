@@ -32,25 +32,33 @@ struct sb_budget_rule {
 	double alpha;             /* significance level of the test */
 	enum sb_direction direction;
 	double min_change;        /* absolute noise floor in the metric's unit; < 0: the unit's default */
+	double drift;             /* assumed run-to-run spread (relative SD per run) when a side has too
+				   * few runs to measure it; < 0: SB_DEFAULT_DRIFT */
+	bool no_normalize;        /* never scale this metric by the host reference */
 	bool ignore;              /* leave the metric out of the verdict (still listed) */
 	int entry;                /* index of the budget entry that matched, -1 for the defaults */
 };
 
+/* The fields a file's "defaults" and its entries share (has_*: given). */
+struct sb_budget_common {
+	bool has_statistic, has_threshold, has_alpha, has_drift;
+	enum sb_statistic statistic;
+	double threshold, alpha, drift;
+};
+
 struct sb_budget_entry {
 	char *metric, *scenario, *driver; /* globs; scenario/driver NULL = any */
-	bool has_statistic, has_threshold, has_alpha, has_min_change;
-	enum sb_statistic statistic;
-	double threshold, alpha, min_change;
+	struct sb_budget_common c;
+	bool has_min_change, has_normalize;
+	double min_change;
+	bool normalize;
 	enum sb_direction direction;
 	bool ignore;
 };
 
 struct sb_budgets {
 	char *path;
-	/* File-level defaults (may be absent: has_* false). */
-	bool has_statistic, has_threshold, has_alpha;
-	enum sb_statistic statistic;
-	double threshold, alpha;
+	struct sb_budget_common defaults; /* file-level (may be absent: has_* false) */
 	struct sb_budget_entry *entries;
 	size_t n;
 };
@@ -71,7 +79,7 @@ void sb_budgets_free(struct sb_budgets *b);
 
 /* Resolve the rule for one metric. `base` holds the built-in defaults already overridden by the
  * command line; file defaults override `base` only where `cli_set` says the command line did not
- * set that field (bit 0 statistic, 1 threshold, 2 alpha), then the first matching entry overrides
+ * set that field (SB_BUDGET_CLI_* bits), then the first matching entry overrides
  * both. b may be NULL. */
 void sb_budgets_resolve(const struct sb_budgets *b, const struct sb_budget_rule *base, unsigned cli_set,
 			const char *scenario, const char *driver, const char *metric,
@@ -80,3 +88,7 @@ void sb_budgets_resolve(const struct sb_budgets *b, const struct sb_budget_rule 
 #define SB_BUDGET_CLI_STATISTIC (1u << 0)
 #define SB_BUDGET_CLI_THRESHOLD (1u << 1)
 #define SB_BUDGET_CLI_ALPHA (1u << 2)
+#define SB_BUDGET_CLI_DRIFT (1u << 3)
+
+/* The run-to-run spread assumed for a single run per side: 5 % per run (docs/compare.md). */
+#define SB_DEFAULT_DRIFT 0.05

@@ -1,8 +1,10 @@
 /* compare: group both sides' reports by scenario+driver (several runs = sessions), pair the
  * groups, apply the guards, judge every metric (metric.c) and build sandbench.compare/v1. */
 #include "compare/compare.h"
+#include "compare/hostnorm.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -182,8 +184,10 @@ static json_t *files_json(const struct entry *e)
 	return a;
 }
 
-/* A metric's samples over every session of a group, in session order, with chunk lengths. */
-static int pooled_values(const struct entry *e, const char *metric, double **out, size_t *n, size_t **lens)
+/* A metric's samples over every session of a group, in session order, with chunk lengths; scaled
+ * to the host reference `level` (compare/hostnorm.h) unless level is NAN. */
+static int pooled_values(const struct entry *e, const char *metric, double level, double **out, size_t *n,
+			 size_t **lens)
 {
 	*out = NULL;
 	*n = 0;
@@ -193,7 +197,8 @@ static int pooled_values(const struct entry *e, const char *metric, double **out
 	for (size_t i = 0; i < e->k; i++) {
 		double *v;
 		size_t m;
-		if (sb_report_values(e->r[i], metric, &v, &m) < 0)
+		if ((isnan(level) ? sb_report_values(e->r[i], metric, &v, &m)
+				  : sb_hostnorm_values(e->r[i], metric, level, &v, &m)) < 0)
 			return -ENOMEM;
 		double *grown = realloc(*out, (*n + m + 1) * sizeof(double));
 		if (!grown) {
@@ -207,6 +212,24 @@ static int pooled_values(const struct entry *e, const char *metric, double **out
 		(*lens)[i] = m;
 	}
 	return 0;
+}
+
+/* The relative change of the statistic without host normalisation, for reading beside the
+ * normalised one. */
+static json_t *raw_delta(const struct entry *b, const struct entry *c, const char *metric, enum sb_statistic st)
+{
+	double *vb = NULL, *vc = NULL, d = NAN;
+	size_t nb = 0, nc = 0, *lb = NULL, *lc = NULL;
+	if (pooled_values(b, metric, NAN, &vb, &nb, &lb) == 0 && pooled_values(c, metric, NAN, &vc, &nc, &lc) == 0 &&
+	    nb && nc) {
+		double xb = sb_compare_statistic(vb, nb, st), xc = sb_compare_statistic(vc, nc, st);
+		d = xb != 0 ? (xc - xb) / fabs(xb) : NAN;
+	}
+	free(vb);
+	free(vc);
+	free(lb);
+	free(lc);
+	return isfinite(d) ? json_real(d) : json_null();
 }
 
 /* Compare one pair of groups. Returns 0, or -EINVAL with err set when a guard is fatal. */
@@ -333,6 +356,26 @@ static int compare_pair(const struct entry *b, const struct entry *c, const stru
 									     s ? "current" : "baseline", sides[s]->file[k],
 									     st, sget(sides[s]->r[k], "reason")));
 		}
+	/* Host normalisation needs a reference in every run on both sides. */
+	double level = NAN;
+	const char *norm_why = o->no_normalize ? "off (--normalize none)" : NULL;
+	for (int s = 0; s < 2 && !norm_why; s++)
+		for (size_t k = 0; k < sides[s]->k && !norm_why; k++)
+			if (!sb_hostnorm_available(sides[s]->r[k]))
+				norm_why = s ? "off: a current run has no host reference (made with --no-host-ref or "
+					       "by an older sandbench)"
+					     : "off: a baseline run has no host reference (made with --no-host-ref "
+					       "or by an older sandbench)";
+	double ref_b = sb_hostnorm_level(b->r, b->k), ref_c = sb_hostnorm_level(c->r, c->k);
+	if (!norm_why)
+		level = ref_b;
+	json_object_set_new(cmp, "host_reference",
+			    json_pack("{s:b, s:s, s:o, s:o, s:o}", "normalized", !norm_why, "how",
+				      norm_why ? norm_why : "time metrics scaled to the baseline's host reference",
+				      "baseline_ms", isfinite(ref_b) ? json_real(ref_b) : json_null(),
+				      "current_ms", isfinite(ref_c) ? json_real(ref_c) : json_null(),
+				      "host_change", isfinite(ref_b) && isfinite(ref_c) ? json_real(ref_c / ref_b - 1)
+											: json_null()));
 	json_array_foreach(names, i, a) {
 		const char *mname = json_string_value(a);
 		json_t *ab = sb_report_aggregate(rb, mname), *ac = sb_report_aggregate(rc, mname);
@@ -349,7 +392,9 @@ static int compare_pair(const struct entry *b, const struct entry *c, const stru
 		rule.alpha /= alpha_div;
 		double *vb = NULL, *vc = NULL;
 		size_t nb = 0, nc = 0, *lb = NULL, *lc = NULL;
-		if (pooled_values(b, mname, &vb, &nb, &lb) < 0 || pooled_values(c, mname, &vc, &nc, &lc) < 0) {
+		bool scaled = !isnan(level) && !rule.no_normalize && sb_hostnorm_unit_applies(sget(ab, "unit"));
+		double lvl = scaled ? level : NAN;
+		if (pooled_values(b, mname, lvl, &vb, &nb, &lb) < 0 || pooled_values(c, mname, lvl, &vc, &nc, &lc) < 0) {
 			free(vb);
 			free(vc);
 			free(lb);
@@ -361,6 +406,9 @@ static int compare_pair(const struct entry *b, const struct entry *c, const stru
 		enum sb_verdict v;
 		json_t *m = sb_compare_metric(mname, sget(ab, "unit"), json_is_true(json_object_get(ab, "higher_is_better")),
 					      &rule, &sb_, &sc_, &v);
+		json_object_set_new(m, "normalized", json_boolean(scaled));
+		if (scaled && nb && nc)
+			json_object_set_new(m, "raw_delta", raw_delta(b, c, mname, rule.statistic));
 		free(vb);
 		free(vc);
 		free(lb);

@@ -48,6 +48,7 @@ struct sb_compare_opts {
 	bool strict;            /* a metric or report missing on one side is an error */
 	bool host_mismatch_error;
 	bool no_correction;     /* test each metric at alpha, not alpha / metrics tested */
+	bool no_normalize;      /* --normalize none: never scale time metrics by the host reference */
 	bool fail_on_warn;      /* only recorded, and used by sb_compare_exit_code */
 };
 
@@ -73,6 +74,9 @@ struct sb_metric_samples {
 	size_t sessions;
 	const json_t *agg;
 };
+
+/* The statistic st of n values (any order; n > 0). */
+double sb_compare_statistic(const double *v, size_t n, enum sb_statistic st);
 
 /* Judge one metric (exposed for tests). Either side may be empty (derived metric: n/a). Returns a
  * new object as in "comparisons[].metrics[]" and its verdict in *v. */

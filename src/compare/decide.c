@@ -29,7 +29,8 @@ enum sb_verdict sb_decide(const struct sb_decision_in *in, const char **why)
 		return SB_VERDICT_NA;
 	}
 	if (!in->significant) {
-		*why = "not significant";
+		*why = in->within_drift ? "within the drift between runs (more runs per side, or paired, can tell)"
+					: "not significant";
 		return SB_VERDICT_SAME;
 	}
 	/* A percentile can move one way while the bulk of the distribution moves the other (a few

@@ -19,6 +19,7 @@ struct sb_decision_in {
 	double bad;           /* relative change signed so that > 0 is worse (0.12 = 12 % worse) */
 	double bad_ci_lo;     /* lower CI bound of `bad` (NAN when unknown) */
 	bool significant;     /* the test rejected "no difference" at the alpha in force */
+	bool within_drift;    /* not significant only because of the run-to-run drift check */
 	bool test_agrees;     /* the test's direction matches the sign of `bad` */
 	double threshold;     /* relative, e.g. 0.10 */
 	bool below_floor;     /* the absolute change is under the metric's noise floor */

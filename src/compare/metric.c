@@ -36,6 +36,20 @@ static double stat_of(const double *sorted, size_t n, enum sb_statistic s, doubl
 	return sb_stats_percentile_sorted(sorted, n, p);
 }
 
+double sb_compare_statistic(const double *v, size_t n, enum sb_statistic st)
+{
+	double *s = malloc(n * sizeof(*s)), lo, hi, level;
+	if (!s || n == 0) {
+		free(s);
+		return NAN;
+	}
+	memcpy(s, v, n * sizeof(*s));
+	qsort(s, n, sizeof(*s), cmp_double);
+	double x = stat_of(s, n, st, &lo, &hi, &level);
+	free(s);
+	return x;
+}
+
 static json_t *side_json(size_t n, size_t sessions, double value, double lo, double hi, double level,
 			 bool have_ci)
 {
@@ -107,6 +121,25 @@ static bool session_test(const struct sb_metric_samples *b, const struct sb_metr
 	return true;
 }
 
+/* Drift check for too few runs to measure the drift (fewer than three in all): the statistic of one
+ * run moves between runs by more than its own CI says (the host's state holds for seconds and every
+ * sample of a short run shares it), so the change must also clear an assumed run-to-run spread
+ * `drift` (relative SD per run). z test on log(current / baseline) with variance
+ * se_b^2 + se_c^2 + 2 drift^2, se from each side's 95 % CI. Returns false when not applicable. */
+static bool drift_test(double vb, double lob, double hib, double vc, double loc, double hic, double drift,
+		       double alpha, double *p, double *band)
+{
+	if (!(vb > 0 && vc > 0 && isfinite(vb) && isfinite(vc)))
+		return false;
+	double seb = lob > 0 && hib > 0 ? (log(hib) - log(lob)) / (2 * 1.959964) : 0;
+	double sec = loc > 0 && hic > 0 ? (log(hic) - log(loc)) / (2 * 1.959964) : 0;
+	double se = sqrt(seb * seb + sec * sec + 2 * drift * drift);
+	double x = log(vc / vb);
+	*band = expm1(sb_normal_quantile(1 - alpha / 2) * se);
+	*p = se > 0 ? 2 * sb_normal_sf(fabs(x) / se) : x == 0 ? 1 : 0;
+	return true;
+}
+
 json_t *sb_compare_metric(const char *metric, const char *unit, bool higher_is_better,
 			  const struct sb_budget_rule *rule, const struct sb_metric_samples *bs,
 			  const struct sb_metric_samples *cs, enum sb_verdict *v)
@@ -133,7 +166,7 @@ json_t *sb_compare_metric(const char *metric, const char *unit, bool higher_is_b
 	size_t needed = 0;
 	enum sb_verdict verdict = SB_VERDICT_NA;
 	double delta = NAN, bad = NAN, p = NAN;
-	json_t *test = json_null(), *shift = json_null(), *sessions = json_null();
+	json_t *test = json_null(), *shift = json_null(), *sessions = json_null(), *drift = json_null();
 
 	if (nb == 0 || nc == 0) {
 		/* Derived metrics (a breakpoint, a rate computed once per run) carry an aggregate but no
@@ -203,14 +236,24 @@ json_t *sb_compare_metric(const char *metric, const char *unit, bool higher_is_b
 			 mw.method == SB_TEST_EXACT ? "exact" : "normal", "u", mw.u1, "ties", mw.ties,
 			 "rank_biserial", mw.rank_biserial, "p_independent", mw.p, "autocorrelation", rho,
 			 "variance_inflation", inflation);
-	bool significant = p < rule->alpha;
+	bool significant = p < rule->alpha, within_drift = false;
 	double sp, band, df;
 	if (session_test(bs, cs, st, rule->alpha, &sp, &band, &df)) {
 		sessions = json_pack("{s:I, s:I, s:f, s:o, s:o}", "baseline", (json_int_t)(bs->sessions > 1 ? bs->sessions : 1),
 				     "current", (json_int_t)(cs->sessions > 1 ? cs->sessions : 1), "df", df,
 				     "p", num(sp), "band", num(band));
+		within_drift = significant && sp >= rule->alpha;
 		significant = significant && sp < rule->alpha;
 		p = fmax(p, sp);
+	} else {
+		double sigma = rule->drift >= 0 ? rule->drift : SB_DEFAULT_DRIFT;
+		if (sigma > 0 && drift_test(vb, lob, hib_, vc, loc, hic, sigma, rule->alpha, &sp, &band)) {
+			drift = json_pack("{s:s, s:f, s:o, s:o}", "source", "assumed", "sigma", sigma, "p", num(sp),
+					  "band", num(band));
+			within_drift = significant && sp >= rule->alpha;
+			significant = significant && sp < rule->alpha;
+			p = fmax(p, sp);
+		}
 	}
 	/* The HL estimate needs every cross difference in memory; above ~4M it is left out rather
 	 * than risk hundreds of MB. */
@@ -228,7 +271,7 @@ json_t *sb_compare_metric(const char *metric, const char *unit, bool higher_is_b
 	json_object_set_new(m, "noise_floor", json_real(floor_abs));
 	double worse = hib ? -mw.rank_biserial : mw.rank_biserial; /* > 0: current tends to be worse */
 	struct sb_decision_in in = {
-		.bad = bad, .bad_ci_lo = bad_lo, .significant = significant,
+		.bad = bad, .bad_ci_lo = bad_lo, .significant = significant, .within_drift = within_drift,
 		.test_agrees = (bad > 0 && worse > 0) || (bad < 0 && worse < 0),
 		.threshold = rule->threshold, .ci_rule = false, .below_floor = fabs(vc - vb) < floor_abs,
 	};
@@ -250,6 +293,7 @@ finish:
 	json_object_set_new(m, "p", num(p));
 	json_object_set_new(m, "test", test);
 	json_object_set_new(m, "sessions", sessions);
+	json_object_set_new(m, "drift", drift);
 	json_object_set_new(m, "shift", shift);
 	json_object_set_new(m, "verdict", json_string(sb_verdict_name(verdict)));
 	json_object_set_new(m, "reason", json_string(reason ? reason : ""));

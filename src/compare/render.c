@@ -68,8 +68,32 @@ static void verdict_str(const json_t *m, char *buf, size_t len)
 		snprintf(buf, len, "%s (need %lld/side)", v, (long long)json_integer_value(need));
 	else if (strcmp(v, "n/a") == 0)
 		snprintf(buf, len, "n/a (%s)", gets(m, "reason"));
+	else if (strncmp(gets(m, "reason"), "within the drift", 16) == 0) {
+		const json_t *d = json_object_get(m, "drift");
+		if (!json_is_object(d))
+			d = json_object_get(m, "sessions");
+		snprintf(buf, len, "~ (within drift ±%.0f%%)", getd(d, "band") * 100);
+	}
 	else
 		snprintf(buf, len, "%s", v);
+}
+
+/* "host reference 0.452 -> 0.611 ms (+35.2%), time metrics normalised", or why not. */
+static void host_ref_str(const json_t *cmp, char *buf, size_t len)
+{
+	const json_t *h = json_object_get(cmp, "host_reference");
+	double b = getd(h, "baseline_ms"), c = getd(h, "current_ms");
+	if (!json_is_object(h)) {
+		snprintf(buf, len, "host reference: none (time metrics compared as measured)");
+		return;
+	}
+	if (!isfinite(b) || !isfinite(c)) {
+		snprintf(buf, len, "host reference: %s", gets(h, "how"));
+		return;
+	}
+	snprintf(buf, len, "host reference %.3f -> %.3f ms (%+.1f%%), %s", b, c, (c / b - 1) * 100,
+		 json_is_true(json_object_get(h, "normalized")) ? "time metrics normalised to the baseline's host"
+								: gets(h, "how"));
 }
 
 static void metric_name(const json_t *m, char *buf, size_t len)
@@ -120,6 +144,9 @@ void sb_render_compare_table(FILE *f, const json_t *r)
 				gets(cmp, "current_status"));
 			continue;
 		}
+		char host[300];
+		host_ref_str(cmp, host, sizeof(host));
+		fprintf(f, "  %s\n", host);
 		fprintf(f, "  %-*s  %22s  %22s  %9s  %7s  %9s  %s\n", w, "metric", "baseline", "current", "delta",
 			"p", "n", "verdict");
 		json_array_foreach(json_object_get(cmp, "metrics"), j, m) {
@@ -193,6 +220,12 @@ void sb_render_compare_markdown(FILE *f, const json_t *r)
 			md_cell(f, v);
 			fprintf(f, "%s |\n", loud ? "**" : "");
 		}
+	}
+	fprintf(f, "\n");
+	json_array_foreach(json_object_get(r, "comparisons"), i, cmp) {
+		char host[300];
+		host_ref_str(cmp, host, sizeof(host));
+		fprintf(f, "* %s / %s: %s\n", gets(cmp, "scenario"), gets(cmp, "driver"), host);
 	}
 	static const char *const lists[] = {"warnings", "notes"};
 	for (size_t l = 0; l < 2; l++) {

@@ -90,11 +90,46 @@ for s in r["samples"]:
     s["metrics"]["lifecycle_ms"] *= 1.07
 json.dump(r, open(d + "/tight7.json", "w"))
 PY
-run_rc 0 "7 % slower is warn, exit 0" $sb compare "$TMP/tight.json" "$TMP/tight7.json"
+# One run per side: by default a change must also clear the assumed drift between runs (5 % per
+# run: a band of ~20 % at this alpha), so 7 % is ~ "within drift"; --drift 0 trusts the runs.
+run_rc 0 "7 % slower, one run per side: within the assumed drift" $sb compare "$TMP/tight.json" "$TMP/tight7.json"
+grep -q 'lifecycle_ms (p50) .*~ (within drift ±1[0-9]%)' "$TMP/out" && ok "~ within drift, band shown" || fail "drift: $(cat "$TMP/out")"
+run_rc 0 "7 % slower is warn with --drift 0, exit 0" $sb compare --drift 0 "$TMP/tight.json" "$TMP/tight7.json"
 grep -q 'lifecycle_ms (p50) .*warn' "$TMP/out" && ok "warn verdict" || fail "warn: $(cat "$TMP/out")"
-run_rc 3 "--fail-on-warn exits 3" $sb compare --fail-on-warn "$TMP/tight.json" "$TMP/tight7.json"
+run_rc 3 "--fail-on-warn exits 3" $sb compare --drift 0 --fail-on-warn "$TMP/tight.json" "$TMP/tight7.json"
 run_rc 3 "--fail-on-warn exits 3 on a host warning" $sb compare --fail-on-warn "$TMP/base.json" "$TMP/mem.json"
-run_rc 2 "threshold 0.05 makes it a regression" $sb compare --threshold 0.05 "$TMP/tight.json" "$TMP/tight7.json"
+run_rc 2 "threshold 0.05 makes it a regression" $sb compare --drift 0 --threshold 0.05 "$TMP/tight.json" "$TMP/tight7.json"
+run_rc 2 "a budget's drift applies per metric" $sb compare --threshold 0.05 --budgets <(echo '{"schema": "sandbench.budgets/v1", "budgets": [{"metric": "lifecycle_*", "drift": 0.01}]}') "$TMP/tight.json" "$TMP/tight7.json"
+expect_error "bad --drift" "--drift '1.5': expected a relative spread per run in [0, 1)" $sb compare --drift 1.5 "$TMP/tight.json" "$TMP/tight7.json"
+
+# Host normalisation: the same sandbox on a host 30 % slower (every time metric and the host
+# reference 1.3x) is no change; without normalisation it is a regression. A sandbox 30 % slower
+# on an unchanged host stays one.
+craft "$TMP/h1.json" --metric $M 1 --metric rss_kb KiB 0 100 30 12 1 --host-ref 0.5 13 1
+craft "$TMP/h13.json" --metric $M 1.3 --metric rss_kb KiB 0 100 30 12 1 --host-ref 0.5 13 1.3
+craft "$TMP/s13.json" --metric $M 1.3 --metric rss_kb KiB 0 100 30 12 1 --host-ref 0.5 13 1
+validate "$TMP/h13.json" && ok "report with a host reference is schema-valid" || fail "host-ref report invalid"
+run_rc 0 "slower host, same sandbox: ~" $sb compare --drift 0 "$TMP/h1.json" "$TMP/h13.json"
+grep -q 'host reference 0\.[0-9]* -> 0\.[0-9]* ms (+30\.0%), time metrics normalised' "$TMP/out" \
+	&& ok "table names the host change" || fail "host line: $(cat "$TMP/out")"
+grep -q 'lifecycle_ms (p50) .*+0\.0% .* ~' "$TMP/out" && ok "normalised delta is 0" || fail "normalised: $(cat "$TMP/out")"
+run_rc 2 "--normalize none: the slower host reads as a regression" $sb compare --drift 0 --normalize none "$TMP/h1.json" "$TMP/h13.json"
+run_rc 2 "a budget can turn normalisation off per metric" $sb compare --drift 0 --budgets <(echo '{"schema": "sandbench.budgets/v1", "budgets": [{"metric": "*", "normalize": false}]}') "$TMP/h1.json" "$TMP/h13.json"
+run_rc 2 "slower sandbox, same host: regression" $sb compare --drift 0 --json --out "$TMP/norm.json" "$TMP/h1.json" "$TMP/s13.json"
+vjson "$TMP/norm.json" && ok "normalised compare JSON validates" || fail "normalised JSON invalid"
+/usr/bin/python3 - "$TMP/norm.json" <<'PY' && ok "normalisation recorded" || fail "normalisation record"
+import json, sys
+c = json.load(open(sys.argv[1]))["comparisons"][0]
+h = c["host_reference"]
+assert h["normalized"] and abs(h["host_change"]) < 1e-9, h
+m = {x["metric"]: x for x in c["metrics"]}
+assert m["lifecycle_ms"]["normalized"] and abs(m["lifecycle_ms"]["raw_delta"] - 0.3) < 1e-6, m["lifecycle_ms"]
+assert m["rss_kb"]["normalized"] is False and "raw_delta" not in m["rss_kb"], m["rss_kb"]
+assert m["lifecycle_ms"]["drift"] is None, m["lifecycle_ms"]["drift"]  # --drift 0: no assumed drift
+PY
+run_rc 0 "one side without a host reference: compared as measured" $sb compare --drift 0 "$TMP/base.json" "$TMP/h1.json"
+grep -q 'off: a baseline run has no host reference' "$TMP/out" && ok "says why it is off" || fail "no reason: $(cat "$TMP/out")"
+expect_error "bad --normalize" "--normalize 'cpu': expected host or none" $sb compare --normalize cpu "$TMP/h1.json" "$TMP/h13.json"
 
 # Markdown and JSON.
 run_rc 2 "--markdown" $sb compare --markdown "$TMP/base.json" "$TMP/slow.json"

@@ -81,7 +81,8 @@ for f in 0.85 1.15 0.9 1.1 1.0; do
 done
 craft "$TMP/cur12.json" --metric lifecycle_ms ms 0 1.0 30 40 1.12
 craft "$TMP/cur3x.json" --metric lifecycle_ms ms 0 1.0 30 41 3
-run_rc 2 "a single run vs a 12 % slower one: regression" $sb compare "$TMP/S/run5.json" "$TMP/cur12.json"
+run_rc 2 "a single run vs a 12 % slower one, no drift assumed: regression" $sb compare --drift 0 "$TMP/S/run5.json" "$TMP/cur12.json"
+run_rc 0 "a single run vs a 12 % slower one, default assumed drift: ~" $sb compare "$TMP/S/run5.json" "$TMP/cur12.json"
 run_rc 0 "five sessions: 12 % is within the drift between runs" $sb compare "$TMP/S" "$TMP/cur12.json"
 grep -q 'lifecycle_ms (p50) .* ~' "$TMP/out" && ok "sessions: ~" || fail "sessions: $(cat "$TMP/out")"
 run_rc 2 "five sessions: 3x is still a regression" $sb compare --json --out "$TMP/sess.json" "$TMP/S" "$TMP/cur3x.json"

@@ -3,11 +3,14 @@
 
 craft.py OUT [--scenario S] [--driver D] [--schema X] [--param k=v]... [--host k=JSON]...
              [--metric NAME UNIT HIB CENTRE N SEED FACTOR]... [--status S --reason R]
-             [--started RFC3339]
+             [--started RFC3339] [--host-ref CENTRE SEED FACTOR]
 craft.py OUT --shuffle-of REPORT [--seed N]
 
 Each metric gets N samples centre * (1 + 0.2 * (u - 0.5)) * FACTOR with u from random.Random(SEED),
 so two metrics with the same SEED and FACTOR 1 vs 2 are a clean 2x change. HIB is 0 or 1.
+--host-ref gives every sample a host reference time (host_ref_ms) drawn the same way, and the
+report its host_reference summary: with FACTOR 1.3 on both a metric and the reference, the run
+looks like the same sandbox on a host 30 % slower.
 --shuffle-of writes the same samples in another order (same values, new run id)."""
 import argparse
 import json
@@ -62,6 +65,7 @@ def main():
     ap.add_argument("--started", default="2024-01-01T00:00:00Z")
     ap.add_argument("--shuffle-of")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--host-ref", nargs=3)
     a = ap.parse_args()
     rnd = random.Random(a.seed)
     run_id = "%032x" % random.Random(a.out).getrandbits(128)
@@ -98,6 +102,13 @@ def main():
         "aggregates": [aggregate(k, v[0], v[1], v[2]) for k, v in metrics.items()],
         "tags": {},
     }
+    if a.host_ref:
+        centre, seed, factor = a.host_ref
+        g = random.Random(int(seed))
+        refs = [float(centre) * (1 + 0.2 * (g.random() - 0.5)) * float(factor) for _ in range(n)]
+        for s, ref in zip(samples, refs):
+            s["host_ref_ms"] = ref
+        r["host_reference"] = dict(aggregate("host_ref_ms", "ms", False, refs), command="/bin/true")
     if a.reason:
         r["reason"] = a.reason
     json.dump(r, open(a.out, "w"), indent=2)

@@ -17,6 +17,7 @@
 
 #include "compare/budgets.h"
 #include "compare/compare.h"
+#include "compare/hostnorm.h"
 #include "compare/decide.h"
 #include "compare/paired.h"
 #include "core/report.h"
@@ -184,7 +185,8 @@ static void test_budgets(void **state)
 		" \"budgets\": [\n"
 		"  {\"metric\": \"*_ms\", \"scenario\": \"latency-*\", \"threshold\": 0.05, \"statistic\": \"p50\"},\n"
 		"  {\"metric\": \"*_mib_per_s\", \"direction\": \"higher_is_better\", \"min_change\": 2},\n"
-		"  {\"metric\": \"exec_maxrss_kb\", \"ignore\": true}\n"
+		"  {\"metric\": \"exec_maxrss_kb\", \"ignore\": true},\n"
+		"  {\"metric\": \"destroy_ms\", \"drift\": 0.3, \"normalize\": false}\n"
 		" ]}\n";
 	char *path = write_tmp(text);
 	struct sb_budgets *b = NULL;
@@ -214,6 +216,14 @@ static void test_budgets(void **state)
 	ASSERT_NEAR(r.min_change, 2, 0);
 	sb_budgets_resolve(b, &base, 0, "latency-spawn", "process", "exec_maxrss_kb", &r);
 	assert_true(r.ignore);
+	/* drift and normalize: per entry; the rest keep the command line's (drift -1: the default). */
+	base.drift = -1;
+	sb_budgets_resolve(b, &base, 0, "throughput-stdout", "native", "destroy_ms", &r);
+	ASSERT_NEAR(r.drift, 0.3, 0);
+	assert_true(r.no_normalize);
+	sb_budgets_resolve(b, &base, 0, "throughput-stdout", "native", "create_ms", &r);
+	ASSERT_NEAR(r.drift, -1, 0);
+	assert_false(r.no_normalize);
 	sb_budgets_resolve(NULL, &base, 0, "a", "b", "c", &r);
 	assert_int_equal(r.entry, -1);
 	ASSERT_NEAR(r.threshold, 0.1, 0);
@@ -229,6 +239,8 @@ static void test_budgets(void **state)
 		{"{\"budgets\": [{\"metric\": \"a\", \"statistic\": \"p42\"}]}", "statistic must be one of"},
 		{"{\"budgets\": [{\"metric\": \"a\", \"direction\": \"up\"}]}", "direction must be"},
 		{"{\"defaults\": {\"alpha\": 0.9}}", "defaults.alpha"},
+		{"{\"defaults\": {\"drift\": 1}}", "defaults.drift must be a relative spread"},
+		{"{\"budgets\": [{\"metric\": \"a\", \"normalize\": 1}]}", "budgets[0].normalize must be true or false"},
 		{"{\"schema\": \"sandbench.budgets/v2\"}", "schema must be"},
 		{"{\"budget\": []}", "unknown key 'budget'"},
 		{"{\"budgets\": [}", "malformed JSON"},
@@ -246,6 +258,42 @@ static void test_budgets(void **state)
 		}
 	}
 	assert_true(sb_budgets_load("/nonexistent/b.json", &b, &err) == -ENOENT);
+}
+
+/* ---------------------------------------------------------------- hostnorm.c */
+
+static void test_hostnorm(void **state)
+{
+	(void)state;
+	/* Five samples: a warmup, then four measured (one failed). x and the reference double together
+	 * from the third on: a host twice as slow. */
+	json_t *r = json_pack(
+		"{s:[{s:b, s:{s:f}, s:f}, {s:b, s:{s:f}, s:f}, {s:b, s:{s:f}, s:f}, {s:b, s:{s:f}, s:f, s:s},"
+		" {s:b, s:{s:f}, s:f}], s:{s:f}}",
+		"samples", "warmup", 1, "metrics", "t_ms", 9.0, "host_ref_ms", 0.5,
+		"warmup", 0, "metrics", "t_ms", 1.0, "host_ref_ms", 0.5,
+		"warmup", 0, "metrics", "t_ms", 2.0, "host_ref_ms", 1.0,
+		"warmup", 0, "metrics", "t_ms", 2.0, "host_ref_ms", 1.0, "error", "failed",
+		"warmup", 0, "metrics", "t_ms", 2.0, "host_ref_ms", 1.0,
+		"host_reference", "p50", 1.0);
+	assert_non_null(r);
+	assert_true(sb_hostnorm_available(r));
+	json_t *reports[] = {r};
+	ASSERT_NEAR(sb_hostnorm_level(reports, 1), 1.0, 0); /* median of 0.5 1 1 1 (measured ones) */
+	double *v;
+	size_t n;
+	assert_int_equal(sb_hostnorm_values(r, "t_ms", 0.5, &v, &n), 0);
+	assert_int_equal(n, 3); /* warmup and the failed one left out */
+	/* Each sample over the median reference of itself and its neighbours, times the level. */
+	ASSERT_NEAR(v[0], 1.0 * 0.5 / 0.5, 1e-12); /* neighbours 0.5 0.5 1.0 -> 0.5 */
+	ASSERT_NEAR(v[1], 2.0 * 0.5 / 1.0, 1e-12); /* 0.5 1.0 1.0 -> 1.0 */
+	ASSERT_NEAR(v[2], 2.0 * 0.5 / 1.0, 1e-12); /* 1.0 1.0 -> 1.0 */
+	free(v);
+	assert_true(sb_hostnorm_unit_applies("ms") && sb_hostnorm_unit_applies("ns"));
+	assert_false(sb_hostnorm_unit_applies("KiB") || sb_hostnorm_unit_applies("MiB/s"));
+	json_object_del(r, "host_reference");
+	assert_false(sb_hostnorm_available(r));
+	json_decref(r);
 }
 
 /* ---------------------------------------------------------------- compare.c: one metric */
@@ -599,7 +647,7 @@ int main(void)
 		cmocka_unit_test(test_budgets),		   cmocka_unit_test(test_compare_metric),
 		cmocka_unit_test(test_compare_metric_na), cmocka_unit_test(test_compare_autocorr),
 		cmocka_unit_test(test_paired_analyze),	   cmocka_unit_test(test_paired_schedule),
-		cmocka_unit_test(test_paired_cmd_parse),
+		cmocka_unit_test(test_paired_cmd_parse),   cmocka_unit_test(test_hostnorm),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
