@@ -144,7 +144,10 @@ d = json.load(open(sys.argv[1]))
 assert list(d)[0] == "schema" and d["schema"] == "sandbench.compare/v1"
 assert d["exit_code"] == 2 and d["summary"]["regression"] == 1
 m = d["comparisons"][0]["metrics"][0]
-assert m["metric"] == "lifecycle_ms" and m["verdict"] == "regression" and m["p"] < 1e-6, m
+assert m["metric"] == "lifecycle_ms" and m["verdict"] == "regression" and m["p"] < 0.01, m
+assert m["test"]["p_independent"] < 1e-6, m["test"]
+# One run per side: the assumed drift (5 % per run) was checked, value and mix.
+assert m["drift"]["source"] == "assumed" and m["drift"]["sigma"] == 0.05 and m["drift"]["p_mix"] < 0.01, m["drift"]
 assert abs(m["delta"] - 1.0) < 0.1 and m["baseline"]["n"] == 30
 PY
 run_rc 2 "--out FILE" $sb compare --out "$TMP/saved.json" "$TMP/base.json" "$TMP/slow.json"
