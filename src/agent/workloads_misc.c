@@ -81,12 +81,14 @@ int agent_cmd_cpu_burn(int argc, char **argv)
 	uint64_t iters = 0, st = 0x12345678u, x = 0;
 	volatile uint64_t sink;
 	do {
-		/* A fixed chunk of integer work between clock reads keeps the clock out of
-		 * the measurement while stopping within ~a millisecond of the target. */
-		for (int i = 0; i < 20000; i++)
+		/* A fixed chunk of integer work between clock reads keeps the clock out of the
+		 * measurement; short targets (a busy-wait of some microseconds added to a sandbox
+		 * start) read the clock more often so they stop within a microsecond or two. */
+		int chunk = want < 0.01 ? 500 : 20000;
+		for (int i = 0; i < chunk; i++)
 			x ^= agent_rand_next(&st) + (x >> 7);
 		sink = x;
-		iters += 20000;
+		iters += (uint64_t)chunk;
 		now = agent_now(CLOCK_MONOTONIC);
 	} while (now < end);
 	(void)sink;

@@ -8,18 +8,46 @@
 #include "scenarios/scenario.h"
 
 /* latency-spawn: the whole life of a sandbox that runs one static no-op: create, start, exec the
- * agent's `true`, destroy. On the process driver this is a bare spawn+wait. */
+ * agent's `true`, destroy. On the process driver this is a bare spawn+wait. With work=SECONDS the
+ * command busy-waits that long instead (`cpu-burn`): a sandbox running a short job, or a known
+ * slowdown for checking a regression gate. */
+struct spawn_state {
+	char work[32]; /* "" for the no-op */
+};
+
+static const struct sb_param_def spawn_params[] = {
+	{"work", "0", "seconds of CPU work the command does inside the sandbox before exiting (0: a no-op)"},
+	{NULL, NULL, NULL},
+};
+
+static int spawn_setup(struct sb_scn_ctx *ctx)
+{
+	const char *w = sb_scn_param(ctx, "work");
+	char *end;
+	double secs = strtod(w, &end);
+	if (end == w || *end || !(secs >= 0 && secs <= 3600))
+		return sb_error_set(ctx->err, EINVAL, "parameter work=%s: expected seconds in [0, 3600], like 0.001", w);
+	struct spawn_state *st = calloc(1, sizeof(*st));
+	if (!st)
+		return sb_error_set(ctx->err, ENOMEM, "out of memory");
+	if (secs > 0)
+		snprintf(st->work, sizeof(st->work), "%.9g", secs);
+	ctx->state = st;
+	return 0;
+}
+
 static int spawn_run_once(struct sb_scn_ctx *ctx)
 {
+	const struct spawn_state *st = ctx->state;
 	struct sb_box *box;
 	int64_t create_ns, start_ns;
 	int64_t t0 = sb_now_ns();
 	int rc = sb_scn_box_new(ctx, &box, &create_ns, &start_ns);
 	if (rc < 0)
 		return rc;
-	const char *argv[] = {ctx->agent, "true", NULL};
+	const char *noop[] = {ctx->agent, "true", NULL}, *busy[] = {ctx->agent, "cpu-burn", st->work, NULL};
 	struct sb_proc_result res;
-	rc = sb_scn_exec_ok(ctx, box, argv, &res);
+	rc = sb_scn_exec_ok(ctx, box, st->work[0] ? busy : noop, &res);
 	int64_t t_exec = sb_now_ns();
 	if (rc == 0)
 		rc = sb_scn_box_destroy(ctx, box);
@@ -100,9 +128,12 @@ const struct sb_scenario sb_scn_latency_spawn = {
 	.description = "create a sandbox, run a static no-op in it, destroy it (cold lifecycle)",
 	.caps = SB_CAP_EXEC,
 	.profiles = SB_PROFILE_QUICK | SB_PROFILE_STANDARD | SB_PROFILE_FULL,
+	.params = spawn_params,
 	.default_runs = 30,
 	.default_warmup = 3,
+	.setup = spawn_setup,
 	.run_once = spawn_run_once,
+	.teardown = free_state,
 };
 
 const struct sb_scenario sb_scn_latency_exec_output = {

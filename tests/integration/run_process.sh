@@ -42,6 +42,20 @@ $sb run latency-exec-output --runs 3 --out "$TMP/one.json" --json > "$TMP/sum.js
 /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d[0]["report"].endswith("one.json")' "$TMP/sum.json" \
 	&& ok "--json summary" || fail "--json summary"
 
+# latency-spawn work=SECONDS: the command busy-waits inside the sandbox; a bad value is refused.
+if [ -n "${SANDBENCH_AGENT:-}" ]; then
+	$sb run latency-spawn --runs 3 --param work=0.005 --out "$TMP/work.json" > /dev/null && /usr/bin/python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+a = {x["metric"]: x for x in r["aggregates"]}
+assert r["scenario"]["params"]["work"] == "0.005", r["scenario"]
+assert a["exec_ms"]["min"] >= 5 and a["exec_user_ms"]["min"] + a["exec_sys_ms"]["min"] >= 3, a["exec_ms"]
+' "$TMP/work.json" && ok "work=0.005 busy-waits 5 ms per lifecycle" || fail "work param: $(head -c 800 "$TMP/work.json")"
+	err=$($sb run latency-spawn --runs 1 --param work=-1 --out "$TMP/badwork.json" 2>&1 >/dev/null)
+	[ $? -eq 1 ] && case $err in *"parameter work=-1: expected seconds"*) true;; *) false;; esac \
+		&& ok "bad work value refused" || fail "bad work: $err"
+fi
+
 # --no-host-ref leaves the reference out entirely.
 $sb run latency-spawn --runs 2 --no-host-ref --out "$TMP/noref.json" > /dev/null && validate "$TMP/noref.json" \
 	&& /usr/bin/python3 -c '
