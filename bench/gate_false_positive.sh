@@ -1,15 +1,15 @@
 #!/bin/bash
 # Benchmark (not a test): how often the regression gate cries wolf, and how often it catches a
-# real 10 % slowdown, on this machine. TRIALS repeats of each experiment:
-#   compare, identical configurations  latency-spawn on process (and native when usable) and
-#                                      resource-mem-touch size=16M: one run per side, and three
-#                                      runs per side alternating in time (sessions)
-#   compare, 10 % more work            resource-mem-touch size=16M vs size=18022K (--allow-mismatch;
-#                                      the RSS metric, which grows by construction, is ignored)
-#   paired, identical                  latency-spawn on process (and native) against itself;
-#                                      a fixed-work busy loop against itself
-#   paired, 10 % more work             the busy loop with 10 % more iterations
-#                                      (busy loops: --require-significance --max-retries 3)
+# real 10 % slowdown, on this machine. TRIALS repeats of each experiment, per driver (process, and
+# native when usable), on latency-spawn with 30 iterations per run:
+#   compare, identical configurations  one run per side, and three runs per side alternating in
+#                                      time (sessions)
+#   compare, 10 % slower               the same against latency-spawn work=W: the command in the
+#                                      sandbox busy-waits, W calibrated to +10 % of the lifecycle
+#   paired, identical / 10 % slower    the scenario against itself, or with --current-param work=W
+#                                      (20 pairs; the slower one with --require-significance)
+#   paired, busy loop                  a fixed-work integer loop against itself or 10 % more work
+#                                      (--require-significance --max-retries 3)
 # Counts exit 2 (regression) and warn verdicts; prints a table and, unless --no-docs, rewrites the
 # "Regression gate" section of docs/benchmarks.md (other sections are left alone).
 # Goals: identical configurations flagged at most 1 in 50; the 10 % slowdown flagged in >= 45 of 50.
@@ -61,6 +61,10 @@ try:
     flagged = [f'{m["metric"]}={m["verdict"]}' for c in d["comparisons"] for m in c["metrics"]
                if m["verdict"] in ("regression", "warn")]
     reg = sum(m["verdict"] == "regression" for c in d["comparisons"] for m in c["metrics"])
+    # The measured change of the lifecycle (as measured, before host normalisation), for reading.
+    life = [m.get("raw_delta", m["delta"]) for c in d["comparisons"] for m in c["metrics"] if m["metric"] == "lifecycle_ms"]
+    if life and life[0] is not None:
+        flagged.insert(0, f"@{life[0]:+.4f}")
     warn = sum(m["verdict"] == "warn" for c in d["comparisons"] for m in c["metrics"])
 except Exception as e:
     flagged, reg, warn = [f"error: {e}"], 0, 0
@@ -103,34 +107,47 @@ prd() { # EXPERIMENT TRIAL paired-args...
 	"$sb" paired --json "$@" > "$tmp/p.json" 2>/dev/null
 	record_paired "$exp" "$t" $? "$tmp/p.json"
 }
-echo '{"budgets": [{"metric": "mem_touch_rss_mib", "ignore": true}]}' > "$tmp/mt-budgets.json"
+# The synthetic slowdown: latency-spawn work=W makes the command in the sandbox busy-wait. W is
+# sized per driver so the lifecycle grows by 10 %, measured with paired runs (drift cancels there):
+# start from 10 % of the lifecycle's p50, then rescale twice by 10 % / the measured change (each
+# rescale clamped to 0.5x..2x: one noisy measurement must not throw the size far off).
+change() { # DRIVER WORK: the paired change of lifecycle_ms with work=W on the current side
+	"$sb" paired latency-spawn --driver "$1" --current-param work="$2" --pairs 40 --warmup 2 --json \
+		> "$tmp/cal.json" 2>/dev/null
+	/usr/bin/python3 -c 'import json,sys; print([a["change"] for a in json.load(open(sys.argv[1]))["analysis"] if a["metric"] == "lifecycle_ms"][0])' "$tmp/cal.json"
+}
+declare -A work
+for d in $drivers; do
+	"$sb" run latency-spawn --driver "$d" --runs 30 --out "$tmp/cal.json" >/dev/null 2>&1
+	w=$(/usr/bin/python3 -c 'import json,sys; print("%.6f" % ([a["p50"] for a in json.load(open(sys.argv[1]))["aggregates"] if a["metric"] == "lifecycle_ms"][0] * 0.10 / 1000))' "$tmp/cal.json")
+	for round in 1 2; do
+		c=$(change "$d" "$w")
+		w=$(/usr/bin/python3 -c "import sys; w, c = map(float, sys.argv[1:]); print('%.6f' % max(1e-6, w * min(2.0, max(0.5, 0.10 / c if c > 0 else 2.0))))" "$w" "$c")
+		echo "calibration $d round $round: measured change $c -> work=$w s" >&2
+	done
+	work[$d]=$w
+done
+
 for t in $(seq "$trials"); do
 	for d in $drivers; do
-		# Three baseline and three current runs of the same configuration, alternating in time
-		# (A B A B A B): the first pair is the one-run-per-side compare, all six the sessions one.
-		rm -rf "$tmp/A" "$tmp/B"
-		mkdir -p "$tmp/A" "$tmp/B"
+		# Baseline A, an identical configuration S and the 10 % slower X, three runs each,
+		# interleaved A S X A S X A S X: the first of each is the one-run-per-side compare,
+		# all three the sessions one.
+		rm -rf "$tmp/A" "$tmp/S" "$tmp/X"
+		mkdir -p "$tmp/A" "$tmp/S" "$tmp/X"
 		for k in 1 2 3; do
 			"$sb" run latency-spawn --driver "$d" --runs 30 --out "$tmp/A/$k.json" >/dev/null 2>&1
-			"$sb" run latency-spawn --driver "$d" --runs 30 --out "$tmp/B/$k.json" >/dev/null 2>&1
+			"$sb" run latency-spawn --driver "$d" --runs 30 --out "$tmp/S/$k.json" >/dev/null 2>&1
+			"$sb" run latency-spawn --driver "$d" --runs 30 --param work="${work[$d]}" --out "$tmp/X/$k.json" >/dev/null 2>&1
 		done
-		cmp "compare-spawn-$d" "$t" "$tmp/A/1.json" "$tmp/B/1.json"
-		cmp "compare-spawn-$d-3+3sessions" "$t" "$tmp/A" "$tmp/B"
+		cmp "compare-spawn-$d" "$t" "$tmp/A/1.json" "$tmp/S/1.json"
+		cmp "compare-spawn-$d-3+3sessions" "$t" "$tmp/A" "$tmp/S"
+		cmp "compare-spawn-$d-10pct" "$t" --allow-mismatch "$tmp/A/1.json" "$tmp/X/1.json"
+		cmp "compare-spawn-$d-10pct-3+3sessions" "$t" --allow-mismatch "$tmp/A" "$tmp/X"
 		prd "paired-spawn-$d" "$t" latency-spawn --driver "$d" --pairs 20 --warmup 2
+		prd "paired-spawn-$d-10pct" "$t" latency-spawn --driver "$d" --current-param work="${work[$d]}" \
+			--pairs 20 --warmup 2 --require-significance --max-retries 3
 	done
-	# mem-touch: baseline (A), an identical configuration (S) and 10 % more memory to touch (X),
-	# three runs each, interleaved A S X A S X A S X.
-	rm -rf "$tmp/MA" "$tmp/MS" "$tmp/MX"
-	mkdir -p "$tmp/MA" "$tmp/MS" "$tmp/MX"
-	for k in 1 2 3; do
-		"$sb" run resource-mem-touch --param size=16M --runs 30 --out "$tmp/MA/$k.json" >/dev/null 2>&1
-		"$sb" run resource-mem-touch --param size=16M --runs 30 --out "$tmp/MS/$k.json" >/dev/null 2>&1
-		"$sb" run resource-mem-touch --param size=18022K --runs 30 --out "$tmp/MX/$k.json" >/dev/null 2>&1
-	done
-	cmp compare-memtouch-same "$t" --budgets "$tmp/mt-budgets.json" "$tmp/MA/1.json" "$tmp/MS/1.json"
-	cmp compare-memtouch-same-3+3sessions "$t" --budgets "$tmp/mt-budgets.json" "$tmp/MA" "$tmp/MS"
-	cmp compare-memtouch-10pct "$t" --allow-mismatch --budgets "$tmp/mt-budgets.json" "$tmp/MA/1.json" "$tmp/MX/1.json"
-	cmp compare-memtouch-10pct-3+3sessions "$t" --allow-mismatch --budgets "$tmp/mt-budgets.json" "$tmp/MA" "$tmp/MX"
 	# Fixed-work busy loop: 20 pairs, then up to 3 more looks while not significant.
 	seq_opts="--pairs 20 --warmup 2 --require-significance --max-retries 3"
 	prd paired-busy-same "$t" --baseline-cmd "$tmp/busy $iters" --current-cmd "$tmp/busy $iters" $seq_opts
@@ -154,17 +171,20 @@ for line in open(path):
     r["err"] += int(rc) not in (0, 2, 3)
     r["v5reg"] += v5 == "regression"
     r["v5warn"] += v5 == "warn"
-    if exp.startswith("paired") and extra and not extra.startswith("error"):
+    if exp.startswith("paired") and extra and not extra.startswith("error") and len(extra.split()) > 1:
         r["chg"].append(float(extra.split()[1]))
     if exp.startswith("compare"):
         for f in filter(None, extra.split(",")):
-            r["flags"][f] += 1
+            if f.startswith("@"):
+                r["chg"].append(float(f[1:]))
+            else:
+                r["flags"][f] += 1
 power = lambda e: "10pct" in e
 out = []
 out.append(f"{'experiment':34} {'runs':>4} {'regression':>10} {'warn':>5} {'errors':>6}  {'at 5% threshold':>15}  notes")
 for exp, r in rows.items():
     note = ""
-    if r["chg"]:
+    if r["chg"] and (exp.startswith("paired") or power(exp)):
         note = f"median measured change {statistics.median(r['chg']) * 100:+.1f}%"
     if r["user"] and exp.startswith("paired-busy"):
         note += f"; gated on cpu_ms: {r['user']['regression']} regression, {r['user']['warn']} warn"
