@@ -109,10 +109,10 @@ prd() { # EXPERIMENT TRIAL paired-args...
 }
 # The synthetic slowdown: latency-spawn work=W makes the command in the sandbox busy-wait. W is
 # sized per driver so the lifecycle grows by 10 %, measured with paired runs (drift cancels there):
-# start from 10 % of the lifecycle's p50, then rescale twice by 10 % / the measured change (each
+# start from 10 % of the lifecycle's p50, then rescale three times by 10 % / the measured change (150 pairs each) (each
 # rescale clamped to 0.5x..2x: one noisy measurement must not throw the size far off).
 change() { # DRIVER WORK: the paired change of lifecycle_ms with work=W on the current side
-	"$sb" paired latency-spawn --driver "$1" --current-param work="$2" --pairs 40 --warmup 2 --json \
+	"$sb" paired latency-spawn --driver "$1" --current-param work="$2" --pairs 150 --warmup 2 --json \
 		> "$tmp/cal.json" 2>/dev/null
 	/usr/bin/python3 -c 'import json,sys; print([a["change"] for a in json.load(open(sys.argv[1]))["analysis"] if a["metric"] == "lifecycle_ms"][0])' "$tmp/cal.json"
 }
@@ -120,7 +120,7 @@ declare -A work
 for d in $drivers; do
 	"$sb" run latency-spawn --driver "$d" --runs 30 --out "$tmp/cal.json" >/dev/null 2>&1
 	w=$(/usr/bin/python3 -c 'import json,sys; print("%.6f" % ([a["p50"] for a in json.load(open(sys.argv[1]))["aggregates"] if a["metric"] == "lifecycle_ms"][0] * 0.10 / 1000))' "$tmp/cal.json")
-	for round in 1 2; do
+	for round in 1 2 3; do
 		c=$(change "$d" "$w")
 		w=$(/usr/bin/python3 -c "import sys; w, c = map(float, sys.argv[1:]); print('%.6f' % max(1e-6, w * min(2.0, max(0.5, 0.10 / c if c > 0 else 2.0))))" "$w" "$c")
 		echo "calibration $d round $round: measured change $c -> work=$w s" >&2
@@ -155,9 +155,9 @@ for t in $(seq "$trials"); do
 done
 elapsed=$(( $(date +%s) - start ))
 
-/usr/bin/python3 - "$res" "$trials" "$elapsed" "$iters" "$docs" "$(uptime | sed 's/.*load average: //')" <<'PY'
+/usr/bin/python3 - "$res" "$trials" "$elapsed" "$iters" "$docs" "$(uptime | sed 's/.*load average: //')" "$build" <<'PY'
 import collections, statistics, sys
-path, trials, elapsed, iters, docs, load = sys.argv[1:]
+path, trials, elapsed, iters, docs, load, build = sys.argv[1:]
 rows = collections.OrderedDict()
 for line in open(path):
     exp, t, rc, reg, warn, extra, v5, vu = line.rstrip("\n").split("\t")
@@ -208,7 +208,7 @@ if docs == "1":
     begin, end = "<!-- gate-results:begin -->", "<!-- gate-results:end -->"
     block = f"""{begin}
 ```
-$ bench/gate_false_positive.sh build {trials}
+$ bench/gate_false_positive.sh {build} {trials}
 {text}
 
 {trials} trials in {elapsed} s; load average at the end {load}

@@ -31,7 +31,8 @@ struct drv_entry {
 static void matrix_usage(void)
 {
 	printf("usage: sandbench matrix [--drivers all|D1,D2,...] [--scenarios quick|standard|full|AXIS|S1,S2,...]\n"
-	       "                        [--runs N] [--warmup W] [--timeout S] [--param k=v]... [--out DIR] [--json]\n\n"
+	       "                        [--runs N] [--warmup W] [--timeout S] [--param k=v]... [--out DIR] [--json]\n"
+	       "                        [--no-host-ref]\n\n"
 	       "Runs each scenario on each driver (default: all drivers, the quick profile). Drivers that\n"
 	       "are not usable here, or lack a capability a scenario needs, get SKIP cells with the reason.\n"
 	       "Iterations are interleaved: round i runs iteration i on every driver, the driver order\n"

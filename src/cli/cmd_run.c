@@ -20,12 +20,16 @@ static void run_usage(void)
 {
 	printf("usage: sandbench run SCENARIO... [--driver D] [--runs N] [--warmup W]\n"
 	       "                     [--timeout SECONDS] [--param k=v]... [--out FILE|DIR] [--json]\n"
+	       "                     [--no-host-ref]\n"
 	       "       sandbench run --profile quick|standard|full [options]\n\n"
 	       "Runs each scenario on driver D (default: process): W warmup iterations (kept in the\n"
 	       "report, flagged, excluded from statistics), then N measured ones, each with a deadline\n"
 	       "of SECONDS (default 60). Prints a summary table and writes one report per scenario\n"
 	       "(schema sandbench.report/v1) into DIR (default ./sandbench-results), or into FILE when\n"
 	       "one scenario runs. --json prints a JSON summary instead of the table.\n"
+	       "Before every iteration a host reference (spawn and reap /bin/true) is timed and kept\n"
+	       "in the report, so compare can tell a slower host from a slower sandbox; --no-host-ref\n"
+	       "leaves it out.\n"
 	       "Exit: 0 all ok or skipped, 1 an error, 130/143 interrupted (reports still written).\n");
 }
 
