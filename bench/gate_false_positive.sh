@@ -7,7 +7,7 @@
 #   compare, 10 % slower               the same against latency-spawn work=W: the command in the
 #                                      sandbox busy-waits, W calibrated to +10 % of the lifecycle
 #   paired, identical / 10 % slower    the scenario against itself, or with --current-param work=W
-#                                      (20 pairs; the slower one with --require-significance)
+#                                      (100 pairs; the slower one with --require-significance)
 #   paired, busy loop                  a fixed-work integer loop against itself or 10 % more work
 #                                      (--require-significance --max-retries 3)
 # Counts exit 2 (regression) and warn verdicts; prints a table and, unless --no-docs, rewrites the
@@ -144,9 +144,10 @@ for t in $(seq "$trials"); do
 		cmp "compare-spawn-$d-3+3sessions" "$t" "$tmp/A" "$tmp/S"
 		cmp "compare-spawn-$d-10pct" "$t" --allow-mismatch "$tmp/A/1.json" "$tmp/X/1.json"
 		cmp "compare-spawn-$d-10pct-3+3sessions" "$t" --allow-mismatch "$tmp/A" "$tmp/X"
-		prd "paired-spawn-$d" "$t" latency-spawn --driver "$d" --pairs 20 --warmup 2
+		# 100 pairs: the native lifecycle's per-pair noise (~40 %) needs them for a 10 % change.
+		prd "paired-spawn-$d" "$t" latency-spawn --driver "$d" --pairs 100 --warmup 2
 		prd "paired-spawn-$d-10pct" "$t" latency-spawn --driver "$d" --current-param work="${work[$d]}" \
-			--pairs 20 --warmup 2 --require-significance --max-retries 3
+			--pairs 100 --warmup 2 --require-significance --max-retries 3
 	done
 	# Fixed-work busy loop: 20 pairs, then up to 3 more looks while not significant.
 	seq_opts="--pairs 20 --warmup 2 --require-significance --max-retries 3"
