@@ -102,6 +102,9 @@ run_rc 2 "threshold 0.05 makes it a regression" $sb compare --drift 0 --threshol
 run_rc 2 "a budget's drift applies per metric" $sb compare --threshold 0.05 --budgets <(echo '{"schema": "sandbench.budgets/v1", "budgets": [{"metric": "lifecycle_*", "drift": 0.01}]}') "$TMP/tight.json" "$TMP/tight7.json"
 expect_error "bad --drift" "--drift '1.5': expected a relative spread per run in [0, 1)" $sb compare --drift 1.5 "$TMP/tight.json" "$TMP/tight7.json"
 
+# The example CI budgets file loads and applies: lifecycle_ms gated at 5 %.
+run_rc 2 "docs/examples/budgets-ci.json: 7 % is a regression at its 5 % threshold" $sb compare --drift 0 --budgets "$SRCDIR/docs/examples/budgets-ci.json" "$TMP/tight.json" "$TMP/tight7.json"
+
 # Host normalisation: the same sandbox on a host 30 % slower (every time metric and the host
 # reference 1.3x) is no change; without normalisation it is a regression. A sandbox 30 % slower
 # on an unchanged host stays one.
