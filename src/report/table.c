@@ -89,6 +89,18 @@ void sb_render_reports_table(FILE *f, json_t *const *reports, size_t n)
 	if (few_p99)
 		fprintf(f, "\np99 from fewer than 100 samples is at or near the max (nearest rank); "
 			   "the report flags it per metric.\n");
+	/* The host's speed at the time, so two tables can be read side by side (compare scales by it). */
+	bool head = false;
+	for (size_t i = 0; i < n; i++) {
+		const json_t *h = json_object_get(reports[i], "host_reference");
+		if (!json_is_object(h))
+			continue;
+		if (!head)
+			fprintf(f, "\nhost reference (spawn+reap /bin/true before each iteration), p50:\n");
+		fprintf(f, "  %s/%s %.3f ms (cv %.0f%%)\n", gets(json_object_get(reports[i], "scenario"), "name"),
+			gets(json_object_get(reports[i], "driver"), "name"), getd(h, "p50"), getd(h, "cv") * 100);
+		head = true;
+	}
 	if (!notes)
 		return;
 	fprintf(f, "\n! warnings:\n");

@@ -12,6 +12,7 @@ n=$(ls "$out"/*.json 2>/dev/null | wc -l)
 validate "$out" && ok "reports validate against docs/report.schema.json" || fail "schema validation"
 ls "$out" | grep -q '\.tmp\.' && fail "temp files left in $out" || ok "no temp files left"
 grep -q 'latency-spawn .*lifecycle_ms' "$TMP/table.txt" && ok "table has lifecycle_ms" || fail "table lacks lifecycle_ms"
+grep -q '^  latency-spawn/process [0-9.]* ms (cv [0-9]*%)$' "$TMP/table.txt" && ok "table shows the host reference" || fail "no host reference line: $(cat "$TMP/table.txt")"
 /usr/bin/python3 - "$out" <<'PY' && ok "report contents" || fail "report contents"
 import json, pathlib, sys
 for f in pathlib.Path(sys.argv[1]).glob("*.json"):
