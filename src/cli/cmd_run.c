@@ -20,13 +20,15 @@ static void run_usage(void)
 {
 	printf("usage: sandbench run SCENARIO... [--driver D] [--runs N] [--warmup W]\n"
 	       "                     [--timeout SECONDS] [--param k=v]... [--out FILE|DIR] [--json]\n"
-	       "                     [--no-host-ref]\n"
+	       "                     [--repeat K] [--no-host-ref]\n"
 	       "       sandbench run --profile quick|standard|full [options]\n\n"
 	       "Runs each scenario on driver D (default: process): W warmup iterations (kept in the\n"
 	       "report, flagged, excluded from statistics), then N measured ones, each with a deadline\n"
 	       "of SECONDS (default 60). Prints a summary table and writes one report per scenario\n"
 	       "(schema sandbench.report/v1) into DIR (default ./sandbench-results), or into FILE when\n"
 	       "one scenario runs. --json prints a JSON summary instead of the table.\n"
+	       "--repeat K runs the list K times, each pass a run of its own with its own reports: several\n"
+	       "runs per side let compare measure the drift between runs (docs/compare.md, Sessions).\n"
 	       "Before every iteration a host reference (spawn and reap /bin/true) is timed and kept\n"
 	       "in the report, so compare can tell a slower host from a slower sandbox; --no-host-ref\n"
 	       "leaves it out.\n"
@@ -54,11 +56,13 @@ int sb_cmd_run(int argc, char **argv)
 		{"driver", required_argument, NULL, 'd'}, SB_CLI_ITER_LONGOPTS,
 		{"out", required_argument, NULL, 'o'},
 		{"json", no_argument, NULL, 'j'},         {"profile", required_argument, NULL, 'P'},
+		{"repeat", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	const char *driver_name = "process", *out = "sandbench-results", *profile = NULL;
 	struct sb_cli_iter_opts it = {.runs = -1, .warmup = -1, .timeout_s = 60};
 	bool json = false;
+	unsigned repeat = 1;
 	struct sb_error err = {0};
 	int c, rc = 0;
 	optind = 1;
@@ -75,6 +79,16 @@ int sb_cmd_run(int argc, char **argv)
 		case 'o': out = optarg; break;
 		case 'j': json = true; break;
 		case 'P': profile = optarg; break;
+		case 'r':
+			if (!sb_cli_uint("--repeat", optarg, &repeat)) {
+				rc = 1;
+				goto done;
+			}
+			if (repeat < 1 || repeat > 100) {
+				rc = sb_cli_fail("run: --repeat %u: expected 1 to 100 runs of each scenario", repeat);
+				goto done;
+			}
+			break;
 		case 'h': run_usage(); goto done;
 		}
 	}
@@ -123,8 +137,13 @@ int sb_cmd_run(int argc, char **argv)
 		goto done;
 	}
 	bool out_is_file = ends_with(out, ".json");
-	if (out_is_file && nscn > 1) {
-		rc = sb_cli_fail("run: --out %s names one file but %zu scenarios run; give a directory", out, nscn);
+	if (out_is_file && nscn * repeat > 1) {
+		rc = sb_cli_fail("run: --out %s names one file but %zu reports will be written; give a directory", out,
+				 nscn * repeat);
+		goto done;
+	}
+	if (nscn * repeat > 256) {
+		rc = sb_cli_fail("run: %zu scenarios x --repeat %u is more than 256 reports in one call", nscn, repeat);
 		goto done;
 	}
 	if (!out_is_file && sb_mkdir_p(out, 0755) < 0) {
@@ -141,13 +160,19 @@ int sb_cmd_run(int argc, char **argv)
 		goto done;
 	}
 	char run_id[33], started[40];
-	sb_random_id(run_id);
-	sb_wallclock_rfc3339(started, sizeof(started));
 	json_t *host = sb_host_probe();
 	json_t *reports[256];
 	size_t nrep = 0;
 	json_t *summary = json_array();
-	for (size_t i = 0; i < nscn && !sb_interrupted(); i++) {
+	/* --repeat: the whole list again, each pass a run of its own (new id, one report per scenario),
+	 * so compare sees the spread between runs (sessions). Scenarios alternate, which spreads each
+	 * one's runs out in time. */
+	for (size_t k = 0; k < (size_t)repeat * nscn && !sb_interrupted(); k++) {
+		size_t i = k % nscn;
+		if (i == 0) {
+			sb_random_id(run_id);
+			sb_wallclock_rfc3339(started, sizeof(started));
+		}
 		struct sb_run_opts o = {
 			.drv = drv, .probe = &probe, .runs = it.runs, .warmup = it.warmup,
 			.timeout_s = it.timeout_s, .host_ref = !it.no_host_ref, .run_id = run_id, .started_at = started, .host = host,
