@@ -8,6 +8,7 @@
 
 #include "core/clock.h"
 #include "core/hypothesis.h"
+#include "core/stats.h"
 #include "core/signals.h"
 #include "core/util.h"
 #include "version.h"
@@ -56,6 +57,29 @@ static double median_of(const double *v, size_t n)
 	return m;
 }
 
+/* What these pairs can resolve, and how many a change of `threshold` needs: the per-pair noise is
+ * the robust SD (1.4826 MAD) of the log ratios, the resolution the t CI half-width it implies at
+ * n pairs, and the pairs for the threshold those a two-sided test at alpha needs for 80 % power,
+ * over the signed-rank test's asymptotic efficiency (3/pi against the t-test) -- a planning number
+ * for --pairs, not part of the verdict. */
+static json_t *sensitivity(const double *d, size_t n, double alpha, double threshold)
+{
+	double noise = 1.482602218505602 * sb_stats_mad(d, n);
+	double resolves = expm1(sb_student_t_quantile(1 - alpha / 2, (double)(n - 1)) * noise / sqrt((double)n));
+	double effect = log1p(threshold), need = NAN;
+	if (effect > 0 && noise > 0) {
+		double z = sb_normal_quantile(1 - alpha / 2) + sb_normal_quantile(0.80);
+		need = ceil(z * z * noise * noise / (effect * effect) * (3.141592653589793 / 3));
+		/* never fewer than the signed-rank test needs to reach alpha at all */
+		need = fmax(need, (double)sb_wilcoxon_min_pairs(alpha));
+	} else if (noise == 0) {
+		need = 1;
+	}
+	return json_pack("{s:o, s:o, s:o, s:f}", "noise", num(expm1(noise)), "resolves", num(resolves),
+			 "pairs_for_threshold", isfinite(need) ? json_integer((json_int_t)need) : json_null(), "power",
+			 0.80);
+}
+
 json_t *sb_paired_analyze_metric(const char *metric, const char *unit, bool higher_is_better,
 				 const double *b, const double *c, size_t n, double alpha,
 				 double threshold, bool ci_rule, enum sb_verdict *v, bool *significant)
@@ -85,7 +109,7 @@ json_t *sb_paired_analyze_metric(const char *metric, const char *unit, bool high
 	json_object_set_new(a, "baseline_median", num(med_b));
 	json_object_set_new(a, "current_median", num(med_c));
 	double change = NAN, lo = NAN, hi = NAN, bad = NAN, bad_lo = NAN, bad_hi = NAN;
-	json_t *tj = json_null(), *wj = json_null(), *hj = json_null();
+	json_t *tj = json_null(), *wj = json_null(), *hj = json_null(), *sens = json_null();
 	if (n == 0 || !d) {
 		reason = n ? "out of memory" : "no pairs";
 		goto out;
@@ -125,6 +149,8 @@ json_t *sb_paired_analyze_metric(const char *metric, const char *unit, bool high
 		       (json_int_t)w.n_zero, "p", num(w.p), "method", w.method == SB_TEST_EXACT ? "exact" : "normal");
 	hj = json_pack("{s:o, s:o, s:o, s:o}", "shift", num(hl.shift), "ci_lo", num(hl.ci_lo), "ci_hi",
 		       num(hl.ci_hi), "ci_level", num(hl.ci_level));
+	if (logscale && n >= 2)
+		sens = sensitivity(d, n, alpha, threshold);
 	bad = higher_is_better ? -change : change;
 	bad_lo = higher_is_better ? -hi : lo;
 	bad_hi = higher_is_better ? -lo : hi;
@@ -165,6 +191,7 @@ out:
 	json_object_set_new(a, "paired_t", tj);
 	json_object_set_new(a, "wilcoxon", wj);
 	json_object_set_new(a, "hodges_lehmann", hj);
+	json_object_set_new(a, "sensitivity", sens);
 	json_object_set_new(a, "verdict", json_string(sb_verdict_name(*v)));
 	json_object_set_new(a, "reason", json_string(reason ? reason : ""));
 	json_object_set_new(a, "needed", *v == SB_VERDICT_NA && needed && n < needed

@@ -314,8 +314,22 @@ void sb_render_paired_table(FILE *f, const json_t *doc)
 			snprintf(v, sizeof(v), "%s", gets(a, "verdict"));
 		fprintf(f, "  %-*s %12s %12s  %-28s %8s %10s  %s\n", w, name, b, c, chg, tp, wp, v);
 	}
-	fprintf(f, "  (* decides the verdict; change = current vs baseline, Hodges-Lehmann estimate)\n\n");
-	fprintf(f, "verdict: %s\n", gets(doc, "verdict"));
+	fprintf(f, "  (* decides the verdict; change = current vs baseline, Hodges-Lehmann estimate)\n");
+	/* How far these pairs can see, so a `~` is not read as "no change" when the noise hides one. */
+	double thr = getd(json_object_get(doc, "config"), "threshold");
+	json_array_foreach(json_object_get(doc, "analysis"), i, a) {
+		const json_t *sv = json_object_get(a, "sensitivity");
+		if (!json_is_true(json_object_get(a, "gated")) || !json_is_object(sv))
+			continue;
+		fprintf(f, "  %s: per-pair noise ±%.0f%%; %lld pairs resolve ±%.1f%%", gets(a, "metric"),
+			getd(sv, "noise") * 100, (long long)json_integer_value(json_object_get(a, "n")),
+			getd(sv, "resolves") * 100);
+		if (json_is_integer(json_object_get(sv, "pairs_for_threshold")))
+			fprintf(f, "; a %g%% change needs ~%lld pairs (80%% power)", thr * 100,
+				(long long)json_integer_value(json_object_get(sv, "pairs_for_threshold")));
+		fprintf(f, "\n");
+	}
+	fprintf(f, "\nverdict: %s\n", gets(doc, "verdict"));
 	json_array_foreach(json_object_get(doc, "reasons"), i, a)
 		fprintf(f, "  %s\n", json_string_value(a));
 }

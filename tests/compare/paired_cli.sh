@@ -13,6 +13,8 @@ run_rc() {
 run_rc 2 "sleep 0.01 vs sleep 0.02 is a regression" \
 	$sb paired --baseline-cmd 'sleep 0.01' --current-cmd 'sleep 0.02' --pairs 20 --out "$TMP/p.json"
 grep -q '^verdict: regression' "$TMP/out" && grep -q '^  wall_ms \* ' "$TMP/out" && ok "table" || fail "table: $(cat "$TMP/out")"
+grep -q '^  wall_ms: per-pair noise ±[0-9]*%; 20 pairs resolve ±[0-9.]*%; a 10% change needs ~[0-9]* pairs (80% power)$' "$TMP/out" \
+	&& ok "table states what the pairs resolve" || fail "sensitivity line: $(cat "$TMP/out")"
 vjson "$TMP/p.json" && ok "paired JSON validates against docs/paired.schema.json" || fail "paired JSON invalid"
 /usr/bin/python3 - "$TMP/p.json" <<'PY' && ok "paired document contents" || fail "paired document contents"
 import json, sys

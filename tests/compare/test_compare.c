@@ -453,6 +453,30 @@ static void test_paired_analyze(void **state)
 	double b[20], c[20];
 	enum sb_verdict v;
 	bool sig;
+	/* Sensitivity, reference values computed by hand (Python: statistics.NormalDist, scipy's
+	 * t.ppf(0.975, 8) = 2.306004135204166): log ratios with median 0 and MAD 0.1, so the noise is
+	 * 1.4826 * 0.1; resolution expm1(2.306 * noise / 3) = 0.120711; pairs for 10 % at 80 % power
+	 * (1.959964 + 0.841621)^2 * noise^2 / ln(1.1)^2 * pi/3 = 19.89 -> 20. */
+	{
+		static const double d9[] = {-0.3, -0.2, -0.1, -0.05, 0, 0.05, 0.1, 0.2, 0.4};
+		double one[9], ex[9];
+		for (int i = 0; i < 9; i++) {
+			one[i] = 1;
+			ex[i] = exp(d9[i]);
+		}
+		json_t *a9 = sb_paired_analyze_metric("t_ms", "ms", false, one, ex, 9, 0.05, 0.1, false, &v, &sig);
+		json_t *sv = json_object_get(a9, "sensitivity");
+		ASSERT_NEAR(json_number_value(json_object_get(sv, "noise")), expm1(0.1482602218505602), 1e-9);
+		ASSERT_NEAR(json_number_value(json_object_get(sv, "resolves")), 0.12071054, 1e-6);
+		assert_int_equal(json_integer_value(json_object_get(sv, "pairs_for_threshold")), 20);
+		json_decref(a9);
+		/* Tiny noise: never fewer pairs than the signed-rank test needs at all (6 at 0.05). */
+		for (int i = 0; i < 9; i++)
+			ex[i] = exp(d9[i] / 1000);
+		a9 = sb_paired_analyze_metric("t_ms", "ms", false, one, ex, 9, 0.05, 0.1, false, &v, &sig);
+		assert_int_equal(json_integer_value(json_object_get(json_object_get(a9, "sensitivity"), "pairs_for_threshold")), 6);
+		json_decref(a9);
+	}
 	unsigned s = 11;
 	for (int i = 0; i < 20; i++) {
 		b[i] = 10 * (1 + 0.05 * noise(&s));
