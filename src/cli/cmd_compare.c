@@ -31,6 +31,17 @@ static void compare_usage(void)
 	       "Exit: 0 pass, 1 tool error or a failed guard, 2 regression, 3 warnings with --fail-on-warn.\n");
 }
 
+/* A whole-string number in [lo, hi). */
+static bool number_in(const char *arg, double lo, double hi, double *out)
+{
+	char *end;
+	double x = strtod(arg, &end);
+	if (end == arg || *end || !(x >= lo && x < hi))
+		return false;
+	*out = x;
+	return true;
+}
+
 int sb_cmd_compare(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -64,35 +75,23 @@ int sb_cmd_compare(int argc, char **argv)
 				return sb_cli_fail("compare: --on '%s': expected p50, p90, p95, p99 or mean", optarg);
 			o.cli_set |= SB_BUDGET_CLI_STATISTIC;
 			break;
-		case 'T': {
-			char *end;
-			double x = strtod(optarg, &end);
-			if (end == optarg || *end || !(x >= 0 && x < 10))
+		case 'T':
+			if (!number_in(optarg, 0, 10, &o.defaults.threshold))
 				return sb_cli_fail("compare: --threshold '%s': expected a relative change like 0.10 "
 						   "(10%%), in [0, 10)", optarg);
-			o.defaults.threshold = x;
 			o.cli_set |= SB_BUDGET_CLI_THRESHOLD;
 			break;
-		}
-		case 'a': {
-			char *end;
-			double x = strtod(optarg, &end);
-			if (end == optarg || *end || !(x > 0 && x < 0.5))
+		case 'a':
+			if (!number_in(optarg, 0, 0.5, &o.defaults.alpha) || o.defaults.alpha == 0)
 				return sb_cli_fail("compare: --alpha '%s': expected a level in (0, 0.5), e.g. 0.05", optarg);
-			o.defaults.alpha = x;
 			o.cli_set |= SB_BUDGET_CLI_ALPHA;
 			break;
-		}
-		case 'D': {
-			char *end;
-			double x = strtod(optarg, &end);
-			if (end == optarg || *end || !(x >= 0 && x < 1))
+		case 'D':
+			if (!number_in(optarg, 0, 1, &o.defaults.drift))
 				return sb_cli_fail("compare: --drift '%s': expected a relative spread per run in [0, 1), "
 						   "e.g. 0.05 (5%%)", optarg);
-			o.defaults.drift = x;
 			o.cli_set |= SB_BUDGET_CLI_DRIFT;
 			break;
-		}
 		case 'N':
 			if (strcmp(optarg, "none") == 0)
 				o.no_normalize = true;
