@@ -164,6 +164,20 @@ int sb_cli_iter_opt(const char *verb, int c, const char *arg, struct sb_cli_iter
 	}
 }
 
+int sb_cli_next_opt(int argc, char **argv, const char *verb, const struct option *opts,
+		    struct sb_cli_iter_opts *it)
+{
+	int c;
+	while ((c = sb_cli_getopt(argc, argv, verb, opts)) != -1) {
+		int handled = c == -2 ? -1 : sb_cli_iter_opt(verb, c, optarg, it);
+		if (handled < 0)
+			return -2;
+		if (!handled)
+			return c;
+	}
+	return -1;
+}
+
 static bool param_declared(const struct sb_params *one, const struct sb_scenario *s, const struct sb_driver *d,
 			   struct sb_error *err)
 {

@@ -34,6 +34,10 @@ struct sb_cli_iter_opts {
 	{"no-host-ref", no_argument, NULL, 'R'}
 /* Handle option c if it is one of those (returns 1), not one (0), or bad (-1, error printed). */
 int sb_cli_iter_opt(const char *verb, int c, const char *arg, struct sb_cli_iter_opts *o);
+/* The next option that is not one of those (handled into *it on the way): its code, -1 at the end,
+ * or -2 after a bad option (error printed). */
+int sb_cli_next_opt(int argc, char **argv, const char *verb, const struct option *opts,
+		    struct sb_cli_iter_opts *it);
 /* Every --param must belong to some selected scenario or driver; else one error line, -1. */
 int sb_cli_check_params(const char *verb, const struct sb_params *params,
 			const struct sb_scenario *const *scn, size_t nscn,

@@ -199,14 +199,11 @@ int sb_cmd_matrix(int argc, char **argv)
 	bool json = false;
 	struct sb_error err = {0};
 	optind = 1;
-	while ((c = sb_cli_getopt(argc, argv, "matrix", opts)) != -1) {
-		int handled = c == -2 ? -1 : sb_cli_iter_opt("matrix", c, optarg, &it);
-		if (handled < 0) {
+	while ((c = sb_cli_next_opt(argc, argv, "matrix", opts, &it)) != -1) {
+		if (c == -2) {
 			rc = 1;
 			goto done;
 		}
-		if (handled)
-			continue;
 		switch (c) {
 		case 'd': drivers_spec = optarg; break;
 		case 's': scn_spec = optarg; break;

@@ -66,14 +66,11 @@ int sb_cmd_run(int argc, char **argv)
 	struct sb_error err = {0};
 	int c, rc = 0;
 	optind = 1;
-	while ((c = sb_cli_getopt(argc, argv, "run", opts)) != -1) {
-		int handled = c == -2 ? -1 : sb_cli_iter_opt("run", c, optarg, &it);
-		if (handled < 0) {
+	while ((c = sb_cli_next_opt(argc, argv, "run", opts, &it)) != -1) {
+		if (c == -2) {
 			rc = 1;
 			goto done;
 		}
-		if (handled)
-			continue;
 		switch (c) {
 		case 'd': driver_name = optarg; break;
 		case 'o': out = optarg; break;
