@@ -13,6 +13,7 @@ static void compare_usage(void)
 	printf("usage: sandbench compare BASELINE CURRENT [--on p50|p90|p95|p99|mean] [--threshold F]\n"
 	       "                         [--alpha A] [--correction bonferroni|none] [--budgets FILE]\n"
 	       "                         [--drift F] [--normalize host|none]\n"
+	       "                         [--test mann-whitney|permutation]\n"
 	       "                         [--allow-mismatch] [--strict]\n"
 	       "                         [--host-mismatch warn|error] [--fail-on-warn]\n"
 	       "                         [--json | --markdown] [--out FILE]\n\n"
@@ -21,6 +22,7 @@ static void compare_usage(void)
 	       "(sandbench.matrix/v1). Per metric: the statistic (--on, default p50) of the raw samples,\n"
 	       "a Mann-Whitney U test corrected for autocorrelation (alpha 0.05 over all metrics tested,\n"
 	       "Bonferroni) and the relative threshold (default 0.10, i.e. 10%%), direction-aware.\n"
+	       "--test permutation tests the difference of the median (or mean) itself instead.\n"
 	       "Time metrics are scaled by the host reference timed beside them (--normalize none: not).\n"
 	       "With fewer than three runs in all, a change must also clear an assumed drift between\n"
 	       "runs (--drift, default 0.05 per run); with more, the measured one.\n"
@@ -52,7 +54,7 @@ int sb_cmd_compare(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},		{"markdown", no_argument, NULL, 'm'},
 		{"out", required_argument, NULL, 'o'},		{"help", no_argument, NULL, 'h'},
 		{"correction", required_argument, NULL, 'c'},	{"drift", required_argument, NULL, 'D'},
-		{"normalize", required_argument, NULL, 'N'},
+		{"normalize", required_argument, NULL, 'N'},	{"test", required_argument, NULL, 'X'},
 		{NULL, 0, NULL, 0},
 	};
 	struct sb_compare_opts o = {
@@ -91,6 +93,12 @@ int sb_cmd_compare(int argc, char **argv)
 				return sb_cli_fail("compare: --drift '%s': expected a relative spread per run in [0, 1), "
 						   "e.g. 0.05 (5%%)", optarg);
 			o.cli_set |= SB_BUDGET_CLI_DRIFT;
+			break;
+		case 'X':
+			if (strcmp(optarg, "permutation") == 0)
+				o.defaults.permutation = true;
+			else if (strcmp(optarg, "mann-whitney") != 0)
+				return sb_cli_fail("compare: --test '%s': expected mann-whitney or permutation", optarg);
 			break;
 		case 'N':
 			if (strcmp(optarg, "none") == 0)

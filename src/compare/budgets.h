@@ -35,6 +35,7 @@ struct sb_budget_rule {
 	double drift;             /* assumed run-to-run spread (relative SD per run) when a side has too
 				   * few runs to measure it; < 0: SB_DEFAULT_DRIFT */
 	bool no_normalize;        /* never scale this metric by the host reference */
+	bool permutation;         /* test the statistic's difference by permutation, not Mann-Whitney */
 	bool ignore;              /* leave the metric out of the verdict (still listed) */
 	int entry;                /* index of the budget entry that matched, -1 for the defaults */
 };

@@ -22,9 +22,26 @@ run_rc 2 "2x slowdown is a regression" $sb compare "$TMP/base.json" "$TMP/slow.j
 grep -q 'lifecycle_ms (p50) .*regression' "$TMP/out" && ok "table row says regression" || fail "no regression row: $(cat "$TMP/out")"
 grep -q 'rate_ops (p50) .* ~' "$TMP/out" && ok "unchanged metric is ~" || fail "rate_ops not ~"
 
+# --test permutation: the same verdicts from a permutation test of the median; reproducible.
+run_rc 2 "permutation test: 2x is a regression" $sb compare --test permutation --json --out "$TMP/perm.json" "$TMP/base.json" "$TMP/slow.json"
+$sb compare --test permutation --json "$TMP/base.json" "$TMP/slow.json" > "$TMP/perm2.json"
+vjson "$TMP/perm.json" && ok "permutation JSON validates" || fail "permutation JSON invalid"
+/usr/bin/python3 - "$TMP/perm.json" "$TMP/perm2.json" <<'PY' && ok "permutation test recorded and reproducible" || fail "permutation record"
+import json, sys
+a, b = (json.load(open(f))["comparisons"][0]["metrics"][0] for f in sys.argv[1:])
+t = a["test"]
+assert t["name"] == "permutation" and t["statistic"] == "median" and t["permutations"] == 10000, t
+assert t["observed"] > 0.5 and t["p_independent"] < 0.001, t
+assert t["p_independent"] == b["test"]["p_independent"], (t, b["test"])
+PY
+run_rc 0 "permutation test with --on p90 keeps Mann-Whitney" $sb compare --test permutation --on p90 --json "$TMP/base.json" "$TMP/base.json"
+grep -q '"name": "mann-whitney"' "$TMP/out" && ok "p90: mann-whitney" || fail "p90 test: $(head -c 400 "$TMP/out")"
+expect_error "bad --test" "--test 'ttest': expected mann-whitney or permutation" $sb compare --test ttest "$TMP/base.json" "$TMP/slow.json"
+
 # The same samples in another order: nothing changed.
 craft "$TMP/shuf.json" --shuffle-of "$TMP/base.json"
 run_rc 0 "shuffled copy is ~" $sb compare "$TMP/base.json" "$TMP/shuf.json"
+run_rc 0 "shuffled copy is ~ under the permutation test too" $sb compare --test permutation "$TMP/base.json" "$TMP/shuf.json"
 grep -q '0 regression, 0 warn, 0 improvement, 2 ~' "$TMP/out" && ok "all ~" || fail "shuffled: $(tail -1 "$TMP/out")"
 
 # Higher is better: a drop is a regression, a rise an improvement.
