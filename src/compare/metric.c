@@ -142,10 +142,11 @@ static bool drift_test(double vb, double lob, double hib, double vc, double loc,
 
 /* --test permutation: a Monte Carlo permutation test of the difference of the statistic itself
  * (median or mean), seeded from the metric's name so a compare is reproducible. The same AR(1)
- * deflation as for Mann-Whitney applies to its z. Sets *p and the observed direction. */
+ * deflation as for Mann-Whitney applies to its z. Sets *p and *up (the observed difference,
+ * whose sign is the direction). */
 static json_t *permutation_json(const double *cur, size_t nc, const double *base, size_t nb, enum sb_statistic st,
 				const char *metric, double rho, double inflation, double rank_biserial, double *p,
-				bool *up)
+				double *up)
 {
 	size_t perms = nb + nc <= 2000 ? 10000 : (size_t)fmax(1000, 2e7 / (double)(nb + nc));
 	uint64_t seed = 1469598103934665603ULL; /* FNV-1a of the metric name */
@@ -161,7 +162,7 @@ static json_t *permutation_json(const double *cur, size_t nc, const double *base
 	if (inflation > 1 && pr.p < 1)
 		padj = fmax(pr.p, 2 * sb_normal_sf(sb_normal_quantile(1 - pr.p / 2) / sqrt(inflation)));
 	*p = fmin(1, padj);
-	*up = pr.observed > 0;
+	*up = pr.observed;
 	return json_pack("{s:s, s:s, s:f, s:I, s:f, s:f, s:f, s:f}", "name", "permutation", "statistic",
 			 st == SB_STAT_MEAN ? "mean" : "median", "observed", pr.observed, "permutations",
 			 (json_int_t)pr.permutations, "rank_biserial", rank_biserial, "p_independent", pr.p,
@@ -264,10 +265,10 @@ json_t *sb_compare_metric(const char *metric, const char *unit, bool higher_is_b
 			 mw.method == SB_TEST_EXACT ? "exact" : "normal", "u", mw.u1, "ties", mw.ties,
 			 "rank_biserial", mw.rank_biserial, "p_independent", mw.p, "autocorrelation", rho,
 			 "variance_inflation", inflation);
-	bool agrees_up = mw.rank_biserial > 0; /* current tends to be larger */
+	double up = mw.rank_biserial; /* > 0: current tends to be larger, < 0 smaller, 0 neither */
 	if (rule->permutation && (st == SB_STAT_P50 || st == SB_STAT_MEAN)) {
 		json_decref(test);
-		test = permutation_json(cur, nc, base, nb, st, metric, rho, inflation, mw.rank_biserial, &p, &agrees_up);
+		test = permutation_json(cur, nc, base, nb, st, metric, rho, inflation, mw.rank_biserial, &p, &up);
 	}
 	bool significant = p < rule->alpha, within_drift = false;
 	double sp, band, df;
@@ -311,7 +312,6 @@ json_t *sb_compare_metric(const char *metric, const char *unit, bool higher_is_b
 	bad = hib ? -delta : delta;
 	double floor_abs = rule->min_change >= 0 ? rule->min_change : sb_unit_noise_floor(unit);
 	json_object_set_new(m, "noise_floor", json_real(floor_abs));
-	double up = agrees_up ? 1 : -1;
 	double worse = hib ? -up : up; /* > 0: current tends to be worse */
 	struct sb_decision_in in = {
 		.bad = bad, .bad_ci_lo = bad_lo, .significant = significant, .within_drift = within_drift,
