@@ -37,6 +37,7 @@ extern const struct sb_driver sb_driver_bwrap;
 static const struct sb_param_def bwrap_params[] = {
 	{"mode", "enter", "enter: one long-lived sandbox, commands enter it with nsenter; oneshot: a fresh bwrap per command"},
 	{"net", "none", "none: own network namespace with loopback only; host: share the host's (--share-net)"},
+	{"bin", NULL, "the bwrap binary: a path or a name in PATH (default: bwrap), e.g. another build"},
 	{NULL, NULL, NULL},
 };
 
@@ -218,8 +219,8 @@ static int bwrap_create(const struct sb_box_spec *spec, struct sb_box **out, int
 	snprintf(b->owner, sizeof(b->owner), "%d:%llu", (int)getpid(), sb_rt_proc_start(getpid()));
 	*out = b;
 	int rc = 0;
-	if (sb_rt_which("bwrap", b->bin, sizeof(b->bin)) < 0)
-		rc = sb_error_set(err, ENOENT, "bwrap not found in PATH");
+	if (sb_rt_binary(spec->params, bwrap_params, "bwrap", b->bin, sizeof(b->bin), err) < 0)
+		rc = -ENOENT;
 	else if (sb_rt_which("nsenter", b->nsenter, sizeof(b->nsenter)) < 0)
 		rc = sb_error_set(err, ENOENT, "nsenter not found in PATH");
 	else if (!b->oneshot)

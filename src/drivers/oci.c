@@ -25,6 +25,7 @@
 
 const struct sb_param_def sb_oci_params[] = {
 	{"net", "none", "none: own network namespace with loopback only; host: share the host's"},
+	{"bin", NULL, "the runtime binary: a path or a name in PATH (default: the runtime's own), e.g. another build"},
 	{NULL, NULL, NULL},
 };
 
@@ -207,9 +208,9 @@ static int box_create(const struct sb_oci_runtime *rt, const struct sb_box_spec 
 	b->rt = rt;
 	snprintf(b->name, sizeof(b->name), "%s", spec->name);
 	snprintf(b->bundle, sizeof(b->bundle), "%s/%s", SB_OCI_DIR, spec->name);
-	if (sb_rt_which(rt->binary, b->bin, sizeof(b->bin)) < 0) {
+	if ((rc = sb_rt_binary(spec->params, sb_oci_params, rt->binary, b->bin, sizeof(b->bin), err)) < 0) {
 		free(b);
-		return sb_error_set(err, ENOENT, "%s not found in PATH", rt->binary);
+		return rc;
 	}
 	if ((rc = sb_mkdir_p(SB_OCI_DIR, 0700)) < 0) {
 		free(b);

@@ -105,6 +105,21 @@ int sb_rt_which(const char *name, char *buf, size_t len)
 	return -ENOENT;
 }
 
+int sb_rt_binary(const struct sb_params *params, const struct sb_param_def *defs, const char *dflt, char *buf,
+		 size_t len, struct sb_error *err)
+{
+	const char *want = sb_params_get_def(params, defs, "bin");
+	if (!want || !*want) {
+		if (sb_rt_which(dflt, buf, len) < 0)
+			return sb_error_set(err, ENOENT, "%s not found in PATH", dflt);
+		return 0;
+	}
+	if (sb_rt_which(want, buf, len) < 0)
+		return sb_error_set(err, ENOENT, "bin=%s: not an executable file (give a path, or a name in PATH)",
+				    want);
+	return 0;
+}
+
 void sb_rt_version(const char *const *argv, double timeout_s, char *out, size_t len)
 {
 	snprintf(out, len, "unknown");

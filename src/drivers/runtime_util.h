@@ -37,6 +37,11 @@ static inline const char *const *sb_argv_get(const struct sb_argv *a)
 
 /* Absolute path of an executable found in PATH (or name itself when it has a '/'): 0 or -ENOENT. */
 int sb_rt_which(const char *name, char *buf, size_t len);
+/* The runtime binary a box runs: the driver parameter "bin" (a path, or a name looked up in PATH:
+ * another build of the runtime, e.g. to put two side by side with `paired`), else dflt from PATH.
+ * Fills buf, or returns -ENOENT with err naming what was not found. */
+int sb_rt_binary(const struct sb_params *params, const struct sb_param_def *defs, const char *dflt, char *buf,
+		 size_t len, struct sb_error *err);
 /* Run argv (e.g. `crun --version`) and put the first dotted version number found in its output
  * into out ("1.8.1"); "unknown" when there is none. Bounded by timeout_s. */
 void sb_rt_version(const char *const *argv, double timeout_s, char *out, size_t len);

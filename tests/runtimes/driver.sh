@@ -105,6 +105,25 @@ for r in rs:
         print(f"  {sys.argv[2]} create+true+destroy median {life[0]['p50']:.1f} ms")
 PY
 
+# Another build of the runtime: bin=PATH runs that binary instead (here a wrapper that leaves a
+# trace and execs the real one), so `paired` can put two builds side by side.
+case $drv in
+crun|runc|bwrap)
+	real=$(command -v "$drv")
+	printf '#!/bin/sh\necho x >> %s\nexec %s "$@"\n' "$TMP/build2.calls" "$real" > "$TMP/$drv-build2"
+	chmod +x "$TMP/$drv-build2"
+	$sb paired latency-spawn --driver "$drv" --current-param "bin=$TMP/$drv-build2" --pairs 6 --warmup 0 \
+		--json > "$TMP/builds.json" 2> "$TMP/builds.err"; rc=$?
+	[ $rc -ne 1 ] && [ -s "$TMP/build2.calls" ] && /usr/bin/python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["baseline"]["params"] == {} and d["current"]["params"] == {"bin": sys.argv[2]}, (d["baseline"], d["current"])
+assert len([p for p in d["pairs"] if not p["warmup"]]) == 6, len(d["pairs"])
+' "$TMP/builds.json" "$TMP/$drv-build2" && ok "paired: two builds through bin=PATH" || fail "bin=PATH paired (exit $rc): $(head -c 600 "$TMP/builds.err")"
+	expect_error "bin=PATH that is not there" "bin=/nonexistent/$drv: not an executable file" \
+		$sb exec --driver "$drv" --param "bin=/nonexistent/$drv" -- true ;;
+esac
+
 # the agent inside: shell pool and exec rate through `serve` connections
 $sb run latency-shell-pool throughput-exec-rate --driver "$drv" "${params[@]}" --runs 2 --warmup 0 \
 	--out "$TMP/agent" > /dev/null 2> "$TMP/agent.err"; rc=$?
