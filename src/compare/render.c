@@ -250,6 +250,22 @@ static void side_desc(const json_t *d, char *buf, size_t len)
 		snprintf(buf, len, "%s", gets(d, "command"));
 	else
 		snprintf(buf, len, "%s on %s", gets(d, "scenario"), gets(d, "driver"));
+	/* The side's own parameters tell two runs of one driver apart (bin=PATH: two builds). */
+	const char *k;
+	json_t *v;
+	bool first = true;
+	json_object_foreach((json_t *)json_object_get(d, "params"), k, v) {
+		size_t l = strlen(buf);
+		snprintf(buf + l, len - l, "%s%s=%s", first ? " (" : ", ", k, json_string_value(v));
+		first = false;
+	}
+	if (!first) {
+		size_t l = strlen(buf);
+		if (json_is_string(json_object_get(d, "bin_version")))
+			snprintf(buf + l, len - l, ", version %s)", gets(d, "bin_version"));
+		else
+			snprintf(buf + l, len - l, ")");
+	}
 }
 
 static void paired_head(FILE *f, const json_t *doc, bool md)

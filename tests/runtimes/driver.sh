@@ -113,11 +113,14 @@ crun|runc|bwrap)
 	printf '#!/bin/sh\necho x >> %s\nexec %s "$@"\n' "$TMP/build2.calls" "$real" > "$TMP/$drv-build2"
 	chmod +x "$TMP/$drv-build2"
 	$sb paired latency-spawn --driver "$drv" --current-param "bin=$TMP/$drv-build2" --pairs 6 --warmup 0 \
-		--json > "$TMP/builds.json" 2> "$TMP/builds.err"; rc=$?
+		--json --out "$TMP/builds.json" > /dev/null 2> "$TMP/builds.err"; rc=$?
+	validate_paired() { /usr/bin/python3 "$SRCDIR/tests/tools/validate_json.py" "$SRCDIR/docs/paired.schema.json" "$1" >/dev/null; }
+	validate_paired "$TMP/builds.json" || fail "two-builds paired document does not validate"
 	[ $rc -ne 1 ] && [ -s "$TMP/build2.calls" ] && /usr/bin/python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["baseline"]["params"] == {} and d["current"]["params"] == {"bin": sys.argv[2]}, (d["baseline"], d["current"])
+assert d["current"]["bin_version"] == d["current"]["driver_version"], d["current"]  # the wrapper runs the same build
 assert len([p for p in d["pairs"] if not p["warmup"]]) == 6, len(d["pairs"])
 ' "$TMP/builds.json" "$TMP/$drv-build2" && ok "paired: two builds through bin=PATH" || fail "bin=PATH paired (exit $rc): $(head -c 600 "$TMP/builds.err")"
 	expect_error "bin=PATH that is not there" "bin=/nonexistent/$drv: not an executable file" \
