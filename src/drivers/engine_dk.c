@@ -34,6 +34,8 @@ struct sb_box {
 
 const struct sb_param_def sb_dk_params[] = {
 	{"net", "default", "network: default (the engine's default network) or none (loopback only)"},
+	{"runtime", NULL, "the container's OCI runtime (default: the driver's): podman takes a name or a path, "
+			  "e.g. another build of crun; docker a name registered with dockerd"},
 	{NULL, NULL, NULL},
 };
 
@@ -268,8 +270,17 @@ int sb_dk_create(struct sb_dk *dk, const struct sb_box_spec *spec, struct sb_box
 	sb_argv_addf(&a, "--label=%s=%s", SB_ENG_LABEL_RUN, spec->name);
 	sb_argv_addf(&a, "--label=%s=%s", SB_ENG_LABEL_OWNER, sb_eng_owner());
 	sb_argv_addf(&a, "--label=%s=%s", SB_ENG_LABEL_DRIVER, dk->driver);
-	if (dk->runtime)
-		sb_argv_addf(&a, "--runtime=%s", dk->runtime);
+	const char *oci = sb_params_get_def(spec->params, sb_dk_params, "runtime");
+	char oci_path[PATH_MAX];
+	if (oci && *oci && strchr(oci, '/') && sb_rt_which(oci, oci_path, sizeof(oci_path)) < 0) {
+		free(b);
+		sb_argv_free(&a);
+		return sb_error_set(err, ENOENT, "%s: runtime=%s: not an executable file", dk->driver, oci);
+	}
+	if (!oci || !*oci)
+		oci = dk->runtime;
+	if (oci)
+		sb_argv_addf(&a, "--runtime=%s", oci);
 	sb_argv_add_all(&a, dk->run_flags);
 	if (strcmp(net, "none") == 0)
 		sb_argv_add(&a, "--network=none");

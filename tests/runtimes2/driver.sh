@@ -132,6 +132,26 @@ PY
 run_ok latency latency-spawn latency-exec-output
 run_ok pool latency-shell-pool
 
+# Another build of the OCI runtime under podman: runtime=PATH (here a wrapper that leaves a trace
+# and execs the real one), side by side with the default through paired.
+case $drv in
+podman | podman-runc)
+	oci=crun; [ "$drv" = podman-runc ] && oci=runc
+	printf '#!/bin/sh\necho x >> %s\nexec %s "$@"\n' "$TMP/oci2.calls" "$(command -v $oci)" > "$TMP/$oci-build2"
+	chmod +x "$TMP/$oci-build2"
+	$sb paired latency-spawn --driver "$drv" --current-param "runtime=$TMP/$oci-build2" --pairs 6 --warmup 0 \
+		--json --out "$TMP/builds.json" >/dev/null 2>"$TMP/builds.err"; rc=$?
+	[ $rc -ne 1 ] && [ -s "$TMP/oci2.calls" ] && /usr/bin/python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["current"]["params"] == {"runtime": sys.argv[2]} and d["baseline"]["params"] == {}, d["current"]
+' "$TMP/builds.json" "$TMP/$oci-build2" && ok "paired: two $oci builds under $drv (runtime=PATH)" ||
+		fail "runtime=PATH paired (exit $rc): $(head -c 600 "$TMP/builds.err")"
+	err=$($sb exec --driver "$drv" --param runtime=/nonexistent/$oci -- true 2>&1 >/dev/null)
+	case $err in *"runtime=/nonexistent/$oci: not an executable file"*) ok "runtime=PATH that is not there";;
+	*) fail "missing runtime: $err";; esac ;;
+esac
+
 images >"$TMP/images.after"
 cmp -s "$TMP/images.before" "$TMP/images.after" && ok "image reused, not imported again" ||
 	fail "images changed: $(diff "$TMP/images.before" "$TMP/images.after" | tr '\n' ' ')"
