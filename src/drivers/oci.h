@@ -45,6 +45,15 @@ int sb_oci_config_write(const char *bundle, const struct sb_oci_config *c, struc
 /* Driver parameters shared by the OCI drivers (net=none|host). */
 extern const struct sb_param_def sb_oci_params[];
 
+/* The vtable entries crun and runc share: everything but the name, probe, create and cleanup. */
+#define SB_OCI_COMMON_OPS                                                                              \
+	.caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_STATS | SB_CAP_MEMLIMIT | SB_CAP_CPULIMIT |         \
+		SB_CAP_PIDLIMIT | SB_CAP_ISOLATION | SB_CAP_PIDS,                                        \
+	.params = sb_oci_params, .needs_rootfs = true, .agent_in_box = "/sandbench-agent",               \
+	.box_start = sb_oci_box_start, .box_exec = sb_oci_box_exec, .box_agent_open = sb_oci_box_agent_open, \
+	.box_stop = sb_oci_box_stop, .box_destroy = sb_oci_box_destroy, .box_stats = sb_oci_box_stats,   \
+	.box_pids = sb_oci_box_pids
+
 /* The vtable ops, parameterised by the runtime. */
 int sb_oci_box_create(const struct sb_oci_runtime *rt, const struct sb_box_spec *spec,
 		      struct sb_box **out, int64_t deadline_ns, struct sb_error *err);

@@ -29,19 +29,8 @@ static int runc_leftovers(bool clean, sb_line_fn emit, void *arg, struct sb_erro
 const struct sb_driver sb_driver_runc = {
 	.name = "runc",
 	.summary = "runc (reference OCI runtime): bundle from the standard rootfs, create+start, exec per command",
-	.caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_STATS | SB_CAP_MEMLIMIT | SB_CAP_CPULIMIT |
-		SB_CAP_PIDLIMIT | SB_CAP_ISOLATION | SB_CAP_PIDS,
-	.params = sb_oci_params,
-	.needs_rootfs = true,
-	.agent_in_box = "/sandbench-agent",
+	SB_OCI_COMMON_OPS,
 	.probe = runc_probe,
 	.box_create = runc_create,
-	.box_start = sb_oci_box_start,
-	.box_exec = sb_oci_box_exec,
-	.box_agent_open = sb_oci_box_agent_open,
-	.box_stop = sb_oci_box_stop,
-	.box_destroy = sb_oci_box_destroy,
-	.box_stats = sb_oci_box_stats,
-	.box_pids = sb_oci_box_pids,
 	.leftovers = runc_leftovers,
 };
