@@ -4,9 +4,7 @@
 
 #include "cli/cli.h"
 #include "core/util.h"
-#ifdef SB_HAVE_IMAGE
 #include "image/image.h"
-#endif
 
 int sb_cli_prepare_assets(const struct sb_driver *drv, char *agent, size_t agent_len, char *rootfs,
 			  size_t rootfs_len)
@@ -20,15 +18,10 @@ int sb_cli_prepare_assets(const struct sb_driver *drv, char *agent, size_t agent
 	rootfs[0] = '\0';
 	if (!drv->needs_rootfs)
 		return 0;
-#ifdef SB_HAVE_IMAGE
 	bool reused;
 	if (sb_image_build(sb_image_default_cache_dir(), agent, rootfs, rootfs_len, &reused, &err) < 0)
 		return sb_cli_fail("cannot build the standard rootfs: %s", err.msg);
 	return 0;
-#else
-	return sb_cli_fail("driver %s needs the standard rootfs, and this build has no image builder",
-			   drv->name);
-#endif
 }
 
 int sb_cmd_image(int argc, char **argv)
@@ -57,7 +50,6 @@ int sb_cmd_image(int argc, char **argv)
 		return sb_cli_fail("image: expected 'build' (sandbench image build [--out DIR])");
 	if (optind + 1 < argc)
 		return sb_cli_fail("image: unexpected argument '%s'", argv[optind + 1]);
-#ifdef SB_HAVE_IMAGE
 	char agent[4096], rootfs[4096];
 	struct sb_error err = {0};
 	if (sb_find_agent(agent, sizeof(agent), &err) < 0)
@@ -69,8 +61,4 @@ int sb_cmd_image(int argc, char **argv)
 	printf("%s\n", rootfs);
 	fprintf(stderr, "%s\n", reused ? "(reused: inputs unchanged)" : "(built)");
 	return 0;
-#else
-	(void)out;
-	return sb_cli_fail("image: this build has no image builder");
-#endif
 }

@@ -6,8 +6,6 @@
 #include "cli/cli.h"
 #include "core/params.h"
 
-static const char *const axes[] = {"latency", "resource", "density", "throughput", "stability"};
-
 static void profiles_str(unsigned p, char *buf, size_t len)
 {
 	buf[0] = '\0';
@@ -47,11 +45,8 @@ int sb_cmd_list(int argc, char **argv)
 	if (optind < argc)
 		return sb_cli_fail("list: unexpected argument '%s'", argv[optind]);
 	if (axis) {
-		bool ok = false;
-		for (size_t i = 0; i < 5; i++)
-			ok |= !strcmp(axis, axes[i]);
-		if (!ok) {
-			const char *close = sb_closest_name(axis, axes, 5);
+		if (!sb_axis_find(axis)) {
+			const char *close = sb_closest_name(axis, sb_axis_names, SB_AXIS_COUNT);
 			return sb_cli_fail("list: unknown axis '%s'%s%s%s", axis, close ? " (did you mean '" : "",
 					   close ? close : "", close ? "'?)" : " (latency, resource, density, throughput, stability)");
 		}

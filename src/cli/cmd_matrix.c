@@ -65,16 +65,10 @@ static int select_drivers(const char *spec, struct drv_entry *out, size_t *n)
 
 static int select_scenarios(const char *spec, const struct sb_scenario **out, size_t *n)
 {
-	static const char *const axes[] = {"latency", "resource", "density", "throughput", "stability"};
 	size_t nall;
 	const struct sb_scenario *const *all = sb_scenarios_all(&nall);
-	unsigned profile = !strcmp(spec, "quick") ? SB_PROFILE_QUICK
-			   : !strcmp(spec, "standard") ? SB_PROFILE_STANDARD
-			   : !strcmp(spec, "full") ? SB_PROFILE_FULL : 0;
-	const char *axis = NULL;
-	for (size_t i = 0; i < 5; i++)
-		if (!strcmp(spec, axes[i]))
-			axis = axes[i];
+	unsigned profile = sb_profile_parse(spec);
+	const char *axis = sb_axis_find(spec);
 	*n = 0;
 	if (profile || axis) {
 		for (size_t i = 0; i < nall && *n < MAX_SCN; i++)

@@ -98,9 +98,7 @@ int sb_cmd_run(int argc, char **argv)
 	const struct sb_scenario *list[256];
 	size_t nscn = 0;
 	if (profile) {
-		unsigned bit = !strcmp(profile, "quick") ? SB_PROFILE_QUICK
-			       : !strcmp(profile, "standard") ? SB_PROFILE_STANDARD
-			       : !strcmp(profile, "full") ? SB_PROFILE_FULL : 0;
+		unsigned bit = sb_profile_parse(profile);
 		if (!bit) {
 			rc = sb_cli_fail("run: unknown profile '%s' (quick, standard, full)", profile);
 			goto done;

@@ -16,39 +16,9 @@
 
 #include "core/proc.h"
 
-extern const struct sb_driver sb_driver_process;
-#define SB_DRIVER_DECL(x) extern const struct sb_driver sb_driver_##x;
-#ifdef SB_HAVE_NATIVE
-SB_DRIVER_DECL(native)
-#endif
-#ifdef SB_HAVE_BWRAP
-SB_DRIVER_DECL(bwrap)
-#endif
-#ifdef SB_HAVE_CRUN
-SB_DRIVER_DECL(crun)
-#endif
-#ifdef SB_HAVE_RUNC
-SB_DRIVER_DECL(runc)
-#endif
-#ifdef SB_HAVE_LXC
-SB_DRIVER_DECL(lxc)
-#endif
-#ifdef SB_HAVE_FIREJAIL
-SB_DRIVER_DECL(firejail)
-#endif
-#ifdef SB_HAVE_PODMAN
-SB_DRIVER_DECL(podman)
-SB_DRIVER_DECL(podman_runc)
-#endif
-#ifdef SB_HAVE_DOCKER
-SB_DRIVER_DECL(docker)
-#endif
-#ifdef SB_HAVE_CONTAINERD
-SB_DRIVER_DECL(containerd)
-#endif
-#ifdef SB_HAVE_CMD
-SB_DRIVER_DECL(cmd)
-#endif
+#define SB_DRIVER(x) extern const struct sb_driver sb_driver_##x;
+#include "drivers/list.h"
+#undef SB_DRIVER
 
 const struct sb_cap_name sb_cap_names[] = {
 	{SB_CAP_EXEC, "exec"},         {SB_CAP_AGENT, "agent"},       {SB_CAP_COPY, "copy"},
@@ -72,51 +42,16 @@ void sb_caps_format(unsigned caps, char *buf, size_t len)
 		snprintf(buf, len, "-");
 }
 
+static const struct sb_driver *const registry[] = {
+#define SB_DRIVER(x) &sb_driver_##x,
+#include "drivers/list.h"
+#undef SB_DRIVER
+};
+
 const struct sb_driver *const *sb_drivers_all(size_t *n)
 {
-	static const struct sb_driver *list[16];
-	static size_t count;
-	if (!count) {
-		const struct sb_driver *candidates[] = {
-			&sb_driver_process,
-#ifdef SB_HAVE_NATIVE
-			&sb_driver_native,
-#endif
-#ifdef SB_HAVE_BWRAP
-			&sb_driver_bwrap,
-#endif
-#ifdef SB_HAVE_CRUN
-			&sb_driver_crun,
-#endif
-#ifdef SB_HAVE_RUNC
-			&sb_driver_runc,
-#endif
-#ifdef SB_HAVE_LXC
-			&sb_driver_lxc,
-#endif
-#ifdef SB_HAVE_FIREJAIL
-			&sb_driver_firejail,
-#endif
-#ifdef SB_HAVE_PODMAN
-			&sb_driver_podman,
-			&sb_driver_podman_runc,
-#endif
-#ifdef SB_HAVE_DOCKER
-			&sb_driver_docker,
-#endif
-#ifdef SB_HAVE_CONTAINERD
-			&sb_driver_containerd,
-#endif
-#ifdef SB_HAVE_CMD
-			&sb_driver_cmd,
-#endif
-		};
-		for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++)
-			if (candidates[i])
-				list[count++] = candidates[i];
-	}
-	*n = count;
-	return list;
+	*n = sizeof(registry) / sizeof(registry[0]);
+	return registry;
 }
 
 const struct sb_driver *sb_driver_find(const char *name)

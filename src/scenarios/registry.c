@@ -3,19 +3,14 @@
 
 #include "scenarios/scenario.h"
 
-extern const struct sb_scenario sb_scn_latency_spawn, sb_scn_latency_exec_output,
-	sb_scn_latency_shell_pool, sb_scn_throughput_stdout, sb_scn_throughput_exec_rate,
-	sb_scn_throughput_disk, sb_scn_throughput_disk_rand, sb_scn_resource_mem_touch;
+#define SB_SCENARIO(x) extern const struct sb_scenario sb_scn_##x;
+#include "scenarios/list.h"
+#undef SB_SCENARIO
 
 static const struct sb_scenario *const catalog[] = {
-	&sb_scn_latency_spawn,
-	&sb_scn_latency_exec_output,
-	&sb_scn_latency_shell_pool,
-	&sb_scn_throughput_stdout,
-	&sb_scn_throughput_exec_rate,
-	&sb_scn_throughput_disk,
-	&sb_scn_throughput_disk_rand,
-	&sb_scn_resource_mem_touch,
+#define SB_SCENARIO(x) &sb_scn_##x,
+#include "scenarios/list.h"
+#undef SB_SCENARIO
 };
 
 const struct sb_scenario *const *sb_scenarios_all(size_t *n)
@@ -32,12 +27,29 @@ const struct sb_scenario *sb_scenario_find(const char *name)
 	return NULL;
 }
 
+const char *const sb_axis_names[] = {"latency", "resource", "density", "throughput", "stability", NULL};
+const char *const sb_profile_names[] = {"quick", "standard", "full", NULL};
+
 const char *sb_profile_name(unsigned bit)
 {
-	switch (bit) {
-	case SB_PROFILE_QUICK: return "quick";
-	case SB_PROFILE_STANDARD: return "standard";
-	case SB_PROFILE_FULL: return "full";
-	default: return "?";
-	}
+	for (unsigned i = 0; i < SB_PROFILE_COUNT; i++)
+		if (bit == 1u << i)
+			return sb_profile_names[i];
+	return "?";
+}
+
+unsigned sb_profile_parse(const char *name)
+{
+	for (unsigned i = 0; i < SB_PROFILE_COUNT; i++)
+		if (strcmp(name, sb_profile_names[i]) == 0)
+			return 1u << i;
+	return 0;
+}
+
+const char *sb_axis_find(const char *name)
+{
+	for (unsigned i = 0; i < SB_AXIS_COUNT; i++)
+		if (strcmp(name, sb_axis_names[i]) == 0)
+			return sb_axis_names[i];
+	return NULL;
 }

@@ -54,6 +54,15 @@ struct sb_scenario {
 const struct sb_scenario *const *sb_scenarios_all(size_t *n);
 const struct sb_scenario *sb_scenario_find(const char *name);
 const char *sb_profile_name(unsigned bit);
+/* The axes and profiles, NULL-terminated, for option checks and help (the registry owns the names). */
+extern const char *const sb_axis_names[];
+extern const char *const sb_profile_names[];
+#define SB_AXIS_COUNT 5
+#define SB_PROFILE_COUNT 3
+/* The profile bit for a name, 0 when unknown. */
+unsigned sb_profile_parse(const char *name);
+/* The registry's own copy of an axis name, NULL when unknown. */
+const char *sb_axis_find(const char *name);
 
 /* Record a metric for the current iteration (declares unit and direction on first use). */
 int sb_scn_metric(struct sb_scn_ctx *ctx, const char *name, const char *unit, bool higher_is_better,
