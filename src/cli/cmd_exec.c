@@ -63,7 +63,7 @@ int sb_cmd_exec(int argc, char **argv)
 		goto done;
 	}
 	struct sb_probe probe = {0};
-	drv->probe(&probe);
+	drv->probe(&params, &probe);
 	if (!probe.usable) {
 		sb_cli_fail("exec: driver %s is not usable here: %s", drv->name, probe.reason);
 		goto done;
@@ -79,8 +79,13 @@ int sb_cmd_exec(int argc, char **argv)
 	char id[33], name[64];
 	sb_random_id(id);
 	snprintf(name, sizeof(name), "sb-exec-%.8s", id);
+	void *drv_state = NULL;
+	if (sb_drv_open(drv, &params, &drv_state, &err) < 0) {
+		sb_cli_fail("exec: cannot open driver %s: %s", drv->name, err.msg);
+		goto done;
+	}
 	struct sb_box_spec spec = {.name = name, .params = &params, .rootfs = rootfs[0] ? rootfs : NULL,
-				   .agent_path = agent[0] ? agent : NULL};
+				   .agent_path = agent[0] ? agent : NULL, .drv_state = drv_state};
 	int64_t deadline = sb_deadline_after(timeout_s);
 	struct sb_box *box = NULL;
 	if (sb_drv_create(drv, &spec, &box, deadline, &err) < 0 ||
@@ -88,6 +93,7 @@ int sb_cmd_exec(int argc, char **argv)
 		sb_cli_fail("exec: cannot start a %s sandbox: %s", drv->name, err.msg);
 		struct sb_error e2 = {0};
 		sb_drv_destroy(drv, box, sb_deadline_after(30), &e2);
+		sb_drv_close(drv, drv_state);
 		goto done;
 	}
 	struct sb_exec_req req = {.argv = (const char *const *)argv + optind, .passthrough = true,
@@ -103,6 +109,7 @@ int sb_cmd_exec(int argc, char **argv)
 	struct sb_error derr = {0};
 	sb_interrupt_hold(true);
 	int drc = sb_drv_destroy(drv, box, sb_deadline_after(30), &derr);
+	sb_drv_close(drv, drv_state);
 	sb_interrupt_hold(false);
 	if (drc < 0) {
 		sb_cli_fail("exec: destroying the sandbox: %s", derr.msg);

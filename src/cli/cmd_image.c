@@ -11,12 +11,12 @@ int sb_cli_prepare_assets(const struct sb_driver *drv, char *agent, size_t agent
 {
 	struct sb_error err = {0};
 	if (sb_find_agent(agent, agent_len, &err) < 0) {
-		if (!drv->needs_rootfs)
+		if (drv->image != SB_IMAGE_ROOTFS)
 			return 0; /* scenarios that need the agent will fail with a clear reason */
 		return sb_cli_fail("%s", err.msg);
 	}
 	rootfs[0] = '\0';
-	if (!drv->needs_rootfs)
+	if (drv->image != SB_IMAGE_ROOTFS)
 		return 0;
 	bool reused;
 	if (sb_image_build(sb_image_default_cache_dir(), agent, rootfs, rootfs_len, &reused, &err) < 0)

@@ -111,7 +111,7 @@ int sb_cmd_drivers(int argc, char **argv)
 	struct sb_probe *probes = calloc(n, sizeof(*probes));
 	if (!probes)
 		return sb_cli_fail("drivers: out of memory");
-	sb_drivers_probe_all(all, n, probes, 120);
+	sb_drivers_probe_all(all, NULL, n, probes, 120);
 	for (size_t i = 0; i < n; i++) {
 		struct sb_probe p = probes[i];
 		char caps[160];

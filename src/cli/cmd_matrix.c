@@ -231,7 +231,10 @@ int sb_cmd_matrix(int argc, char **argv)
 	sb_signals_install();
 	{
 		struct sb_probe probes[MAX_DRV];
-		sb_drivers_probe_all(drv_list, ndrv, probes, 120);
+		const struct sb_params *pp[MAX_DRV];
+		for (size_t d = 0; d < ndrv; d++)
+			pp[d] = &it.params;
+		sb_drivers_probe_all(drv_list, pp, ndrv, probes, 120);
 		for (size_t d = 0; d < ndrv; d++)
 			drv[d].probe = probes[d];
 	}

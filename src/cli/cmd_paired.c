@@ -14,7 +14,6 @@
 #include "core/report.h"
 #include "core/signals.h"
 #include "core/util.h"
-#include "drivers/runtime_util.h"
 #include "scenarios/runner.h"
 
 static void paired_usage(void)
@@ -302,7 +301,7 @@ int sb_cmd_paired(int argc, char **argv)
 				goto done;
 			if (!side_params(s, &common, k ? &cparams : &bparams, k ? "current" : "baseline"))
 				goto done;
-			s->drv->probe(&s->probe);
+			s->drv->probe(&s->params, &s->probe);
 			if (!s->probe.usable) {
 				sb_cli_fail("paired: driver %s is not usable here: %s", s->drv->name, s->probe.reason);
 				goto done;
@@ -328,14 +327,10 @@ int sb_cmd_paired(int argc, char **argv)
 						    json_string(sides[k].params.items[i].value));
 			d[k] = json_pack("{s:s, s:s, s:s, s:o}", "scenario", sides[k].scn->name, "driver",
 					 sides[k].drv->name, "driver_version", sides[k].probe.version, "params", params);
-			/* Two builds of a runtime (bin=PATH): say which version each side ran. */
-			const char *bin = json_string_value(json_object_get(params, "bin"));
-			char path[4096], ver[64];
-			if (bin && sb_rt_which(bin, path, sizeof(path)) == 0) {
-				const char *argv_v[] = {path, "--version", NULL};
-				sb_rt_version(argv_v, 5, ver, sizeof(ver));
-				json_object_set_new(d[k], "bin_version", json_string(ver));
-			}
+			/* Two builds of a runtime (bin=PATH): the probe saw that build, so its version
+			 * is the one this side ran. */
+			if (json_object_get(params, "bin"))
+				json_object_set_new(d[k], "bin_version", json_string(sides[k].probe.version));
 		}
 		bdesc = d[0];
 		cdesc = d[1];

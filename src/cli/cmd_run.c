@@ -148,7 +148,7 @@ int sb_cmd_run(int argc, char **argv)
 
 	sb_signals_install();
 	struct sb_probe probe = {0};
-	drv->probe(&probe);
+	drv->probe(&it.params, &probe);
 	char agent[4096] = "", rootfs[4096] = "";
 	if (probe.usable && sb_cli_prepare_assets(drv, agent, sizeof(agent), rootfs, sizeof(rootfs)) != 0) {
 		rc = 1;

@@ -54,11 +54,17 @@ struct sb_box {
 	int keep_fd;            /* enter mode: write end of the agent's stdin */
 };
 
-static void bwrap_probe(struct sb_probe *out)
+static void bwrap_probe(const struct sb_params *params, struct sb_probe *out)
 {
 	memset(out, 0, sizeof(*out));
 	char bin[1024], ns[1024];
-	if (sb_rt_which("bwrap", bin, sizeof(bin)) < 0) {
+	struct sb_error be = {0};
+	if (sb_params_get(params, "bin")) {
+		if (sb_rt_binary(params, bwrap_params, "bwrap", bin, sizeof(bin), &be) < 0) {
+			snprintf(out->reason, sizeof(out->reason), "%s", be.msg);
+			return;
+		}
+	} else if (sb_rt_which("bwrap", bin, sizeof(bin)) < 0) {
 		snprintf(out->reason, sizeof(out->reason), "bwrap not found in PATH (apt-get install bubblewrap)");
 		return;
 	}
@@ -446,7 +452,7 @@ const struct sb_driver sb_driver_bwrap = {
 	.summary = "bubblewrap on the standard rootfs, all namespaces unshared; commands nsenter one long-lived sandbox (mode=oneshot: bwrap per command)",
 	.caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_ISOLATION | SB_CAP_PIDS,
 	.params = bwrap_params,
-	.needs_rootfs = true,
+	.image = SB_IMAGE_ROOTFS,
 	.agent_in_box = "/sandbench-agent",
 	.probe = bwrap_probe,
 	.box_create = bwrap_create,

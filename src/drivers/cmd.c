@@ -326,7 +326,7 @@ static const char *config_path(const struct sb_params *p)
 	return c && *c ? c : getenv(CMD_ENV);
 }
 
-static void cmd_probe(struct sb_probe *out)
+static void cmd_probe(const struct sb_params *params, struct sb_probe *out)
 {
 	memset(out, 0, sizeof(*out));
 	const char *path = getenv(CMD_ENV);
@@ -639,7 +639,7 @@ const struct sb_driver sb_driver_cmd = {
 	.summary = "any runtime, from a config file of command templates (--param config=PATH; docs/cmd-driver.md)",
 	.caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_ISOLATION,
 	.params = cmd_params,
-	.needs_rootfs = true,
+	.image = SB_IMAGE_ROOTFS,
 	.agent_in_box = "/sandbench-agent",
 	.probe = cmd_probe,
 	.template_prepare = cmd_template_prepare,

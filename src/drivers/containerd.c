@@ -36,7 +36,23 @@ struct sb_box {
 };
 
 static char ctr_bin[PATH_MAX];
-static char prepared_image[160], prepared_rootfs[PATH_MAX];
+/* A driver instance: the image imported for one rootfs, so a matrix column or a paired side has its
+ * own and none is shared through a file-level variable. */
+struct ctr_inst {
+	char image[160], rootfs[PATH_MAX];
+};
+
+static int ctr_open(const struct sb_params *params, void **state, struct sb_error *err)
+{
+	if (!(*state = calloc(1, sizeof(struct ctr_inst))))
+		return sb_error_set(err, ENOMEM, "out of memory");
+	return 0;
+}
+
+static void ctr_close(void *state)
+{
+	free(state);
+}
 
 static const struct sb_param_def ctr_params[] = {
 	{"net", "none", "network: none (a private namespace with loopback, ctr's default) or host"},
@@ -172,7 +188,7 @@ static int ctr_image(const char *dir, const char *kind, const char *hash, char *
 	return rc;
 }
 
-static void ctr_probe(struct sb_probe *out)
+static void ctr_probe(const struct sb_params *params, struct sb_probe *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (ctr_resolve() < 0) {
@@ -218,18 +234,21 @@ static int ctr_prepare(const struct sb_box_spec *spec, int64_t deadline_ns, stru
 {
 	if (ctr_resolve() < 0)
 		return sb_error_set(err, ENOENT, "containerd: ctr is not installed");
-	if (prepared_image[0] && spec->rootfs && strcmp(prepared_rootfs, spec->rootfs) == 0)
+	struct ctr_inst *in = spec->drv_state;
+	if (!in)
+		return sb_error_set(err, EINVAL, "containerd: driver used without an instance (sb_drv_open)");
+	if (in->image[0] && spec->rootfs && strcmp(in->rootfs, spec->rootfs) == 0)
 		return 0;
 	char hash[17];
 	int rc = sb_eng_rootfs_hash(spec->rootfs, hash, err);
 	if (rc == 0)
-		rc = ctr_image(spec->rootfs, "rootfs", hash, prepared_image, sizeof(prepared_image),
+		rc = ctr_image(spec->rootfs, "rootfs", hash, in->image, sizeof(in->image),
 			       deadline_ns, err);
 	if (rc < 0) {
-		prepared_image[0] = '\0';
+		in->image[0] = '\0';
 		return rc;
 	}
-	snprintf(prepared_rootfs, sizeof(prepared_rootfs), "%s", spec->rootfs);
+	snprintf(in->rootfs, sizeof(in->rootfs), "%s", spec->rootfs);
 	return 0;
 }
 
@@ -342,12 +361,13 @@ static int ctr_create(const struct sb_box_spec *spec, struct sb_box **out, int64
 		sb_argv_addf(&a, "--memory-limit=%llu", (unsigned long long)spec->mem_limit_bytes);
 	if (spec->cpu_limit > 0)
 		sb_argv_addf(&a, "--cpus=%g", spec->cpu_limit);
-	sb_argv_add_all(&a, (const char *const[]){prepared_image, spec->name, SB_ENG_IDLE_ARGV, NULL});
+	struct ctr_inst *in = spec->drv_state;
+	sb_argv_add_all(&a, (const char *const[]){in->image, spec->name, SB_ENG_IDLE_ARGV, NULL});
 	rc = sb_argv_ok(&a, err);
 	if (rc == 0 && (rc = sb_rt_run(sb_argv_get(&a), deadline_ns, NULL, err)) < 0 &&
 	    sb_eng_image_missing(err->msg)) {
 		/* another sandbench pruned the image since we prepared it: import it again, once */
-		prepared_image[0] = '\0';
+		in->image[0] = '\0';
 		if ((rc = ctr_prepare(spec, deadline_ns, err)) == 0)
 			rc = sb_rt_run(sb_argv_get(&a), deadline_ns, NULL, err);
 	}
@@ -607,9 +627,11 @@ const struct sb_driver sb_driver_containerd = {
 	.caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_STATS | SB_CAP_MEMLIMIT | SB_CAP_CPULIMIT |
 		SB_CAP_ISOLATION | SB_CAP_PIDS,
 	.params = ctr_params,
-	.needs_rootfs = true,
+	.image = SB_IMAGE_ROOTFS,
 	.agent_in_box = "/sandbench-agent",
 	.probe = ctr_probe,
+	.open = ctr_open,
+	.close = ctr_close,
 	.template_prepare = ctr_prepare,
 	.box_create = ctr_create,
 	.box_exec = ctr_exec,

@@ -26,9 +26,9 @@ static const struct sb_oci_runtime crun_rt = {.name = "crun", .binary = "crun", 
 #define HOSTFIX_DIR SB_RT_STATE_ROOT "/hostfix"
 #define HOSTFIX_RECORD HOSTFIX_DIR "/crun-cgroup"
 
-static void crun_probe(struct sb_probe *out)
+static void crun_probe(const struct sb_params *params, struct sb_probe *out)
 {
-	sb_oci_probe(&crun_rt, sb_driver_crun.caps, out);
+	sb_oci_probe(&crun_rt, params, sb_driver_crun.caps, out);
 	if (!out->usable && strstr(out->reason, "hybrid"))
 		snprintf(out->reason + strlen(out->reason), sizeof(out->reason) - strlen(out->reason),
 			 " (sandbench doctor --prepare-host moves them to v1)");
@@ -226,6 +226,7 @@ const struct sb_driver sb_driver_crun = {
 	.name = "crun",
 	.summary = "crun (OCI runtime in C): bundle from the standard rootfs, create+start, exec per command",
 	SB_OCI_COMMON_OPS,
+	.caps = SB_OCI_CAPS,
 	.probe = crun_probe,
 	.box_create = crun_create,
 	.leftovers = crun_leftovers,

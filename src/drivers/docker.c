@@ -15,7 +15,7 @@
 
 extern const struct sb_driver sb_driver_docker;
 
-static struct sb_dk docker_engine = {
+static const struct sb_dk docker_engine = {
 	.driver = "docker", .cli_name = "docker", .image_prefix = "sandbench",
 };
 
@@ -32,25 +32,34 @@ static const struct sb_eng_daemon dockerd_daemon = {
 	.name = "dockerd", .argv = dockerd_argv, .socket = "/var/run/docker.sock",
 };
 
-static void docker_probe(struct sb_probe *out)
+static void docker_probe(const struct sb_params *params, struct sb_probe *out)
 {
-	sb_dk_probe(&docker_engine, SB_DOCKER_CAPS, out);
+	struct sb_dk dk = docker_engine; /* the probe fills in the CLI it found */
+	sb_dk_probe(&dk, SB_DOCKER_CAPS, out);
+}
+
+static int docker_open(const struct sb_params *params, void **state, struct sb_error *err)
+{
+	return sb_dk_open(&docker_engine, state, err);
 }
 
 static int docker_prepare(const struct sb_box_spec *spec, int64_t deadline_ns, struct sb_error *err)
 {
-	return sb_dk_prepare(&docker_engine, spec, deadline_ns, err);
+	struct sb_dk *dk = sb_dk_instance(spec, err);
+	return dk ? sb_dk_prepare(dk, spec, deadline_ns, err) : -EINVAL;
 }
 
 static int docker_create(const struct sb_box_spec *spec, struct sb_box **out, int64_t deadline_ns,
 			 struct sb_error *err)
 {
-	return sb_dk_create(&docker_engine, spec, out, deadline_ns, err);
+	struct sb_dk *dk = sb_dk_instance(spec, err);
+	return dk ? sb_dk_create(dk, spec, out, deadline_ns, err) : -EINVAL;
 }
 
 static int docker_leftovers(bool clean, sb_line_fn emit, void *arg, struct sb_error *err)
 {
-	return sb_dk_leftovers(&docker_engine, clean, emit, arg, err);
+	struct sb_dk dk = docker_engine;
+	return sb_dk_leftovers(&dk, clean, emit, arg, err);
 }
 
 static void emitf(sb_line_fn emit, void *arg, const char *fmt, const char *a, const char *b)
@@ -149,6 +158,7 @@ const struct sb_driver sb_driver_docker = {
 	.caps = SB_DOCKER_CAPS,
 	SB_DK_COMMON_OPS,
 	.probe = docker_probe,
+	.open = docker_open,
 	.template_prepare = docker_prepare,
 	.box_create = docker_create,
 	.leftovers = docker_leftovers,

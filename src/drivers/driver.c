@@ -64,8 +64,8 @@ const struct sb_driver *sb_driver_find(const char *name)
 	return NULL;
 }
 
-void sb_drivers_probe_all(const struct sb_driver *const *drivers, size_t n, struct sb_probe *out,
-			  double timeout_s)
+void sb_drivers_probe_all(const struct sb_driver *const *drivers, const struct sb_params *const *params,
+			  size_t n, struct sb_probe *out, double timeout_s)
 {
 	pid_t *pids = calloc(n, sizeof(pid_t));
 	int *fds = calloc(n, sizeof(int));
@@ -73,7 +73,7 @@ void sb_drivers_probe_all(const struct sb_driver *const *drivers, size_t n, stru
 	if (!pids || !fds || !got) {
 		/* Out of memory: fall back to probing one after another. */
 		for (size_t i = 0; i < n; i++)
-			drivers[i]->probe(&out[i]);
+			drivers[i]->probe(params ? params[i] : NULL, &out[i]);
 		free(pids);
 		free(fds);
 		free(got);
@@ -84,7 +84,7 @@ void sb_drivers_probe_all(const struct sb_driver *const *drivers, size_t n, stru
 		int p[2];
 		fds[i] = -1;
 		if (pipe2(p, O_CLOEXEC) < 0 || (pids[i] = fork()) < 0) {
-			drivers[i]->probe(&out[i]);
+			drivers[i]->probe(params ? params[i] : NULL, &out[i]);
 			continue;
 		}
 		if (pids[i] == 0) {
@@ -92,7 +92,7 @@ void sb_drivers_probe_all(const struct sb_driver *const *drivers, size_t n, stru
 			close(p[0]);
 			struct sb_probe r;
 			memset(&r, 0, sizeof(r));
-			drivers[i]->probe(&r);
+			drivers[i]->probe(params ? params[i] : NULL, &r);
 			ssize_t w = write(p[1], &r, sizeof(r));
 			_exit(w == (ssize_t)sizeof(r) ? 0 : 1); /* no atexit handlers of the parent's */
 		}
@@ -155,6 +155,19 @@ static int unsupported(const struct sb_driver *d, const char *op, struct sb_erro
 
 #define DISPATCH(d, op, err, ...) ((d)->op ? (d)->op(__VA_ARGS__) : unsupported((d), #op, (err)))
 
+int sb_drv_open(const struct sb_driver *d, const struct sb_params *params, void **state,
+		struct sb_error *err)
+{
+	*state = NULL;
+	return d->open ? d->open(params, state, err) : 0;
+}
+
+void sb_drv_close(const struct sb_driver *d, void *state)
+{
+	if (d->close && state)
+		d->close(state);
+}
+
 int sb_drv_template_prepare(const struct sb_driver *d, const struct sb_box_spec *spec,
 			    int64_t deadline_ns, struct sb_error *err)
 {
@@ -205,6 +218,18 @@ int sb_drv_clone(const struct sb_driver *d, struct sb_box *box, const struct sb_
 		 struct sb_box **out, int64_t deadline_ns, struct sb_error *err)
 {
 	return DISPATCH(d, box_clone, err, box, spec, out, deadline_ns, err);
+}
+
+int sb_drv_snapshot(const struct sb_driver *d, struct sb_box *box, const char *dir, int64_t deadline_ns,
+		    struct sb_error *err)
+{
+	return DISPATCH(d, box_snapshot, err, box, dir, deadline_ns, err);
+}
+
+int sb_drv_restore(const struct sb_driver *d, const struct sb_box_spec *spec, const char *dir,
+		   struct sb_box **out, int64_t deadline_ns, struct sb_error *err)
+{
+	return DISPATCH(d, box_restore, err, spec, dir, out, deadline_ns, err);
 }
 
 int sb_drv_stop(const struct sb_driver *d, struct sb_box *box, int64_t deadline_ns,

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "core/error.h"
+#include "core/box.h"
 #include "core/params.h"
 
 enum sb_cap {
@@ -43,52 +44,6 @@ struct sb_probe {
 	unsigned caps;    /* capabilities actually available here (subset of the driver's) */
 };
 
-/* What a sandbox should be. Everything but name is optional. */
-struct sb_box_spec {
-	const char *name;               /* unique per run; drivers embed it in their markers */
-	const struct sb_params *params; /* driver parameters (e.g. net=veth) */
-	const char *rootfs;             /* the standard rootfs directory (agent at /sandbench-agent) */
-	const char *agent_path;         /* host path of sandbench-agent (drivers without a rootfs) */
-	bool warm;                      /* use the warm path where the driver has one */
-	uint64_t mem_limit_bytes;       /* 0 = none */
-	uint64_t pids_limit;            /* 0 = none */
-	double cpu_limit;               /* CPUs, 0 = none */
-};
-
-struct sb_exec_req {
-	const char *const *argv;
-	const char *stdin_data;
-	size_t stdin_len;
-	bool passthrough;    /* inherit the caller's stdio (sandbench exec) */
-	bool discard_stdout; /* count stdout bytes only */
-	size_t out_cap;      /* 0 = 16 MiB */
-	int64_t deadline_ns;
-};
-
-/* Same shape as the process runner's result: exit code/signal, captures, timing, rusage. */
-#include "core/proc.h"
-#define sb_exec_result sb_proc_result
-
-/* A connection to one `sandbench-agent serve` running inside a sandbox. */
-struct sb_agent_conn {
-	int to_agent;   /* write requests here */
-	int from_agent; /* read responses here */
-	pid_t pid;      /* host pid of the process that carries the connection (for kill/reap), or 0 */
-};
-
-struct sb_box_stats {
-	uint64_t cpu_ns;       /* CPU time used by the sandbox */
-	uint64_t mem_bytes;    /* memory currently charged */
-	uint64_t mem_peak_bytes;
-	uint64_t mem_limit_bytes; /* 0 = none */
-	uint64_t pss_bytes;    /* host PSS of the sandbox's processes (0 = unknown) */
-	uint64_t rss_bytes;
-	uint64_t pids;
-	uint64_t io_read_bytes, io_write_bytes;
-	uint64_t net_rx_bytes, net_tx_bytes;
-};
-
-struct sb_box; /* opaque, owned by the driver */
 
 /* Line sink for doctor output: drivers describe what they find or do, the CLI prints it. */
 typedef void (*sb_line_fn)(void *arg, const char *line);
@@ -99,18 +54,31 @@ enum sb_host_fix_mode {
 	SB_HOST_RESTORE, /* undo what APPLY did (doctor --restore-host) */
 };
 
+/* What a driver's sandboxes are made from; `sandbench image build` and the runner prepare it. */
+enum sb_image_kind {
+	SB_IMAGE_NONE,   /* runs on the host's filesystem (process, cmd without a rootfs) */
+	SB_IMAGE_ROOTFS, /* the standard rootfs directory (busybox + agent): spec->rootfs */
+	SB_IMAGE_VM,     /* a guest kernel + initramfs (+ disk), built by the driver's template_prepare */
+};
+
 struct sb_driver {
 	const char *name;
 	const char *summary;  /* one line for `sandbench drivers` */
 	unsigned caps;        /* what the driver can do when its probe passes */
 	const struct sb_param_def *params; /* NULL-key terminated, or NULL */
-	bool needs_rootfs;    /* spec->rootfs must be the standard rootfs (sandbench image build) */
+	enum sb_image_kind image;
 	/* Path of sandbench-agent as seen by commands inside the sandbox; NULL = spec->agent_path
 	 * (drivers that run on the host filesystem). */
 	const char *agent_in_box;
 
-	/* Installed? version? usable? Never fails: fills reason instead. */
-	void (*probe)(struct sb_probe *out);
+	/* Installed? version? usable? Never fails: fills reason instead. params are the user's driver
+	 * parameters (may be NULL), so e.g. bin=PATH reports that build's version. */
+	void (*probe)(const struct sb_params *params, struct sb_probe *out);
+	/* Optional driver instance: private state for one run's use of the driver (a column of a
+	 * matrix, a side of a paired run), reaching template_prepare and box_create as
+	 * spec->drv_state. close gets what open returned, also after a failed run. */
+	int (*open)(const struct sb_params *params, void **state, struct sb_error *err);
+	void (*close)(void *state);
 	/* Get an image/bundle/rootfs ready for spec (timed by the runner as "image prepare"). */
 	int (*template_prepare)(const struct sb_box_spec *spec, int64_t deadline_ns,
 				struct sb_error *err);
@@ -129,6 +97,12 @@ struct sb_driver {
 			    int64_t deadline_ns, struct sb_error *err);
 	int (*box_clone)(struct sb_box *box, const struct sb_box_spec *spec, struct sb_box **out,
 			 int64_t deadline_ns, struct sb_error *err);
+	/* Save a running sandbox's state under dir (an empty directory the caller owns) so that
+	 * box_restore can bring up a working copy; the sandbox keeps running. SB_CAP_SNAPSHOT. */
+	int (*box_snapshot)(struct sb_box *box, const char *dir, int64_t deadline_ns, struct sb_error *err);
+	/* A new running sandbox (named spec->name) from a snapshot directory. */
+	int (*box_restore)(const struct sb_box_spec *spec, const char *dir, struct sb_box **out,
+			   int64_t deadline_ns, struct sb_error *err);
 	int (*box_stop)(struct sb_box *box, int64_t deadline_ns, struct sb_error *err);
 	/* Release everything the box holds and free it, even when something fails (reported in err). */
 	int (*box_destroy)(struct sb_box *box, int64_t deadline_ns, struct sb_error *err);
@@ -149,8 +123,13 @@ const struct sb_driver *sb_driver_find(const char *name);
 /* Probe several drivers at once, each in a forked child (probes start real sandboxes and some take
  * seconds; in parallel, `drivers` and `matrix` wait for the slowest, not the sum). A probe that
  * crashes or passes the deadline reports the driver unusable with that reason. */
-void sb_drivers_probe_all(const struct sb_driver *const *drivers, size_t n, struct sb_probe *out,
-			  double timeout_s);
+void sb_drivers_probe_all(const struct sb_driver *const *drivers, const struct sb_params *const *params,
+			  size_t n, struct sb_probe *out, double timeout_s);
+
+/* Open/close a driver instance: *state is NULL for drivers without instance state. */
+int sb_drv_open(const struct sb_driver *d, const struct sb_params *params, void **state,
+		struct sb_error *err);
+void sb_drv_close(const struct sb_driver *d, void *state);
 
 /* Dispatchers: check the op exists (else -ENOTSUP, "unsupported by DRIVER: OP"), then call it. */
 int sb_drv_template_prepare(const struct sb_driver *d, const struct sb_box_spec *spec,
@@ -169,6 +148,10 @@ int sb_drv_copy_out(const struct sb_driver *d, struct sb_box *box, const char *b
 		    const char *host_path, int64_t deadline_ns, struct sb_error *err);
 int sb_drv_clone(const struct sb_driver *d, struct sb_box *box, const struct sb_box_spec *spec,
 		 struct sb_box **out, int64_t deadline_ns, struct sb_error *err);
+int sb_drv_snapshot(const struct sb_driver *d, struct sb_box *box, const char *dir, int64_t deadline_ns,
+		    struct sb_error *err);
+int sb_drv_restore(const struct sb_driver *d, const struct sb_box_spec *spec, const char *dir,
+		   struct sb_box **out, int64_t deadline_ns, struct sb_error *err);
 int sb_drv_stop(const struct sb_driver *d, struct sb_box *box, int64_t deadline_ns,
 		struct sb_error *err);
 int sb_drv_destroy(const struct sb_driver *d, struct sb_box *box, int64_t deadline_ns,

@@ -112,6 +112,13 @@ struct sb_dk {
 	char image_rootfs[4096];
 };
 
+/* Driver instance: a private copy of the engine template (the image prepared for it, the CLI in
+ * use), so two columns of a matrix or two sides of a paired run never share it. */
+int sb_dk_open(const struct sb_dk *tmpl, void **state, struct sb_error *err);
+void sb_dk_close(void *state);
+/* The instance behind spec->drv_state; an error when the driver was not opened. */
+struct sb_dk *sb_dk_instance(const struct sb_box_spec *spec, struct sb_error *err);
+
 /* Probe: the CLI answers, the engine is up, and a trial container runs /sandbench-agent true. */
 void sb_dk_probe(struct sb_dk *dk, unsigned caps, struct sb_probe *out);
 int sb_dk_prepare(struct sb_dk *dk, const struct sb_box_spec *spec, int64_t deadline_ns,
@@ -138,7 +145,7 @@ extern const struct sb_param_def sb_dk_params[];
 /* The vtable entries every docker-compatible driver shares (docker, podman, podman-runc): they
  * differ only in probe, prepare, create, leftovers and host fixes. */
 #define SB_DK_COMMON_OPS                                                                  \
-	.params = sb_dk_params, .needs_rootfs = true, .agent_in_box = "/sandbench-agent",   \
+	.close = sb_dk_close, .params = sb_dk_params, .image = SB_IMAGE_ROOTFS, .agent_in_box = "/sandbench-agent",   \
 	.box_exec = sb_dk_exec, .box_agent_open = sb_dk_agent_open,                         \
 	.box_copy_in = sb_dk_copy_in, .box_copy_out = sb_dk_copy_out, .box_stop = sb_dk_stop, \
 	.box_destroy = sb_dk_destroy, .box_stats = sb_dk_stats, .box_pids = sb_dk_pids

@@ -229,6 +229,28 @@ void sb_dk_probe(struct sb_dk *dk, unsigned caps, struct sb_probe *out)
 	sb_argv_free(&a);
 }
 
+int sb_dk_open(const struct sb_dk *tmpl, void **state, struct sb_error *err)
+{
+	struct sb_dk *dk = malloc(sizeof(*dk));
+	if (!dk)
+		return sb_error_set(err, ENOMEM, "out of memory");
+	*dk = *tmpl;
+	*state = dk;
+	return 0;
+}
+
+void sb_dk_close(void *state)
+{
+	free(state);
+}
+
+struct sb_dk *sb_dk_instance(const struct sb_box_spec *spec, struct sb_error *err)
+{
+	if (!spec->drv_state)
+		sb_error_set(err, EINVAL, "engine driver used without an instance (sb_drv_open)");
+	return spec->drv_state;
+}
+
 int sb_dk_prepare(struct sb_dk *dk, const struct sb_box_spec *spec, int64_t deadline_ns,
 		  struct sb_error *err)
 {

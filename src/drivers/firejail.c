@@ -45,7 +45,7 @@ static const struct sb_param_def fj_params[] = {
 /* firejail passes the caller's environment into the sandbox; give it the box's own instead */
 static const char *const fj_env[] = {SB_RT_BOX_PATH, "HOME=/root", NULL};
 
-static void fj_probe(struct sb_probe *out)
+static void fj_probe(const struct sb_params *params, struct sb_probe *out)
 {
 	memset(out, 0, sizeof(*out));
 	char bin[PATH_MAX];
@@ -406,7 +406,7 @@ const struct sb_driver sb_driver_firejail = {
 	.summary = "firejail --chroot into a per-box overlay of the standard rootfs, --join per command",
 	.caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_STATS | SB_CAP_ISOLATION | SB_CAP_PIDS,
 	.params = fj_params,
-	.needs_rootfs = true,
+	.image = SB_IMAGE_ROOTFS,
 	.agent_in_box = "/sandbench-agent",
 	.probe = fj_probe,
 	.box_create = fj_create,

@@ -44,7 +44,7 @@ static const struct sb_param_def lxc_params[] = {
 
 static const char *const lxc_env[] = {SB_RT_BOX_PATH, "HOME=/root", NULL};
 
-static void lxc_probe(struct sb_probe *out)
+static void lxc_probe(const struct sb_params *params, struct sb_probe *out)
 {
 	memset(out, 0, sizeof(*out));
 	char bin[PATH_MAX];
@@ -410,7 +410,7 @@ const struct sb_driver sb_driver_lxc = {
 	.caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_STATS | SB_CAP_MEMLIMIT | SB_CAP_CPULIMIT |
 		SB_CAP_PIDLIMIT | SB_CAP_ISOLATION | SB_CAP_PIDS,
 	.params = lxc_params,
-	.needs_rootfs = true,
+	.image = SB_IMAGE_ROOTFS,
 	.agent_in_box = "/sandbench-agent",
 	.probe = lxc_probe,
 	.box_create = lxc_create,

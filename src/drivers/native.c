@@ -93,7 +93,7 @@ static void probe_unpriv(struct sb_probe *out)
 		 (unsigned)geteuid(), overlay ? "" : "; overlayfs refused in a user namespace: rootfs_mode=tmpfs only");
 }
 
-static void native_probe(struct sb_probe *out)
+static void native_probe(const struct sb_params *params, struct sb_probe *out)
 {
 	memset(out, 0, sizeof(*out));
 	struct utsname u;
@@ -353,7 +353,7 @@ const struct sb_driver sb_driver_native = {
 	.caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_COPY | SB_CAP_CLONE | SB_CAP_STATS | SB_CAP_NET | SB_CAP_MEMLIMIT |
 		SB_CAP_CPULIMIT | SB_CAP_PIDLIMIT | SB_CAP_ISOLATION | SB_CAP_WARM | SB_CAP_PIDS,
 	.params = native_params,
-	.needs_rootfs = true,
+	.image = SB_IMAGE_ROOTFS,
 	.agent_in_box = "/sandbench-agent",
 	.probe = native_probe,
 	.box_create = native_create,

@@ -478,11 +478,19 @@ int sb_oci_leftovers(const struct sb_oci_runtime *rt, bool clean, sb_line_fn emi
 
 /* ---- probe ---- */
 
-void sb_oci_probe(const struct sb_oci_runtime *rt, unsigned caps, struct sb_probe *out)
+void sb_oci_probe(const struct sb_oci_runtime *rt, const struct sb_params *params, unsigned caps,
+		  struct sb_probe *out)
 {
 	memset(out, 0, sizeof(*out));
 	char bin[1024];
-	if (sb_rt_which(rt->binary, bin, sizeof(bin)) < 0) {
+	struct sb_error be = {0};
+	if (sb_params_get(params, "bin")) {
+		/* Another build (bin=PATH): its version and its trial start, not the packaged one's. */
+		if (sb_rt_binary(params, sb_oci_params, rt->binary, bin, sizeof(bin), &be) < 0) {
+			snprintf(out->reason, sizeof(out->reason), "%s", be.msg);
+			return;
+		}
+	} else if (sb_rt_which(rt->binary, bin, sizeof(bin)) < 0) {
 		snprintf(out->reason, sizeof(out->reason), "%s not found in PATH (apt-get install %s)", rt->binary,
 			 rt->binary);
 		return;

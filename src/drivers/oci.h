@@ -46,10 +46,12 @@ int sb_oci_config_write(const char *bundle, const struct sb_oci_config *c, struc
 extern const struct sb_param_def sb_oci_params[];
 
 /* The vtable entries crun and runc share: everything but the name, probe, create and cleanup. */
+#define SB_OCI_CAPS                                                                            \
+	(SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_STATS | SB_CAP_MEMLIMIT | SB_CAP_CPULIMIT | SB_CAP_PIDLIMIT | \
+	 SB_CAP_ISOLATION | SB_CAP_PIDS)
+/* (The capabilities are not part of it: each runtime states its own .caps.) */
 #define SB_OCI_COMMON_OPS                                                                              \
-	.caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_STATS | SB_CAP_MEMLIMIT | SB_CAP_CPULIMIT |         \
-		SB_CAP_PIDLIMIT | SB_CAP_ISOLATION | SB_CAP_PIDS,                                        \
-	.params = sb_oci_params, .needs_rootfs = true, .agent_in_box = "/sandbench-agent",               \
+	.params = sb_oci_params, .image = SB_IMAGE_ROOTFS, .agent_in_box = "/sandbench-agent",               \
 	.box_start = sb_oci_box_start, .box_exec = sb_oci_box_exec, .box_agent_open = sb_oci_box_agent_open, \
 	.box_stop = sb_oci_box_stop, .box_destroy = sb_oci_box_destroy, .box_stats = sb_oci_box_stats,   \
 	.box_pids = sb_oci_box_pids
@@ -72,4 +74,5 @@ int sb_oci_leftovers(const struct sb_oci_runtime *rt, bool clean, sb_line_fn emi
 
 /* Probe: binary, version, and a real trial start of a throw-away container (the agent's `true`
  * bind-mounted into an empty rootfs). On failure out->reason carries the runtime's own message. */
-void sb_oci_probe(const struct sb_oci_runtime *rt, unsigned caps, struct sb_probe *out);
+void sb_oci_probe(const struct sb_oci_runtime *rt, const struct sb_params *params, unsigned caps,
+		  struct sb_probe *out);

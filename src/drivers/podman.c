@@ -16,11 +16,11 @@ static const char *const podman_run_flags[] = {
 	"--ulimit", "nofile=20000:20000", "--ulimit", "nproc=32768:32768", NULL,
 };
 
-static struct sb_dk podman_crun = {
+static const struct sb_dk podman_crun = {
 	.driver = "podman", .cli_name = "podman", .image_prefix = "localhost/sandbench",
 	.runtime = "crun", .run_flags = podman_run_flags,
 };
-static struct sb_dk podman_runc = {
+static const struct sb_dk podman_runc = {
 	.driver = "podman-runc", .cli_name = "podman", .image_prefix = "localhost/sandbench",
 	.runtime = "runc", .run_flags = podman_run_flags,
 };
@@ -29,46 +29,64 @@ static struct sb_dk podman_runc = {
 	(SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_COPY | SB_CAP_STATS | SB_CAP_MEMLIMIT | SB_CAP_CPULIMIT | \
 	 SB_CAP_PIDLIMIT | SB_CAP_ISOLATION | SB_CAP_PIDS)
 
-static void crun_probe(struct sb_probe *out)
+static void crun_probe(const struct sb_params *params, struct sb_probe *out)
 {
-	sb_dk_probe(&podman_crun, SB_PODMAN_CAPS, out);
+	struct sb_dk dk = podman_crun; /* the probe fills in the CLI it found */
+	sb_dk_probe(&dk, SB_PODMAN_CAPS, out);
 }
 
-static void runc_probe(struct sb_probe *out)
+static void runc_probe(const struct sb_params *params, struct sb_probe *out)
 {
-	sb_dk_probe(&podman_runc, SB_PODMAN_CAPS, out);
+	struct sb_dk dk = podman_runc; /* the probe fills in the CLI it found */
+	sb_dk_probe(&dk, SB_PODMAN_CAPS, out);
+}
+
+static int crun_open(const struct sb_params *params, void **state, struct sb_error *err)
+{
+	return sb_dk_open(&podman_crun, state, err);
 }
 
 static int crun_prepare(const struct sb_box_spec *spec, int64_t deadline_ns, struct sb_error *err)
 {
-	return sb_dk_prepare(&podman_crun, spec, deadline_ns, err);
+	struct sb_dk *dk = sb_dk_instance(spec, err);
+	return dk ? sb_dk_prepare(dk, spec, deadline_ns, err) : -EINVAL;
+}
+
+static int runc_open(const struct sb_params *params, void **state, struct sb_error *err)
+{
+	return sb_dk_open(&podman_runc, state, err);
 }
 
 static int runc_prepare(const struct sb_box_spec *spec, int64_t deadline_ns, struct sb_error *err)
 {
-	return sb_dk_prepare(&podman_runc, spec, deadline_ns, err);
+	struct sb_dk *dk = sb_dk_instance(spec, err);
+	return dk ? sb_dk_prepare(dk, spec, deadline_ns, err) : -EINVAL;
 }
 
 static int crun_create(const struct sb_box_spec *spec, struct sb_box **out, int64_t deadline_ns,
 		       struct sb_error *err)
 {
-	return sb_dk_create(&podman_crun, spec, out, deadline_ns, err);
+	struct sb_dk *dk = sb_dk_instance(spec, err);
+	return dk ? sb_dk_create(dk, spec, out, deadline_ns, err) : -EINVAL;
 }
 
 static int runc_create(const struct sb_box_spec *spec, struct sb_box **out, int64_t deadline_ns,
 		       struct sb_error *err)
 {
-	return sb_dk_create(&podman_runc, spec, out, deadline_ns, err);
+	struct sb_dk *dk = sb_dk_instance(spec, err);
+	return dk ? sb_dk_create(dk, spec, out, deadline_ns, err) : -EINVAL;
 }
 
 static int crun_leftovers(bool clean, sb_line_fn emit, void *arg, struct sb_error *err)
 {
-	return sb_dk_leftovers(&podman_crun, clean, emit, arg, err);
+	struct sb_dk dk = podman_crun;
+	return sb_dk_leftovers(&dk, clean, emit, arg, err);
 }
 
 static int runc_leftovers(bool clean, sb_line_fn emit, void *arg, struct sb_error *err)
 {
-	return sb_dk_leftovers(&podman_runc, clean, emit, arg, err);
+	struct sb_dk dk = podman_runc;
+	return sb_dk_leftovers(&dk, clean, emit, arg, err);
 }
 
 /* Nothing to change on the host: the limits above ride on every `podman run`. Say so, so doctor's
@@ -92,6 +110,7 @@ const struct sb_driver sb_driver_podman = {
 	.caps = SB_PODMAN_CAPS,
 	SB_DK_COMMON_OPS,
 	.probe = crun_probe,
+	.open = crun_open,
 	.template_prepare = crun_prepare,
 	.box_create = crun_create,
 	.leftovers = crun_leftovers,
@@ -104,6 +123,7 @@ const struct sb_driver sb_driver_podman_runc = {
 	.caps = SB_PODMAN_CAPS,
 	SB_DK_COMMON_OPS,
 	.probe = runc_probe,
+	.open = runc_open,
 	.template_prepare = runc_prepare,
 	.box_create = runc_create,
 	.leftovers = runc_leftovers,

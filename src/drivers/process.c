@@ -18,7 +18,7 @@ struct sb_box {
 	char *agent_path;
 };
 
-static void process_probe(struct sb_probe *out)
+static void process_probe(const struct sb_params *params, struct sb_probe *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->usable = true;

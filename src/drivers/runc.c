@@ -10,9 +10,9 @@ extern const struct sb_driver sb_driver_runc;
 
 static const struct sb_oci_runtime runc_rt = {.name = "runc", .binary = "runc", .cgroup_relative = true};
 
-static void runc_probe(struct sb_probe *out)
+static void runc_probe(const struct sb_params *params, struct sb_probe *out)
 {
-	sb_oci_probe(&runc_rt, sb_driver_runc.caps, out);
+	sb_oci_probe(&runc_rt, params, sb_driver_runc.caps, out);
 }
 
 static int runc_create(const struct sb_box_spec *spec, struct sb_box **out, int64_t deadline_ns,
@@ -30,6 +30,7 @@ const struct sb_driver sb_driver_runc = {
 	.name = "runc",
 	.summary = "runc (reference OCI runtime): bundle from the standard rootfs, create+start, exec per command",
 	SB_OCI_COMMON_OPS,
+	.caps = SB_OCI_CAPS,
 	.probe = runc_probe,
 	.box_create = runc_create,
 	.leftovers = runc_leftovers,

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "drivers/driver.h"
+#include "core/box.h"
 #include "native/native_int.h"
 
 static const char *const v1_names[SBN_CTRL_N] = {"memory", "pids", "cpu", "cpuacct", "blkio"};

@@ -12,7 +12,7 @@
 #include "core/capture.h"
 #include "core/clock.h"
 #include "core/signals.h"
-#include "drivers/driver.h"
+#include "core/box.h"
 #include "native/native_int.h"
 
 #define SBN_OUT_CAP_DEFAULT (16u << 20)

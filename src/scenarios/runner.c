@@ -234,6 +234,13 @@ int sb_run_begin(const struct sb_scenario *s, const struct sb_run_opts *o, struc
 		run->done = true;
 		return 0;
 	}
+	rc = sb_drv_open(o->drv, o->params, &ctx->spec.drv_state, &run->serr);
+	if (rc < 0) {
+		snprintf(run->first_error, sizeof(run->first_error), "driver open: %s", run->serr.msg);
+		sb_report_set_status(run->report, "error", run->first_error);
+		run->done = true;
+		return 0;
+	}
 	ctx->drv = o->drv;
 	ctx->params = o->params;
 	ctx->defs = s->params;
@@ -338,8 +345,10 @@ json_t *sb_run_end(struct sb_run *run)
 	sb_interrupt_hold(true);
 	if (started && run->s->teardown)
 		run->s->teardown(ctx);
-	if (started)
+	if (started) {
 		destroy_all(ctx);
+		sb_drv_close(ctx->drv, ctx->spec.drv_state);
+	}
 	sb_interrupt_hold(false);
 	sb_report_finalize(r, run->meta);
 	if (sb_interrupted()) {

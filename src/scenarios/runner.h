@@ -15,7 +15,7 @@ struct sb_run_opts {
 	const char *run_id, *started_at;
 	json_t *host;                   /* sb_host_probe(), borrowed */
 	const char *agent_host_path;    /* sandbench-agent on the host */
-	const char *rootfs;             /* standard rootfs (drivers with needs_rootfs) */
+	const char *rootfs;             /* standard rootfs (drivers whose image is SB_IMAGE_ROOTFS) */
 	bool progress;                  /* progress line on stderr */
 	bool host_ref;                  /* time the host reference before every iteration (core/report.h) */
 };

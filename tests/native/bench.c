@@ -145,7 +145,7 @@ int main(int argc, char **argv)
 		rounds = 1;
 	signal(SIGPIPE, SIG_IGN);
 	struct sb_probe pr;
-	sb_driver_native.probe(&pr);
+	sb_driver_native.probe(NULL, &pr);
 	if (!pr.usable) {
 		fprintf(stderr, "sbn-bench: native driver unusable: %s\n", pr.reason);
 		return 1;

@@ -97,7 +97,7 @@ static int group_setup(void **state)
 		snprintf(skip_reason, sizeof(skip_reason), "not root: the native driver needs root");
 		return 0;
 	}
-	drv->probe(&probe);
+	drv->probe(NULL, &probe);
 	if (!probe.usable) {
 		snprintf(skip_reason, sizeof(skip_reason), "native driver unusable here: %s", probe.reason);
 		return 0;

@@ -366,7 +366,7 @@ int main(void)
 		return 77;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	drv->probe(&probe);
+	drv->probe(NULL, &probe);
 	if (!probe.usable) {
 		/* The kernel (or a policy) refuses the user namespace: say exactly why. */
 		printf("SKIP: native driver unusable unprivileged: %s\n", probe.reason);

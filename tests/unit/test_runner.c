@@ -20,7 +20,7 @@ struct sb_box {
 	int id;
 };
 
-static void fake_probe(struct sb_probe *p)
+static void fake_probe(const struct sb_params *params, struct sb_probe *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->usable = true;
@@ -89,7 +89,7 @@ static const struct sb_scenario needs_net = {
 
 static struct sb_run_opts opts(struct sb_probe *p)
 {
-	fake_probe(p);
+	fake_probe(NULL, p);
 	return (struct sb_run_opts){.drv = &fake, .probe = p, .runs = -1, .warmup = -1, .timeout_s = 5,
 				    .run_id = "0123456789abcdef0123456789abcdef", .started_at = "t"};
 }
@@ -182,12 +182,12 @@ static void test_template_prepare(void **state)
 
 /* Parallel probes: results come back per driver; a crashing or hanging probe marks only its own
  * driver unusable, with the reason. */
-static void crash_probe(struct sb_probe *p)
+static void crash_probe(const struct sb_params *params, struct sb_probe *p)
 {
 	abort();
 }
 
-static void hang_probe(struct sb_probe *p)
+static void hang_probe(const struct sb_params *params, struct sb_probe *p)
 {
 	pause();
 }
@@ -198,7 +198,7 @@ static void test_probe_all(void **state)
 	static const struct sb_driver hanging = {.name = "hanging", .probe = hang_probe};
 	const struct sb_driver *list[] = {&fake, &crashing, &hanging};
 	struct sb_probe out[3];
-	sb_drivers_probe_all(list, 3, out, 1.0);
+	sb_drivers_probe_all(list, NULL, 3, out, 1.0);
 	assert_true(out[0].usable);
 	assert_int_equal(out[0].caps, SB_CAP_EXEC);
 	assert_false(out[1].usable);

@@ -1,0 +1,58 @@
+/* The value types that describe a sandbox and what is asked of it: shared by the driver vtable
+ * (src/drivers/driver.h), the built-in sandbox (src/native/) and the scenarios, so none of them
+ * has to include another's headers. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/params.h"
+#include "core/proc.h"
+
+/* What a sandbox should be. Everything but name is optional. */
+struct sb_box_spec {
+	const char *name;               /* unique per run; drivers embed it in their markers */
+	const struct sb_params *params; /* driver parameters (e.g. net=veth) */
+	const char *rootfs;             /* the standard rootfs directory (agent at /sandbench-agent) */
+	const char *agent_path;         /* host path of sandbench-agent (drivers without a rootfs) */
+	bool warm;                      /* use the warm path where the driver has one */
+	uint64_t mem_limit_bytes;       /* 0 = none */
+	uint64_t pids_limit;            /* 0 = none */
+	double cpu_limit;               /* CPUs, 0 = none */
+	void *drv_state;                /* the driver instance's state (its open op), or NULL */
+};
+
+struct sb_exec_req {
+	const char *const *argv;
+	const char *stdin_data;
+	size_t stdin_len;
+	bool passthrough;    /* inherit the caller's stdio (sandbench exec) */
+	bool discard_stdout; /* count stdout bytes only */
+	size_t out_cap;      /* 0 = 16 MiB */
+	int64_t deadline_ns;
+};
+
+/* Same shape as the process runner's result: exit code/signal, captures, timing, rusage. */
+#define sb_exec_result sb_proc_result
+
+/* A connection to one `sandbench-agent serve` running inside a sandbox. */
+struct sb_agent_conn {
+	int to_agent;   /* write requests here */
+	int from_agent; /* read responses here */
+	pid_t pid;      /* host pid of the process that carries the connection (for kill/reap), or 0 */
+};
+
+struct sb_box_stats {
+	uint64_t cpu_ns;       /* CPU time used by the sandbox */
+	uint64_t mem_bytes;    /* memory currently charged */
+	uint64_t mem_peak_bytes;
+	uint64_t mem_limit_bytes; /* 0 = none */
+	uint64_t pss_bytes;    /* host PSS of the sandbox's processes (0 = unknown) */
+	uint64_t rss_bytes;
+	uint64_t pids;
+	uint64_t io_read_bytes, io_write_bytes;
+	uint64_t net_rx_bytes, net_tx_bytes;
+};
+
+struct sb_box; /* opaque, owned by the driver */
