@@ -159,6 +159,15 @@ int sb_cli_iter_opt(const char *verb, int c, const char *arg, struct sb_cli_iter
 	case 'R':
 		o->no_host_ref = true;
 		return 1;
+	case 'U':
+		if (!sb_cli_double("--setup-timeout", arg, &o->setup_timeout_s))
+			return -1;
+		if (!(o->setup_timeout_s > 0))
+			return sb_cli_fail("%s: --setup-timeout must be more than 0 seconds", verb), -1;
+		return 1;
+	case 'K':
+		o->keep_series = true;
+		return 1;
 	default:
 		return 0;
 	}

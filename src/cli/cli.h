@@ -27,11 +27,14 @@ struct sb_cli_iter_opts {
 	double timeout_s;
 	struct sb_params params;
 	bool no_host_ref; /* --no-host-ref: skip the host reference before each iteration */
+	double setup_timeout_s; /* --setup-timeout: template prepare + setup + prewarm (0: default) */
+	bool keep_series;       /* --keep-series: time series recorded by scenarios go in the report */
 };
 #define SB_CLI_ITER_LONGOPTS                                                                        \
 	{"runs", required_argument, NULL, 'n'}, {"warmup", required_argument, NULL, 'w'},           \
 	{"timeout", required_argument, NULL, 't'}, {"param", required_argument, NULL, 'p'},         \
-	{"no-host-ref", no_argument, NULL, 'R'}
+	{"no-host-ref", no_argument, NULL, 'R'}, {"setup-timeout", required_argument, NULL, 'U'},  \
+	{"keep-series", no_argument, NULL, 'K'}
 /* Handle option c if it is one of those (returns 1), not one (0), or bad (-1, error printed). */
 int sb_cli_iter_opt(const char *verb, int c, const char *arg, struct sb_cli_iter_opts *o);
 /* The next option that is not one of those (handled into *it on the way): its code, -1 at the end,

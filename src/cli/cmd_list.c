@@ -71,9 +71,14 @@ int sb_cmd_list(int argc, char **argv)
 		for (const struct sb_param_def *d = s->params; d && d->key; d++)
 			json_array_append_new(params, json_pack("{s:s, s:s?, s:s}", "key", d->key, "default",
 								d->default_value, "help", d->help));
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "name", s->name, "axis",
+		json_t *metrics = json_array();
+		for (const struct sb_metric_def *m = s->metrics; m && m->name; m++)
+			json_array_append_new(metrics, json_pack("{s:s, s:s, s:b, s:s}", "name", m->name, "unit", m->unit,
+								 "higher_is_better", m->dir == SB_HIGHER_IS_BETTER,
+								 "meaning", m->meaning));
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "name", s->name, "axis",
 						      s->axis, "needs", caps, "profiles", prof, "description",
-						      s->description, "params", params));
+						      s->description, "params", params, "metrics", metrics));
 	}
 	if (json)
 		sb_cli_print_json(arr);

@@ -32,7 +32,7 @@ static void matrix_usage(void)
 {
 	printf("usage: sandbench matrix [--drivers all|D1,D2,...] [--scenarios quick|standard|full|AXIS|S1,S2,...]\n"
 	       "                        [--runs N] [--warmup W] [--timeout S] [--param k=v]... [--out DIR] [--json]\n"
-	       "                        [--no-host-ref]\n\n"
+	       "                        [--no-host-ref] [--setup-timeout S] [--keep-series]\n\n"
 	       "Runs each scenario on each driver (default: all drivers, the quick profile). Drivers that\n"
 	       "are not usable here, or lack a capability a scenario needs, get SKIP cells with the reason.\n"
 	       "Iterations are interleaved: round i runs iteration i on every driver, the driver order\n"
@@ -261,7 +261,8 @@ int sb_cmd_matrix(int argc, char **argv)
 			sb_cli_params_for(&it.params, scn[s], drv[d].drv, &mine[d]);
 			struct sb_run_opts o = {
 				.drv = drv[d].drv, .probe = &drv[d].probe, .params = &mine[d], .runs = it.runs,
-				.warmup = it.warmup, .timeout_s = it.timeout_s, .host_ref = !it.no_host_ref, .run_id = run_id, .started_at = started,
+				.warmup = it.warmup, .timeout_s = it.timeout_s, .host_ref = !it.no_host_ref, .setup_timeout_s = it.setup_timeout_s,
+			.keep_series = it.keep_series, .run_id = run_id, .started_at = started,
 				.host = host, .agent_host_path = drv[d].agent,
 				.rootfs = drv[d].rootfs[0] ? drv[d].rootfs : NULL,
 				.progress = isatty(STDERR_FILENO) && !json,

@@ -20,7 +20,7 @@ static void run_usage(void)
 {
 	printf("usage: sandbench run SCENARIO... [--driver D] [--runs N] [--warmup W]\n"
 	       "                     [--timeout SECONDS] [--param k=v]... [--out FILE|DIR] [--json]\n"
-	       "                     [--repeat K] [--no-host-ref]\n"
+	       "                     [--repeat K] [--no-host-ref] [--setup-timeout S] [--keep-series]\n"
 	       "       sandbench run --profile quick|standard|full [options]\n\n"
 	       "Runs each scenario on driver D (default: process): W warmup iterations (kept in the\n"
 	       "report, flagged, excluded from statistics), then N measured ones, each with a deadline\n"
@@ -32,6 +32,9 @@ static void run_usage(void)
 	       "Before every iteration a host reference (spawn and reap /bin/true) is timed and kept\n"
 	       "in the report, so compare can tell a slower host from a slower sandbox; --no-host-ref\n"
 	       "leaves it out.\n"
+	       "Template prepare, setup and prewarm share their own deadline, --setup-timeout S\n"
+	       "(default 600): an image build must not eat an iteration's. --keep-series keeps the time\n"
+	       "series scenarios record (e.g. RSS during a soak) in the report's \"series\".\n"
 	       "Exit: 0 all ok or skipped, 1 an error, 130/143 interrupted (reports still written).\n");
 }
 
@@ -170,7 +173,8 @@ int sb_cmd_run(int argc, char **argv)
 		}
 		struct sb_run_opts o = {
 			.drv = drv, .probe = &probe, .runs = it.runs, .warmup = it.warmup,
-			.timeout_s = it.timeout_s, .host_ref = !it.no_host_ref, .run_id = run_id, .started_at = started, .host = host,
+			.timeout_s = it.timeout_s, .host_ref = !it.no_host_ref, .setup_timeout_s = it.setup_timeout_s,
+			.keep_series = it.keep_series, .run_id = run_id, .started_at = started, .host = host,
 			.agent_host_path = agent, .rootfs = rootfs[0] ? rootfs : NULL,
 			.progress = isatty(STDERR_FILENO) && !json,
 		};

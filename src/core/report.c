@@ -55,6 +55,26 @@ int sb_report_add_sample(json_t *report, unsigned iteration, bool warmup, json_t
 	return json_array_append_new(json_object_get(report, "samples"), s);
 }
 
+int sb_report_add_series(json_t *report, unsigned iteration, const json_t *series)
+{
+	if (json_object_size(series) == 0)
+		return 0;
+	json_t *all = json_object_get(report, "series");
+	if (!all) {
+		all = json_array();
+		json_object_set_new(report, "series", all);
+	}
+	const char *name;
+	json_t *s;
+	json_object_foreach((json_t *)series, name, s) {
+		json_t *e = json_pack("{s:i, s:s, s:O, s:O}", "iteration", (int)iteration, "name", name, "unit",
+				      json_object_get(s, "unit"), "points", json_object_get(s, "points"));
+		if (!e || json_array_append_new(all, e) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 void sb_report_set_status(json_t *report, const char *status, const char *reason)
 {
 	json_object_set_new(report, "status", json_string(status));

@@ -45,6 +45,9 @@ json_t *sb_report_aggregate(const json_t *report, const char *metric);
  * sb_report_finalize() as the report's "host_reference" aggregate. */
 #define SB_HOST_REF_KEY "host_ref_ms"
 #define SB_HOST_REF_COMMAND "/bin/true"
+/* Keep an iteration's time series ({name: {unit, points: [[t, v], ...]}}, borrowed) in the
+ * report's additive "series" member: [{iteration, name, unit, points}]. */
+int sb_report_add_series(json_t *report, unsigned iteration, const json_t *series);
 /* Attach a host reference time to the sample added last. */
 int sb_report_sample_set_host_ref(json_t *report, double ms);
 

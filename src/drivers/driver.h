@@ -70,6 +70,9 @@ struct sb_driver {
 	/* Path of sandbench-agent as seen by commands inside the sandbox; NULL = spec->agent_path
 	 * (drivers that run on the host filesystem). */
 	const char *agent_in_box;
+	/* box_create/start/destroy may run from several threads at once (burst scenarios); without
+	 * it the runner serialises them per driver. */
+	bool concurrent_create;
 
 	/* Installed? version? usable? Never fails: fills reason instead. params are the user's driver
 	 * parameters (may be NULL), so e.g. bin=PATH reports that build's version. */

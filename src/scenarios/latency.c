@@ -53,14 +53,14 @@ static int spawn_run_once(struct sb_scn_ctx *ctx)
 		rc = sb_scn_box_destroy(ctx, box);
 	int64_t t_end = sb_now_ns();
 	if (rc == 0) {
-		sb_scn_metric(ctx, "lifecycle_ms", "ms", false, sb_ns_to_ms(t_end - t0));
-		sb_scn_metric(ctx, "create_ms", "ms", false, sb_ns_to_ms(create_ns));
-		sb_scn_metric(ctx, "start_ms", "ms", false, sb_ns_to_ms(start_ns));
-		sb_scn_metric(ctx, "exec_ms", "ms", false, sb_ns_to_ms(res.end_ns - res.start_ns));
-		sb_scn_metric(ctx, "destroy_ms", "ms", false, sb_ns_to_ms(t_end - t_exec));
-		sb_scn_metric(ctx, "exec_user_ms", "ms", false, res.user_ms);
-		sb_scn_metric(ctx, "exec_sys_ms", "ms", false, res.sys_ms);
-		sb_scn_metric(ctx, "exec_maxrss_kb", "KiB", false, (double)res.maxrss_kb);
+		sb_scn_metric(ctx, "lifecycle_ms", sb_ns_to_ms(t_end - t0));
+		sb_scn_metric(ctx, "create_ms", sb_ns_to_ms(create_ns));
+		sb_scn_metric(ctx, "start_ms", sb_ns_to_ms(start_ns));
+		sb_scn_metric(ctx, "exec_ms", sb_ns_to_ms(res.end_ns - res.start_ns));
+		sb_scn_metric(ctx, "destroy_ms", sb_ns_to_ms(t_end - t_exec));
+		sb_scn_metric(ctx, "exec_user_ms", res.user_ms);
+		sb_scn_metric(ctx, "exec_sys_ms", res.sys_ms);
+		sb_scn_metric(ctx, "exec_maxrss_kb", (double)res.maxrss_kb);
 	}
 	sb_proc_result_free(&res);
 	return rc;
@@ -105,12 +105,12 @@ static int exec_output_run_once(struct sb_scn_ctx *ctx)
 				  res.out_len);
 	}
 	if (rc == 0) {
-		sb_scn_metric(ctx, "exec_ms", "ms", false, sb_ns_to_ms(res.end_ns - res.start_ns));
+		sb_scn_metric(ctx, "exec_ms", sb_ns_to_ms(res.end_ns - res.start_ns));
 		if (res.first_byte_ns)
-			sb_scn_metric(ctx, "first_byte_ms", "ms", false,
+			sb_scn_metric(ctx, "first_byte_ms",
 				      sb_ns_to_ms(res.first_byte_ns - res.start_ns));
-		sb_scn_metric(ctx, "exec_user_ms", "ms", false, res.user_ms);
-		sb_scn_metric(ctx, "exec_sys_ms", "ms", false, res.sys_ms);
+		sb_scn_metric(ctx, "exec_user_ms", res.user_ms);
+		sb_scn_metric(ctx, "exec_sys_ms", res.sys_ms);
 	}
 	sb_proc_result_free(&res);
 	return rc;
@@ -122,8 +122,21 @@ static void free_state(struct sb_scn_ctx *ctx)
 	ctx->state = NULL;
 }
 
+static const struct sb_metric_def spawn_metrics[] = {
+	{"lifecycle_ms", "ms", SB_LOWER_IS_BETTER, "create + start + exec + destroy, wall time on the host"},
+	{"create_ms", "ms", SB_LOWER_IS_BETTER, "the driver's create op"},
+	{"start_ms", "ms", SB_LOWER_IS_BETTER, "the driver's start op (0 when create leaves the sandbox running)"},
+	{"exec_ms", "ms", SB_LOWER_IS_BETTER, "the no-op (or work=) command, from exec call to its exit"},
+	{"destroy_ms", "ms", SB_LOWER_IS_BETTER, "the driver's destroy op"},
+	{"exec_user_ms", "ms", SB_LOWER_IS_BETTER, "user CPU of the exec'd process tree from wait4() (tick resolution)"},
+	{"exec_sys_ms", "ms", SB_LOWER_IS_BETTER, "system CPU of the exec'd process tree from wait4() (tick resolution)"},
+	{"exec_maxrss_kb", "KiB", SB_LOWER_IS_BETTER, "peak RSS of the largest process waited for by the exec"},
+	{NULL, NULL, SB_LOWER_IS_BETTER, NULL},
+};
+
 const struct sb_scenario sb_scn_latency_spawn = {
 	.name = "latency-spawn",
+	.metrics = spawn_metrics,
 	.axis = "latency",
 	.description = "create a sandbox, run a static no-op in it, destroy it (cold lifecycle)",
 	.caps = SB_CAP_EXEC,
@@ -136,8 +149,17 @@ const struct sb_scenario sb_scn_latency_spawn = {
 	.teardown = free_state,
 };
 
+static const struct sb_metric_def exec_output_metrics[] = {
+	{"exec_ms", "ms", SB_LOWER_IS_BETTER, "one command in a running sandbox, call to exit, stdout checked"},
+	{"first_byte_ms", "ms", SB_LOWER_IS_BETTER, "call to the first stdout byte on the host"},
+	{"exec_user_ms", "ms", SB_LOWER_IS_BETTER, "user CPU from wait4() (tick resolution)"},
+	{"exec_sys_ms", "ms", SB_LOWER_IS_BETTER, "system CPU from wait4() (tick resolution)"},
+	{NULL, NULL, SB_LOWER_IS_BETTER, NULL},
+};
+
 const struct sb_scenario sb_scn_latency_exec_output = {
 	.name = "latency-exec-output",
+	.metrics = exec_output_metrics,
 	.axis = "latency",
 	.description = "run `echo TOKEN` in a running sandbox and check stdout is exactly TOKEN",
 	.caps = SB_CAP_EXEC,

@@ -1,11 +1,14 @@
 #include "scenarios/runner.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/clock.h"
@@ -13,11 +16,45 @@
 #include "core/report.h"
 #include "core/signals.h"
 
-int sb_scn_metric(struct sb_scn_ctx *ctx, const char *name, const char *unit, bool higher_is_better,
-		  double value)
+const struct sb_metric_def *sb_scenario_metric(const struct sb_scenario *s, const char *name)
 {
-	sb_metric_declare(ctx->meta, name, unit, higher_is_better);
+	for (const struct sb_metric_def *m = s->metrics; m && m->name; m++) {
+		const char *star = strchr(m->name, '*');
+		if (!star) {
+			if (strcmp(m->name, name) == 0)
+				return m;
+			continue;
+		}
+		size_t pre = (size_t)(star - m->name), post = strlen(star + 1), len = strlen(name);
+		if (len > pre + post && strncmp(name, m->name, pre) == 0 &&
+		    strcmp(name + len - post, star + 1) == 0)
+			return m;
+	}
+	return NULL;
+}
+
+int sb_scn_metric(struct sb_scn_ctx *ctx, const char *name, double value)
+{
+	const struct sb_metric_def *m = sb_scenario_metric(ctx->scn, name);
+	if (!m) {
+		if (!ctx->undeclared[0])
+			snprintf(ctx->undeclared, sizeof(ctx->undeclared), "%s", name);
+		return -EINVAL;
+	}
+	sb_metric_declare(ctx->meta, name, m->unit, m->dir == SB_HIGHER_IS_BETTER);
 	return json_object_set_new(ctx->metrics, name, json_real(value));
+}
+
+int sb_scn_series(struct sb_scn_ctx *ctx, const char *name, const char *unit, double t_s, double value)
+{
+	if (!ctx->series)
+		return 0; /* outside an iteration */
+	json_t *s = json_object_get(ctx->series, name);
+	if (!s) {
+		s = json_pack("{s:s, s:[]}", "unit", unit, "points");
+		json_object_set_new(ctx->series, name, s);
+	}
+	return json_array_append_new(json_object_get(s, "points"), json_pack("[f, f]", t_s, value));
 }
 
 void sb_scn_tag(struct sb_scn_ctx *ctx, const char *key, const char *fmt, ...)
@@ -46,32 +83,92 @@ int sb_scn_param_size(struct sb_scn_ctx *ctx, const char *key, uint64_t *out)
 	return 0;
 }
 
-int sb_scn_box_track(struct sb_scn_ctx *ctx, struct sb_box *box)
+/* Tracking runs under ctx->lock: launcher threads add boxes while the runner may look. */
+static int track_locked(struct sb_scn_ctx *ctx, struct sb_box *box)
 {
-	if (ctx->nlive >= SB_MAX_LIVE_BOXES)
-		return sb_error_set(ctx->err, EMFILE, "more than %d live sandboxes", SB_MAX_LIVE_BOXES);
+	if (ctx->nlive == ctx->cap_live) {
+		unsigned cap = ctx->cap_live ? ctx->cap_live * 2 : 16;
+		struct sb_box **grown = realloc(ctx->live, cap * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		ctx->live = grown;
+		ctx->cap_live = cap;
+	}
 	ctx->live[ctx->nlive++] = box;
 	return 0;
 }
 
-int sb_scn_box_new(struct sb_scn_ctx *ctx, struct sb_box **out, int64_t *create_ns, int64_t *start_ns)
+static void track_lock(struct sb_scn_ctx *ctx, bool on)
+{
+	if (ctx->lock)
+		(on ? pthread_mutex_lock : pthread_mutex_unlock)(ctx->lock);
+}
+
+static int track(struct sb_scn_ctx *ctx, struct sb_box *box, const char *name)
+{
+	track_lock(ctx, true);
+	int rc = track_locked(ctx, box);
+	track_lock(ctx, false);
+	if (rc == 0 && ctx->box_event)
+		ctx->box_event(ctx->box_event_arg, ctx->drv, box, name, true);
+	return rc;
+}
+
+/* Forget a box; false when it was not tracked. */
+static bool untrack(struct sb_scn_ctx *ctx, struct sb_box *box)
+{
+	bool found = false;
+	track_lock(ctx, true);
+	for (unsigned i = 0; i < ctx->nlive; i++) {
+		if (ctx->live[i] != box)
+			continue;
+		ctx->live[i] = ctx->live[--ctx->nlive];
+		found = true;
+		break;
+	}
+	track_lock(ctx, false);
+	if (found && ctx->box_event)
+		ctx->box_event(ctx->box_event_arg, ctx->drv, box, NULL, false);
+	return found;
+}
+
+int sb_scn_box_track(struct sb_scn_ctx *ctx, struct sb_box *box)
+{
+	if (track(ctx, box, NULL) < 0)
+		return sb_error_set(ctx->err, ENOMEM, "out of memory tracking sandboxes");
+	return 0;
+}
+
+/* Drivers that cannot make boxes from several threads at once take turns here. */
+static pthread_mutex_t serial_driver_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Create and start one box named from the run id and a run-wide sequence number. */
+static int box_new_named(struct sb_scn_ctx *ctx, struct sb_box **out, int64_t *create_ns, int64_t *start_ns,
+			 struct sb_error *err)
 {
 	/* Unique across every scenario of the run (a leftover of one must not collide with the next). */
-	static unsigned seq;
+	static atomic_uint seq;
 	char name[96];
-	snprintf(name, sizeof(name), "sb-%.8s-%u", ctx->run_id, seq++);
+	snprintf(name, sizeof(name), "sb-%.8s-%u", ctx->run_id, atomic_fetch_add(&seq, 1));
 	struct sb_box_spec spec = ctx->spec;
 	spec.name = name;
-	if (ctx->nlive >= SB_MAX_LIVE_BOXES)
-		return sb_error_set(ctx->err, EMFILE, "more than %d live sandboxes", SB_MAX_LIVE_BOXES);
+	bool serial = !ctx->drv->concurrent_create && ctx->lock;
+	if (serial)
+		pthread_mutex_lock(&serial_driver_lock);
+	*out = NULL;
 	int64_t t0 = sb_now_ns();
-	int rc = sb_drv_create(ctx->drv, &spec, out, ctx->deadline_ns, ctx->err);
+	int rc = sb_drv_create(ctx->drv, &spec, out, ctx->deadline_ns, err);
 	int64_t t1 = sb_now_ns();
-	if (rc < 0)
-		return rc;
-	ctx->live[ctx->nlive++] = *out;
-	rc = sb_drv_start(ctx->drv, *out, ctx->deadline_ns, ctx->err);
+	if (rc == 0 && track(ctx, *out, name) < 0) {
+		sb_drv_destroy(ctx->drv, *out, sb_deadline_after(30), err);
+		*out = NULL;
+		rc = sb_error_set(err, ENOMEM, "out of memory tracking sandboxes");
+	}
+	if (rc == 0)
+		rc = sb_drv_start(ctx->drv, *out, ctx->deadline_ns, err);
 	int64_t t2 = sb_now_ns();
+	if (serial)
+		pthread_mutex_unlock(&serial_driver_lock);
 	if (create_ns)
 		*create_ns = t1 - t0;
 	if (start_ns)
@@ -79,17 +176,102 @@ int sb_scn_box_new(struct sb_scn_ctx *ctx, struct sb_box **out, int64_t *create_
 	return rc;
 }
 
-int sb_scn_box_destroy(struct sb_scn_ctx *ctx, struct sb_box *box)
+int sb_scn_box_new(struct sb_scn_ctx *ctx, struct sb_box **out, int64_t *create_ns, int64_t *start_ns)
 {
-	for (unsigned i = 0; i < ctx->nlive; i++) {
-		if (ctx->live[i] != box)
+	return box_new_named(ctx, out, create_ns, start_ns, ctx->err);
+}
+
+static int box_destroy(struct sb_scn_ctx *ctx, struct sb_box *box, struct sb_error *err);
+
+struct launch_batch {
+	struct sb_scn_ctx *ctx;
+	struct sb_box_launch *out;
+	unsigned n;
+	atomic_uint next;
+	int64_t t0, stagger_ns;
+};
+
+static void *launcher(void *arg)
+{
+	struct launch_batch *lb = arg;
+	for (unsigned i; (i = atomic_fetch_add(&lb->next, 1)) < lb->n;) {
+		struct sb_box_launch *l = &lb->out[i];
+		if (lb->stagger_ns > 0) {
+			int64_t at = lb->t0 + (int64_t)i * lb->stagger_ns;
+			for (int64_t now = sb_now_ns(); now < at && !sb_interrupted(); now = sb_now_ns())
+				nanosleep(&(struct timespec){0, at - now < 10000000 ? at - now : 10000000}, NULL);
+		}
+		l->queued_ns = sb_now_ns() - lb->t0;
+		if (sb_interrupted() || sb_deadline_passed(lb->ctx->deadline_ns)) {
+			l->rc = -ECANCELED;
+			snprintf(l->error, sizeof(l->error), "%s",
+				 sb_interrupted() ? "interrupted" : "deadline passed before it started");
 			continue;
-		ctx->live[i] = ctx->live[--ctx->nlive];
-		break;
+		}
+		struct sb_error err = {0};
+		l->rc = box_new_named(lb->ctx, &l->box, &l->create_ns, &l->start_ns, &err);
+		l->ready_ns = sb_now_ns() - lb->t0;
+		if (l->rc < 0) {
+			snprintf(l->error, sizeof(l->error), "%s", err.msg);
+			if (l->box) { /* created but did not start: it is tracked, destroy it now */
+				box_destroy(lb->ctx, l->box, &err);
+				l->box = NULL;
+			}
+		}
 	}
+	return NULL;
+}
+
+unsigned sb_scn_boxes_new(struct sb_scn_ctx *ctx, unsigned n, unsigned parallel, int64_t stagger_ns,
+			  struct sb_box_launch *out)
+{
+	memset(out, 0, n * sizeof(*out));
+	if (n == 0)
+		return 0;
+	unsigned threads = parallel == 0 || parallel > n ? n : parallel;
+	if (stagger_ns > 0)
+		threads = n; /* each waits for its own start time */
+	struct launch_batch lb = {.ctx = ctx, .out = out, .n = n, .t0 = sb_now_ns(), .stagger_ns = stagger_ns};
+	atomic_init(&lb.next, 0);
+	pthread_t *tids = calloc(threads, sizeof(*tids));
+	unsigned started = 0;
+	for (; tids && started < threads; started++) {
+		pthread_attr_t attr;
+		pthread_attr_init(&attr);
+		pthread_attr_setstacksize(&attr, 256 * 1024);
+		int rc = pthread_create(&tids[started], &attr, launcher, &lb);
+		pthread_attr_destroy(&attr);
+		if (rc != 0)
+			break; /* out of threads: the ones running take the rest */
+	}
+	if (started == 0)
+		launcher(&lb);
+	for (unsigned t = 0; t < started; t++)
+		pthread_join(tids[t], NULL);
+	free(tids);
+	unsigned ok = 0;
+	for (unsigned i = 0; i < n; i++)
+		ok += out[i].rc == 0;
+	return ok;
+}
+
+static int box_destroy(struct sb_scn_ctx *ctx, struct sb_box *box, struct sb_error *err)
+{
+	untrack(ctx, box);
+	bool serial = !ctx->drv->concurrent_create && ctx->lock;
+	if (serial)
+		pthread_mutex_lock(&serial_driver_lock);
 	/* Destroy gets its own budget: a timed-out iteration must still clean up. */
 	int64_t deadline = sb_deadline_after(30);
-	return sb_drv_destroy(ctx->drv, box, deadline, ctx->err);
+	int rc = sb_drv_destroy(ctx->drv, box, deadline, err);
+	if (serial)
+		pthread_mutex_unlock(&serial_driver_lock);
+	return rc;
+}
+
+int sb_scn_box_destroy(struct sb_scn_ctx *ctx, struct sb_box *box)
+{
+	return box_destroy(ctx, box, ctx->err);
 }
 
 int sb_scn_exec_ok(struct sb_scn_ctx *ctx, struct sb_box *box, const char *const *argv,
@@ -177,9 +359,13 @@ static void destroy_all(struct sb_scn_ctx *ctx)
 {
 	while (ctx->nlive > 0) {
 		struct sb_error e = {0};
-		struct sb_box *b = ctx->live[--ctx->nlive];
+		struct sb_box *b = ctx->live[ctx->nlive - 1];
+		untrack(ctx, b);
 		sb_drv_destroy(ctx->drv, b, sb_deadline_after(30), &e);
 	}
+	free(ctx->live);
+	ctx->live = NULL;
+	ctx->cap_live = 0;
 }
 
 struct sb_run {
@@ -191,6 +377,7 @@ struct sb_run {
 	unsigned runs, warmup, next, failed;
 	int64_t t0;
 	bool done; /* skipped, failed setup, or all iterations run */
+	pthread_mutex_t lock;
 	char first_error[600];
 };
 
@@ -211,6 +398,9 @@ int sb_run_begin(const struct sb_scenario *s, const struct sb_run_opts *o, struc
 	run->s = s;
 	run->o = *o;
 	run->ctx = ctx;
+	pthread_mutex_init(&run->lock, NULL);
+	ctx->lock = &run->lock;
+	ctx->scn = s;
 	run->runs = o->runs < 0 ? s->default_runs : (unsigned)o->runs;
 	run->warmup = o->warmup < 0 ? s->default_warmup : (unsigned)o->warmup;
 	run->report = new_report(s, o, run->runs, run->warmup);
@@ -254,7 +444,12 @@ int sb_run_begin(const struct sb_scenario *s, const struct sb_run_opts *o, struc
 	ctx->err = &run->serr;
 	ctx->meta = run->meta;
 	ctx->tags = sb_report_tags(run->report);
-	ctx->deadline_ns = sb_deadline_after(o->timeout_s);
+	ctx->box_event = o->box_event;
+	ctx->box_event_arg = o->box_event_arg;
+	/* Template prepare, setup and prewarm share their own budget: a VM kernel or a big image must
+	 * not eat an iteration's. */
+	double setup_s = o->setup_timeout_s > 0 ? o->setup_timeout_s : SB_SETUP_TIMEOUT_DEFAULT_S;
+	ctx->deadline_ns = sb_deadline_after(setup_s);
 	/* Image/bundle preparation is timed on its own ("image prepare") and never inside a sample. */
 	int64_t tp = sb_now_ns();
 	rc = sb_drv_template_prepare(o->drv, &ctx->spec, ctx->deadline_ns, &run->serr);
@@ -266,11 +461,18 @@ int sb_run_begin(const struct sb_scenario *s, const struct sb_run_opts *o, struc
 	}
 	sb_scn_tag(ctx, "template_prepare_ms", "%.3f", sb_ns_to_ms(sb_now_ns() - tp));
 	rc = s->setup ? s->setup(ctx) : 0;
+	const char *phase = "setup";
+	if (rc == 0 && s->prewarm) {
+		phase = "prewarm";
+		rc = s->prewarm(ctx);
+	}
+	if (rc < 0 && (rc == -ETIMEDOUT || sb_deadline_passed(ctx->deadline_ns)))
+		sb_error_prefix(&run->serr, "timed out after %gs (--setup-timeout)", setup_s);
 	if (rc == -ENOTSUP) {
 		sb_report_set_status(run->report, "skip", run->serr.msg);
 		run->done = true;
 	} else if (rc < 0) {
-		snprintf(run->first_error, sizeof(run->first_error), "setup: %s", run->serr.msg);
+		snprintf(run->first_error, sizeof(run->first_error), "%s: %s", phase, run->serr.msg);
 		sb_report_set_status(run->report, "error", run->first_error);
 		run->done = true;
 	}
@@ -290,11 +492,21 @@ bool sb_run_step(struct sb_run *run)
 	ctx->iteration = i;
 	ctx->warmup = i < run->warmup;
 	ctx->metrics = json_object();
+	ctx->series = json_object();
+	ctx->undeclared[0] = '\0';
 	ctx->deadline_ns = sb_deadline_after(run->o.timeout_s);
 	sb_error_clear(&run->serr);
 	/* Right before the iteration, so both see the same host state (it drifts over seconds). */
 	double ref = run->o.host_ref ? host_ref_ms() : NAN;
 	int rc = run->s->run_once(ctx);
+	if (rc == 0 && ctx->undeclared[0])
+		rc = sb_error_set(&run->serr, EINVAL, "scenario %s recorded metric %s, which it does not declare",
+				  run->s->name, ctx->undeclared);
+	json_t *series = ctx->series;
+	ctx->series = NULL;
+	if (rc == 0 && run->o.keep_series)
+		sb_report_add_series(run->report, i, series);
+	json_decref(series);
 	if (sb_interrupted()) {
 		json_decref(ctx->metrics);
 		ctx->metrics = NULL;
@@ -359,6 +571,7 @@ json_t *sb_run_end(struct sb_run *run)
 			sb_report_set_status(r, "error", run->serr.msg);
 	}
 	json_decref(run->meta);
+	pthread_mutex_destroy(&run->lock);
 	free(ctx);
 	free(run);
 	return r;

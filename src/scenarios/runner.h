@@ -6,12 +6,18 @@
 
 #include "scenarios/scenario.h"
 
+#define SB_SETUP_TIMEOUT_DEFAULT_S 600.0
+
 struct sb_run_opts {
 	const struct sb_driver *drv;
 	const struct sb_probe *probe;   /* the driver's probe result (taken once by the caller) */
 	const struct sb_params *params;
 	int runs, warmup;               /* < 0: the scenario's defaults */
-	double timeout_s;               /* per iteration, and for setup */
+	double timeout_s;               /* per iteration */
+	double setup_timeout_s;         /* template prepare, setup and prewarm together (0: 600 s) */
+	bool keep_series;               /* keep the scenarios' time series in the report */
+	sb_box_event_fn box_event;      /* told of every box that comes or goes, or NULL */
+	void *box_event_arg;
 	const char *run_id, *started_at;
 	json_t *host;                   /* sb_host_probe(), borrowed */
 	const char *agent_host_path;    /* sandbench-agent on the host */

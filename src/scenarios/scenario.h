@@ -15,7 +15,36 @@ enum sb_profile {
 	SB_PROFILE_FULL = 1u << 2,
 };
 
-#define SB_MAX_LIVE_BOXES 256
+/* Which way a metric improves. */
+enum sb_metric_dir {
+	SB_LOWER_IS_BETTER = 0,
+	SB_HIGHER_IS_BETTER = 1,
+};
+
+/* A metric a scenario may record, declared up front (`sandbench list --json` shows them; the runner
+ * refuses any other). A name may hold one '*' for a family whose members depend on a parameter
+ * (shell_pool_run_completion_c*_ms for every level). */
+struct sb_metric_def {
+	const char *name;
+	const char *unit;
+	enum sb_metric_dir dir;
+	const char *meaning; /* one line */
+};
+
+/* Per-box outcome of sb_scn_boxes_new (many sandboxes at once). */
+struct sb_box_launch {
+	struct sb_box *box;   /* NULL when it failed */
+	int rc;               /* 0, or the negative errno of the failure */
+	char error[256];      /* why it failed */
+	int64_t queued_ns;    /* when it was asked for, from the batch's start */
+	int64_t create_ns, start_ns;
+	int64_t ready_ns;     /* create+start done, from the batch's start */
+};
+
+/* Called (from the runner's thread or a launcher thread) when a box comes or goes: the live
+ * metrics sampler watches boxes through it. */
+typedef void (*sb_box_event_fn)(void *arg, const struct sb_driver *drv, struct sb_box *box,
+				const char *name, bool alive);
 
 struct sb_scn_ctx {
 	const struct sb_driver *drv;
@@ -30,9 +59,14 @@ struct sb_scn_ctx {
 	void *state;                    /* the scenario's own */
 	struct sb_error *err;
 	/* Runner-owned; use the helpers below. */
-	json_t *meta, *metrics, *tags;
-	struct sb_box *live[SB_MAX_LIVE_BOXES];
-	unsigned nlive;
+	const struct sb_scenario *scn;
+	json_t *meta, *metrics, *tags, *series;
+	struct sb_box **live;           /* every box not yet destroyed, grown on demand */
+	unsigned nlive, cap_live;
+	char undeclared[96];            /* first metric recorded without a declaration */
+	sb_box_event_fn box_event;
+	void *box_event_arg;
+	void *lock;                     /* serialises tracking when boxes are made from threads */
 };
 
 /* Return codes from setup/run_once: 0 ok, -ENOTSUP skip (err says why), other negative error. */
@@ -43,8 +77,12 @@ struct sb_scenario {
 	unsigned caps;           /* driver capabilities needed */
 	unsigned profiles;       /* enum sb_profile bits */
 	const struct sb_param_def *params;
+	const struct sb_metric_def *metrics; /* ends with a NULL name */
 	unsigned default_runs, default_warmup;
 	int (*setup)(struct sb_scn_ctx *ctx);
+	/* Untimed, after setup and under the setup deadline: make sure what the scenario calls warm
+	 * is warm (caches filled, template ready) so no sample carries a cold cost. */
+	int (*prewarm)(struct sb_scn_ctx *ctx);
 	int (*run_once)(struct sb_scn_ctx *ctx);
 	void (*teardown)(struct sb_scn_ctx *ctx);
 	/* After aggregates exist: add derived aggregates/tags (e.g. a breakpoint). */
@@ -64,9 +102,14 @@ unsigned sb_profile_parse(const char *name);
 /* The registry's own copy of an axis name, NULL when unknown. */
 const char *sb_axis_find(const char *name);
 
-/* Record a metric for the current iteration (declares unit and direction on first use). */
-int sb_scn_metric(struct sb_scn_ctx *ctx, const char *name, const char *unit, bool higher_is_better,
-		  double value);
+/* Record a declared metric for the current iteration. An undeclared name is refused (-EINVAL)
+ * and fails the iteration. */
+int sb_scn_metric(struct sb_scn_ctx *ctx, const char *name, double value);
+/* The declaration a metric name matches in s (exact, or a '*' family), or NULL. */
+const struct sb_metric_def *sb_scenario_metric(const struct sb_scenario *s, const char *name);
+/* Append one point (t seconds from the series' own origin, value) to a named time series of the
+ * current iteration; kept in the report with --keep-series. */
+int sb_scn_series(struct sb_scn_ctx *ctx, const char *name, const char *unit, double t_s, double value);
 /* Set a report tag (string value). */
 void sb_scn_tag(struct sb_scn_ctx *ctx, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -80,6 +123,12 @@ int sb_scn_param_size(struct sb_scn_ctx *ctx, const char *key, uint64_t *out);
 int sb_scn_box_new(struct sb_scn_ctx *ctx, struct sb_box **out, int64_t *create_ns, int64_t *start_ns);
 /* Destroy a tracked sandbox and stop tracking it. */
 int sb_scn_box_destroy(struct sb_scn_ctx *ctx, struct sb_box *box);
+/* Make n sandboxes at once (up to `parallel` in flight; 0 = all n): each gets its own thread and
+ * timings in out[i]. Drivers without concurrent_create are serialised per driver. Failed boxes are
+ * counted in out[i].rc/error, never dropped; succeeded ones are tracked. Returns how many
+ * succeeded. `stagger_ns` > 0 starts box i at i*stagger_ns after the batch began. */
+unsigned sb_scn_boxes_new(struct sb_scn_ctx *ctx, unsigned n, unsigned parallel, int64_t stagger_ns,
+			  struct sb_box_launch *out);
 /* Track a box made another way (clone). */
 int sb_scn_box_track(struct sb_scn_ctx *ctx, struct sb_box *box);
 /* Exec with the current deadline; a non-zero exit status is an error naming the command. */

@@ -103,7 +103,7 @@ static int shell_pool_run_once(struct sb_scn_ctx *ctx)
 			return sb_error_prefix(ctx->err, "level %u", c);
 		char metric[64];
 		snprintf(metric, sizeof(metric), "shell_pool_run_completion_c%u_ms", c);
-		sb_scn_metric(ctx, metric, "ms", false, sb_ns_to_ms(slowest));
+		sb_scn_metric(ctx, metric, sb_ns_to_ms(slowest));
 	}
 	return 0;
 }
@@ -201,7 +201,7 @@ static int exec_rate_run_once(struct sb_scn_ctx *ctx)
 			return rc;
 	}
 	double secs = (double)(sb_now_ns() - t0) / 1e9;
-	sb_scn_metric(ctx, "exec_rate_1_slot_per_s", "cmd/s", true, (double)count / secs);
+	sb_scn_metric(ctx, "exec_rate_1_slot_per_s", (double)count / secs);
 
 	unsigned n = st->max_level;
 	for (unsigned i = 0; i < n; i++)
@@ -219,12 +219,19 @@ static int exec_rate_run_once(struct sb_scn_ctx *ctx)
 	secs = (double)(sb_now_ns() - t0) / 1e9;
 	char metric[48];
 	snprintf(metric, sizeof(metric), "exec_rate_%u_slots_per_s", n);
-	sb_scn_metric(ctx, metric, "cmd/s", true, (double)count / secs);
+	sb_scn_metric(ctx, metric, (double)count / secs);
 	return 0;
 }
 
+static const struct sb_metric_def shell_pool_metrics[] = {
+	{"shell_pool_run_completion_c*_ms", "ms", SB_LOWER_IS_BETTER, "slowest of N concurrent commands through N agent shells (one per level N)"},
+	{"density_max_concurrency_before_p95_doubles", "slots", SB_HIGHER_IS_BETTER, "derived: highest level whose p95 stays within 2x of level 1's"},
+	{NULL, NULL, SB_LOWER_IS_BETTER, NULL},
+};
+
 const struct sb_scenario sb_scn_latency_shell_pool = {
 	.name = "latency-shell-pool",
+	.metrics = shell_pool_metrics,
 	.axis = "latency",
 	.description = "printf TOKEN on N persistent agent slots at once: slowest completion per level, and the density breakpoint",
 	.caps = SB_CAP_AGENT,
@@ -238,8 +245,15 @@ const struct sb_scenario sb_scn_latency_shell_pool = {
 	.finalize = shell_pool_finalize,
 };
 
+static const struct sb_metric_def exec_rate_metrics[] = {
+	{"exec_rate_1_slot_per_s", "cmd/s", SB_HIGHER_IS_BETTER, "/bin/true commands per second through one agent shell"},
+	{"exec_rate_*_slots_per_s", "cmd/s", SB_HIGHER_IS_BETTER, "commands per second through N shells, N in flight"},
+	{NULL, NULL, SB_LOWER_IS_BETTER, NULL},
+};
+
 const struct sb_scenario sb_scn_throughput_exec_rate = {
 	.name = "throughput-exec-rate",
+	.metrics = exec_rate_metrics,
 	.axis = "throughput",
 	.description = "commands per second through one agent slot, and through N slots in parallel",
 	.caps = SB_CAP_AGENT,

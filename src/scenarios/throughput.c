@@ -49,18 +49,26 @@ static int stdout_run_once(struct sb_scn_ctx *ctx)
 				  res.out_bytes);
 	if (rc == 0) {
 		double secs = (double)(res.end_ns - res.start_ns) / 1e9;
-		sb_scn_metric(ctx, "stdout_mib_per_s", "MiB/s", true, (double)size / (1 << 20) / secs);
-		sb_scn_metric(ctx, "stdout_wall_ms", "ms", false, secs * 1e3);
+		sb_scn_metric(ctx, "stdout_mib_per_s", (double)size / (1 << 20) / secs);
+		sb_scn_metric(ctx, "stdout_wall_ms", secs * 1e3);
 		if (res.first_byte_ns)
-			sb_scn_metric(ctx, "first_byte_ms", "ms", false,
+			sb_scn_metric(ctx, "first_byte_ms",
 				      sb_ns_to_ms(res.first_byte_ns - res.start_ns));
 	}
 	sb_proc_result_free(&res);
 	return rc;
 }
 
+static const struct sb_metric_def stdout_metrics[] = {
+	{"stdout_mib_per_s", "MiB/s", SB_HIGHER_IS_BETTER, "bytes the agent writes to stdout, counted on the host"},
+	{"stdout_wall_ms", "ms", SB_LOWER_IS_BETTER, "the whole stream, call to exit"},
+	{"first_byte_ms", "ms", SB_LOWER_IS_BETTER, "call to the first stdout byte on the host"},
+	{NULL, NULL, SB_LOWER_IS_BETTER, NULL},
+};
+
 const struct sb_scenario sb_scn_throughput_stdout = {
 	.name = "throughput-stdout",
+	.metrics = stdout_metrics,
 	.axis = "throughput",
 	.description = "MiB/s of N MiB streamed from a command's stdout inside the sandbox",
 	.caps = SB_CAP_EXEC,

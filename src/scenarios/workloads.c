@@ -103,8 +103,8 @@ static int disk_seq_run_once(struct sb_scn_ctx *ctx)
 	if (rc == 0)
 		rc = number(ctx, r, "mib_per_s", &rd);
 	if (rc == 0) {
-		sb_scn_metric(ctx, "disk_write_mib_per_s", "MiB/s", true, wr);
-		sb_scn_metric(ctx, "disk_read_mib_per_s", "MiB/s", true, rd);
+		sb_scn_metric(ctx, "disk_write_mib_per_s", wr);
+		sb_scn_metric(ctx, "disk_read_mib_per_s", rd);
 		sb_scn_tag(ctx, "disk_io_mode", "%s", json_string_value(json_object_get(w, "mode")) ?: "?");
 	}
 	json_decref(w);
@@ -146,9 +146,9 @@ static int disk_rand_run_once(struct sb_scn_ctx *ctx)
 	if (rc == 0)
 		rc = number(ctx, j, "lat_p99_us", &p99);
 	if (rc == 0) {
-		sb_scn_metric(ctx, write ? "disk_rand_write_iops" : "disk_rand_read_iops", "IOPS", true, iops);
-		sb_scn_metric(ctx, "disk_rand_lat_p50_us", "us", false, p50);
-		sb_scn_metric(ctx, "disk_rand_lat_p99_us", "us", false, p99);
+		sb_scn_metric(ctx, write ? "disk_rand_write_iops" : "disk_rand_read_iops", iops);
+		sb_scn_metric(ctx, "disk_rand_lat_p50_us", p50);
+		sb_scn_metric(ctx, "disk_rand_lat_p99_us", p99);
 	}
 	json_decref(j);
 	return rc;
@@ -188,16 +188,23 @@ static int mem_touch_run_once(struct sb_scn_ctx *ctx)
 	if (rc == 0)
 		rc = number(ctx, j, "rss_bytes", &rss);
 	if (rc == 0) {
-		sb_scn_metric(ctx, "mem_touch_ms", "ms", false, ms);
-		sb_scn_metric(ctx, "mem_touch_mib_per_s", "MiB/s", true, (double)size / (1 << 20) / (ms / 1e3));
-		sb_scn_metric(ctx, "mem_touch_rss_mib", "MiB", false, rss / (1 << 20));
+		sb_scn_metric(ctx, "mem_touch_ms", ms);
+		sb_scn_metric(ctx, "mem_touch_mib_per_s", (double)size / (1 << 20) / (ms / 1e3));
+		sb_scn_metric(ctx, "mem_touch_rss_mib", rss / (1 << 20));
 	}
 	json_decref(j);
 	return rc;
 }
 
+static const struct sb_metric_def disk_metrics[] = {
+	{"disk_write_mib_per_s", "MiB/s", SB_HIGHER_IS_BETTER, "sequential write of size, fsync included"},
+	{"disk_read_mib_per_s", "MiB/s", SB_HIGHER_IS_BETTER, "sequential read of the same file"},
+	{NULL, NULL, SB_LOWER_IS_BETTER, NULL},
+};
+
 const struct sb_scenario sb_scn_throughput_disk = {
 	.name = "throughput-disk",
+	.metrics = disk_metrics,
 	.axis = "throughput",
 	.description = "sequential write (fsync) then read of a file inside the sandbox, MiB/s",
 	.caps = SB_CAP_AGENT,
@@ -210,8 +217,17 @@ const struct sb_scenario sb_scn_throughput_disk = {
 	.teardown = workload_teardown,
 };
 
+static const struct sb_metric_def disk_rand_metrics[] = {
+	{"disk_rand_read_iops", "IOPS", SB_HIGHER_IS_BETTER, "4 KiB random reads per second"},
+	{"disk_rand_write_iops", "IOPS", SB_HIGHER_IS_BETTER, "4 KiB random writes per second (write=1)"},
+	{"disk_rand_lat_p50_us", "us", SB_LOWER_IS_BETTER, "median latency of one 4 KiB operation"},
+	{"disk_rand_lat_p99_us", "us", SB_LOWER_IS_BETTER, "99th percentile latency of one 4 KiB operation"},
+	{NULL, NULL, SB_LOWER_IS_BETTER, NULL},
+};
+
 const struct sb_scenario sb_scn_throughput_disk_rand = {
 	.name = "throughput-disk-rand",
+	.metrics = disk_rand_metrics,
 	.axis = "throughput",
 	.description = "4 KiB random reads (or writes) inside the sandbox: IOPS and latency percentiles",
 	.caps = SB_CAP_AGENT,
@@ -224,8 +240,16 @@ const struct sb_scenario sb_scn_throughput_disk_rand = {
 	.teardown = disk_rand_teardown,
 };
 
+static const struct sb_metric_def mem_touch_metrics[] = {
+	{"mem_touch_ms", "ms", SB_LOWER_IS_BETTER, "allocate and touch size bytes"},
+	{"mem_touch_mib_per_s", "MiB/s", SB_HIGHER_IS_BETTER, "touch rate"},
+	{"mem_touch_rss_mib", "MiB", SB_LOWER_IS_BETTER, "RSS of the touching process afterwards"},
+	{NULL, NULL, SB_LOWER_IS_BETTER, NULL},
+};
+
 const struct sb_scenario sb_scn_resource_mem_touch = {
 	.name = "resource-mem-touch",
+	.metrics = mem_touch_metrics,
 	.axis = "resource",
 	.description = "allocate and touch N MiB inside the sandbox: time, rate and resulting RSS",
 	.caps = SB_CAP_AGENT,

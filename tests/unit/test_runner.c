@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <stdatomic.h>
 
+#include "core/clock.h"
 #include "core/report.h"
 #include "scenarios/runner.h"
 
@@ -54,6 +56,36 @@ static const struct sb_driver fake = {
 	.box_create = fake_create, .box_destroy = fake_destroy,
 };
 
+/* The same with creates that take a while and may overlap (many boxes at once). */
+static atomic_int in_create, max_in_create, live_many, creates;
+static int slow_create(const struct sb_box_spec *spec, struct sb_box **out, int64_t d, struct sb_error *e)
+{
+	int now = atomic_fetch_add(&in_create, 1) + 1;
+	for (int m = atomic_load(&max_in_create); now > m && !atomic_compare_exchange_weak(&max_in_create, &m, now);)
+		;
+	usleep(20000);
+	atomic_fetch_sub(&in_create, 1);
+	if (atomic_fetch_add(&creates, 1) == 7)
+		return sb_error_set(e, EIO, "box 7 refuses"); /* one failure, counted not dropped */
+	*out = calloc(1, sizeof(**out));
+	atomic_fetch_add(&live_many, 1);
+	return 0;
+}
+static int slow_destroy(struct sb_box *b, int64_t d, struct sb_error *e)
+{
+	free(b);
+	atomic_fetch_sub(&live_many, 1);
+	return 0;
+}
+static const struct sb_driver concurrent_fake = {
+	.name = "cfake", .caps = SB_CAP_EXEC, .probe = fake_probe, .concurrent_create = true,
+	.box_create = slow_create, .box_destroy = slow_destroy,
+};
+static const struct sb_driver serial_fake = {
+	.name = "sfake", .caps = SB_CAP_EXEC, .probe = fake_probe,
+	.box_create = slow_create, .box_destroy = slow_destroy,
+};
+
 /* Leaks a box on purpose every iteration: the runner must destroy it. */
 static int leaky_run_once(struct sb_scn_ctx *ctx)
 {
@@ -63,12 +95,18 @@ static int leaky_run_once(struct sb_scn_ctx *ctx)
 		return rc;
 	if (ctx->iteration == 3)
 		return sb_error_set(ctx->err, EIO, "wrong answer");
-	return sb_scn_metric(ctx, "x_ms", "ms", false, ctx->warmup ? 1000.0 : (double)ctx->iteration);
+	return sb_scn_metric(ctx, "x_ms", ctx->warmup ? 1000.0 : (double)ctx->iteration);
 }
+
+static const struct sb_metric_def x_metrics[] = {
+	{"x_ms", "ms", SB_LOWER_IS_BETTER, "a number"},
+	{"fam_c*_ms", "ms", SB_LOWER_IS_BETTER, "a family"},
+	{NULL, NULL, SB_LOWER_IS_BETTER, NULL},
+};
 
 static const struct sb_scenario leaky = {
 	.name = "leaky", .axis = "latency", .caps = SB_CAP_EXEC, .default_runs = 5, .default_warmup = 2,
-	.run_once = leaky_run_once,
+	.metrics = x_metrics, .run_once = leaky_run_once,
 };
 
 static int needs_clone_run_once(struct sb_scn_ctx *ctx)
@@ -207,6 +245,141 @@ static void test_probe_all(void **state)
 	assert_string_equal(out[2].reason, "probe timed out");
 }
 
+/* Declared metrics: a family member is accepted; an undeclared name fails the iteration. */
+static int undeclared_run_once(struct sb_scn_ctx *ctx)
+{
+	sb_scn_metric(ctx, "fam_c4_ms", 1.0);
+	if (ctx->iteration == 1)
+		sb_scn_metric(ctx, "typo_ms", 1.0);
+	sb_scn_series(ctx, "rss", "MiB", 0.5, 10.0 + ctx->iteration);
+	sb_scn_series(ctx, "rss", "MiB", 1.0, 11.0);
+	return 0;
+}
+static const struct sb_scenario undeclared = {
+	.name = "undeclared", .axis = "latency", .caps = SB_CAP_EXEC, .default_runs = 3,
+	.metrics = x_metrics, .run_once = undeclared_run_once,
+};
+
+static void test_declared_metrics_and_series(void **state)
+{
+	assert_non_null(sb_scenario_metric(&leaky, "fam_c16_ms"));
+	assert_null(sb_scenario_metric(&leaky, "fam_c_ms")); /* the '*' must match something */
+	assert_null(sb_scenario_metric(&leaky, "x_ms2"));
+	struct sb_probe p;
+	struct sb_run_opts o = opts(&p);
+	json_t *r = NULL;
+	struct sb_error err = {0};
+	assert_int_equal(sb_run_scenario(&undeclared, &o, &r, &err), 0);
+	assert_string_equal(sb_report_status(r), "error");
+	assert_non_null(strstr(json_string_value(json_object_get(r, "reason")), "typo_ms, which it does not declare"));
+	assert_null(json_object_get(r, "series")); /* not asked for */
+	json_decref(r);
+	o.keep_series = true;
+	assert_int_equal(sb_run_scenario(&undeclared, &o, &r, &err), 0);
+	json_t *series = json_object_get(r, "series");
+	assert_int_equal(json_array_size(series), 2); /* iterations 0 and 2 (1 failed) */
+	json_t *s0 = json_array_get(series, 0);
+	assert_string_equal(json_string_value(json_object_get(s0, "name")), "rss");
+	assert_int_equal(json_array_size(json_object_get(s0, "points")), 2);
+	json_decref(r);
+}
+
+/* prewarm runs once after setup, under the setup deadline; a slow one times out as "prewarm". */
+static int prewarms;
+static int count_prewarm(struct sb_scn_ctx *ctx)
+{
+	prewarms++;
+	return 0;
+}
+static int slow_prewarm(struct sb_scn_ctx *ctx)
+{
+	while (!sb_deadline_passed(ctx->deadline_ns))
+		usleep(1000);
+	return sb_error_set(ctx->err, ETIMEDOUT, "still warming");
+}
+static const struct sb_scenario warm_scn = {
+	.name = "warm", .axis = "latency", .caps = SB_CAP_EXEC, .default_runs = 3, .metrics = x_metrics,
+	.prewarm = count_prewarm, .run_once = leaky_run_once,
+};
+static const struct sb_scenario slow_warm_scn = {
+	.name = "slowwarm", .axis = "latency", .caps = SB_CAP_EXEC, .default_runs = 3, .metrics = x_metrics,
+	.prewarm = slow_prewarm, .run_once = leaky_run_once,
+};
+
+static void test_prewarm_and_setup_timeout(void **state)
+{
+	struct sb_probe p;
+	struct sb_run_opts o = opts(&p);
+	json_t *r = NULL;
+	struct sb_error err = {0};
+	prewarms = 0;
+	assert_int_equal(sb_run_scenario(&warm_scn, &o, &r, &err), 0);
+	assert_int_equal(prewarms, 1);
+	assert_string_equal(sb_report_status(r), "ok");
+	json_decref(r);
+	o.setup_timeout_s = 0.2;
+	live_boxes = created = 0;
+	assert_int_equal(sb_run_scenario(&slow_warm_scn, &o, &r, &err), 0);
+	assert_string_equal(sb_report_status(r), "error");
+	const char *reason = json_string_value(json_object_get(r, "reason"));
+	assert_non_null(strstr(reason, "prewarm: timed out after 0.2s (--setup-timeout)"));
+	assert_int_equal(created, 0);
+	json_decref(r);
+}
+
+/* Many boxes at once: more than the old cap of 256, overlapping creates on a concurrent driver,
+ * none on a serial one, a failure counted, and every box gone after the run. */
+static struct sb_box_launch *launched;
+static unsigned launched_ok, launch_n = 300;
+static int many_run_once(struct sb_scn_ctx *ctx)
+{
+	launched = calloc(launch_n, sizeof(*launched));
+	launched_ok = sb_scn_boxes_new(ctx, launch_n, 32, 0, launched);
+	return 0;
+}
+static const struct sb_scenario many_scn = {
+	.name = "many", .axis = "density", .caps = SB_CAP_EXEC, .default_runs = 1, .metrics = x_metrics,
+	.run_once = many_run_once,
+};
+
+static void test_many_boxes(void **state)
+{
+	struct sb_probe p;
+	struct sb_run_opts o = opts(&p);
+	o.drv = &concurrent_fake;
+	json_t *r = NULL;
+	struct sb_error err = {0};
+	atomic_store(&max_in_create, 0);
+	atomic_store(&creates, 0);
+	assert_int_equal(sb_run_scenario(&many_scn, &o, &r, &err), 0);
+	assert_int_equal(launched_ok, launch_n - 1);
+	unsigned failed = 0;
+	for (unsigned i = 0; i < launch_n; i++) {
+		if (launched[i].rc < 0) {
+			failed++;
+			assert_non_null(strstr(launched[i].error, "box 7 refuses"));
+			assert_null(launched[i].box);
+		} else {
+			assert_true(launched[i].ready_ns >= launched[i].create_ns);
+		}
+	}
+	assert_int_equal(failed, 1);
+	assert_true(atomic_load(&max_in_create) > 1);
+	assert_int_equal(atomic_load(&live_many), 0);
+	free(launched);
+	json_decref(r);
+
+	launch_n = 12;
+	o.drv = &serial_fake;
+	atomic_store(&max_in_create, 0);
+	atomic_store(&creates, 0);
+	assert_int_equal(sb_run_scenario(&many_scn, &o, &r, &err), 0);
+	assert_int_equal(atomic_load(&max_in_create), 1);
+	assert_int_equal(atomic_load(&live_many), 0);
+	free(launched);
+	json_decref(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -215,6 +388,9 @@ int main(void)
 		cmocka_unit_test(test_unknown_param),
 		cmocka_unit_test(test_template_prepare),
 		cmocka_unit_test(test_probe_all),
+		cmocka_unit_test(test_declared_metrics_and_series),
+		cmocka_unit_test(test_prewarm_and_setup_timeout),
+		cmocka_unit_test(test_many_boxes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
