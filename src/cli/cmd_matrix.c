@@ -16,6 +16,7 @@
 #include "core/util.h"
 #include "report/table.h"
 #include "scenarios/runner.h"
+#include "session/session.h"
 #include "version.h"
 
 #define MAX_DRV 32
@@ -247,10 +248,15 @@ int sb_cmd_matrix(int argc, char **argv)
 			snprintf(drv[d].probe.reason, sizeof(drv[d].probe.reason), "its assets could not be prepared");
 		}
 	}
-	char run_id[33], started[40], ended[40];
-	sb_random_id(run_id);
-	sb_wallclock_rfc3339(started, sizeof(started));
-	json_t *host = sb_host_probe();
+	char ended[40];
+	struct sb_session *session = sb_session_new();
+	if (!session || sb_session_add_sink(session, sb_sink_json_new(out, SB_JSON_MATRIX_DIR)) < 0) {
+		sb_session_free(session);
+		rc = sb_cli_fail("matrix: out of memory");
+		goto done;
+	}
+	const char *run_id = session->run_id, *started = session->started_at;
+	json_t *host = session->host;
 	json_t **reports = calloc(nscn * ndrv, sizeof(json_t *));
 	json_t *rep_list = json_array();
 	for (size_t s = 0; s < nscn && !sb_interrupted(); s++) {
@@ -262,11 +268,11 @@ int sb_cmd_matrix(int argc, char **argv)
 			struct sb_run_opts o = {
 				.drv = drv[d].drv, .probe = &drv[d].probe, .params = &mine[d], .runs = it.runs,
 				.warmup = it.warmup, .timeout_s = it.timeout_s, .host_ref = !it.no_host_ref, .setup_timeout_s = it.setup_timeout_s,
-			.keep_series = it.keep_series, .run_id = run_id, .started_at = started,
-				.host = host, .agent_host_path = drv[d].agent,
+				.keep_series = it.keep_series, .agent_host_path = drv[d].agent,
 				.rootfs = drv[d].rootfs[0] ? drv[d].rootfs : NULL,
 				.progress = isatty(STDERR_FILENO) && !json,
 			};
+			sb_session_fill(session, &o);
 			if (sb_run_begin(scn[s], &o, &runs_of[d], &err) < 0) {
 				rc = sb_cli_fail("matrix: %s on %s: %s", scn[s]->name, drv[d].drv->name, err.msg);
 				break;
@@ -286,10 +292,9 @@ int sb_cmd_matrix(int argc, char **argv)
 				continue;
 			json_t *r = sb_run_end(runs_of[d]);
 			sb_params_free(&mine[d]);
-			char name[512], path[4096];
+			char name[512];
 			snprintf(name, sizeof(name), "%s--%s.json", scn[s]->name, drv[d].drv->name);
-			snprintf(path, sizeof(path), "%s/%s", out, name);
-			if (sb_report_write(r, path, &err) < 0) {
+			if (sb_session_report(session, r, NULL, 0, &err) < 0) {
 				rc = sb_cli_fail("matrix: %s", err.msg);
 				json_decref(r);
 				continue;
@@ -318,9 +323,7 @@ int sb_cmd_matrix(int argc, char **argv)
 				    "host", host, "drivers", drivers, "reports", rep_list, "cells", cells);
 	if (sb_interrupted())
 		json_object_set_new(summary, "interrupted", json_true());
-	char mpath[4096];
-	snprintf(mpath, sizeof(mpath), "%s/matrix.json", out);
-	if (sb_report_write(summary, mpath, &err) < 0)
+	if (sb_session_matrix(session, summary, &err) < 0)
 		rc = sb_cli_fail("matrix: %s", err.msg);
 	if (json) {
 		sb_cli_print_json(summary);
@@ -348,7 +351,7 @@ int sb_cmd_matrix(int argc, char **argv)
 	json_decref(drivers);
 	json_decref(cells);
 	json_decref(rep_list);
-	json_decref(host);
+	sb_session_free(session);
 	int sig = sb_interrupted();
 	sb_reap_descendants();
 	if (sig)

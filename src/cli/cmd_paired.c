@@ -11,6 +11,7 @@
 #include "compare/render.h"
 #include "core/clock.h"
 #include "core/host.h"
+#include "session/session.h"
 #include "core/report.h"
 #include "core/signals.h"
 #include "core/util.h"
@@ -46,8 +47,7 @@ struct scn_side {
 	struct sb_probe probe;
 	struct sb_params params;
 	char agent[4096], rootfs[4096];
-	const char *run_id, *started;
-	json_t *host;
+	struct sb_session *session;
 	double timeout_s;
 };
 
@@ -59,9 +59,9 @@ static int scn_measure(void *ctx, unsigned pair, bool warmup, json_t *meta, json
 	struct scn_side *s = ctx;
 	struct sb_run_opts ro = {
 		.drv = s->drv, .probe = &s->probe, .params = &s->params, .runs = 1, .warmup = 0,
-		.timeout_s = s->timeout_s, .run_id = s->run_id, .started_at = s->started, .host = s->host,
-		.agent_host_path = s->agent, .rootfs = s->rootfs[0] ? s->rootfs : NULL,
+		.timeout_s = s->timeout_s, .agent_host_path = s->agent, .rootfs = s->rootfs[0] ? s->rootfs : NULL,
 	};
+	sb_session_fill(s->session, &ro);
 	json_t *rep = NULL;
 	int rc = sb_run_scenario(s->scn, &ro, &rep, err);
 	if (rc < 0)
@@ -158,7 +158,8 @@ int sb_cmd_paired(int argc, char **argv)
 	struct sb_paired_cmd cmds[2] = {0};
 	struct scn_side sides[2];
 	memset(sides, 0, sizeof(sides));
-	json_t *doc = NULL, *host = NULL;
+	json_t *doc = NULL;
+	struct sb_session *session = NULL;
 	struct sb_error err = {0};
 	int c, rc = 1;
 	optind = 1;
@@ -313,7 +314,12 @@ int sb_cmd_paired(int argc, char **argv)
 	}
 
 	sb_signals_install();
-	host = sb_host_probe();
+	session = sb_session_new();
+	if (!session || (out && sb_session_add_sink(session, sb_sink_json_new(out, SB_JSON_FILE)) < 0)) {
+		sb_cli_fail("paired: out of memory");
+		goto done;
+	}
+	json_t *host = session->host;
 	json_t *bdesc, *cdesc;
 	if (cmd_mode) {
 		bdesc = sb_paired_cmd_describe(&cmds[0]);
@@ -336,13 +342,13 @@ int sb_cmd_paired(int argc, char **argv)
 		cdesc = d[1];
 	}
 	doc = sb_paired_doc_new(cmd_mode ? "command" : "driver", bdesc, cdesc, host);
-	const char *run_id = json_string_value(json_object_get(json_object_get(doc, "run"), "id"));
-	const char *started = json_string_value(json_object_get(json_object_get(doc, "run"), "started_at"));
-	for (int k = 0; k < 2; k++) {
-		sides[k].run_id = run_id;
-		sides[k].started = started;
-		sides[k].host = host;
-	}
+	/* Every measured iteration carries the paired document's run id. */
+	snprintf(session->run_id, sizeof(session->run_id), "%s",
+		 json_string_value(json_object_get(json_object_get(doc, "run"), "id")));
+	snprintf(session->started_at, sizeof(session->started_at), "%s",
+		 json_string_value(json_object_get(json_object_get(doc, "run"), "started_at")));
+	for (int k = 0; k < 2; k++)
+		sides[k].session = session;
 	struct sb_paired_side ps[2];
 	for (int k = 0; k < 2; k++) {
 		ps[k].measure = cmd_mode ? sb_paired_cmd_measure : scn_measure;
@@ -354,7 +360,7 @@ int sb_cmd_paired(int argc, char **argv)
 	if (o.progress)
 		fprintf(stderr, "\r%60s\r", "");
 	struct sb_error werr = {0};
-	if (out && sb_report_write(doc, out, &werr) < 0) {
+	if (sb_session_paired(session, doc, &werr) < 0) {
 		sb_cli_fail("paired: cannot write %s: %s", out, werr.msg);
 		goto done;
 	}
@@ -378,7 +384,7 @@ int sb_cmd_paired(int argc, char **argv)
 	rc = sb_paired_exit_code(doc, fail_on_warn);
 done:
 	json_decref(doc);
-	json_decref(host);
+	sb_session_free(session);
 	for (int k = 0; k < 2; k++) {
 		sb_paired_cmd_free(&cmds[k]);
 		sb_params_free(&sides[k].params);

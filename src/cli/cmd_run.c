@@ -15,6 +15,7 @@
 #include "core/util.h"
 #include "report/table.h"
 #include "scenarios/runner.h"
+#include "session/session.h"
 
 static void run_usage(void)
 {
@@ -36,15 +37,6 @@ static void run_usage(void)
 	       "(default 600): an image build must not eat an iteration's. --keep-series keeps the time\n"
 	       "series scenarios record (e.g. RSS during a soak) in the report's \"series\".\n"
 	       "Exit: 0 all ok or skipped, 1 an error, 130/143 interrupted (reports still written).\n");
-}
-
-/* Where a report goes: FILE when --out names a .json file, else DIR/<scenario>--<driver>--<id>.json. */
-static int report_path(const char *out, bool out_is_file, const char *scn, const char *drv,
-		       const char *run_id, char *buf, size_t len)
-{
-	if (out_is_file)
-		return snprintf(buf, len, "%s", out) < (int)len ? 0 : -ENAMETOOLONG;
-	return snprintf(buf, len, "%s/%s--%s--%.8s.json", out, scn, drv, run_id) < (int)len ? 0 : -ENAMETOOLONG;
 }
 
 static bool ends_with(const char *s, const char *suffix)
@@ -157,8 +149,13 @@ int sb_cmd_run(int argc, char **argv)
 		rc = 1;
 		goto done;
 	}
-	char run_id[33], started[40];
-	json_t *host = sb_host_probe();
+	struct sb_session *session = sb_session_new();
+	if (!session || sb_session_add_sink(session, sb_sink_json_new(out, out_is_file ? SB_JSON_FILE
+											: SB_JSON_RUN_DIR)) < 0) {
+		sb_session_free(session);
+		rc = sb_cli_fail("run: out of memory");
+		goto done;
+	}
 	json_t *reports[256];
 	size_t nrep = 0;
 	json_t *summary = json_array();
@@ -167,17 +164,15 @@ int sb_cmd_run(int argc, char **argv)
 	 * one's runs out in time. */
 	for (size_t k = 0; k < (size_t)repeat * nscn && !sb_interrupted(); k++) {
 		size_t i = k % nscn;
-		if (i == 0) {
-			sb_random_id(run_id);
-			sb_wallclock_rfc3339(started, sizeof(started));
-		}
+		if (i == 0 && k > 0)
+			sb_session_next_run(session);
 		struct sb_run_opts o = {
 			.drv = drv, .probe = &probe, .runs = it.runs, .warmup = it.warmup,
 			.timeout_s = it.timeout_s, .host_ref = !it.no_host_ref, .setup_timeout_s = it.setup_timeout_s,
-			.keep_series = it.keep_series, .run_id = run_id, .started_at = started, .host = host,
-			.agent_host_path = agent, .rootfs = rootfs[0] ? rootfs : NULL,
+			.keep_series = it.keep_series, .agent_host_path = agent, .rootfs = rootfs[0] ? rootfs : NULL,
 			.progress = isatty(STDERR_FILENO) && !json,
 		};
+		sb_session_fill(session, &o);
 		/* Each scenario sees only its own and the driver's parameters. */
 		struct sb_params mine;
 		sb_cli_params_for(&it.params, list[i], drv, &mine);
@@ -190,8 +185,7 @@ int sb_cmd_run(int argc, char **argv)
 			break;
 		}
 		char path[4096];
-		if (report_path(out, out_is_file, list[i]->name, drv->name, run_id, path, sizeof(path)) < 0 ||
-		    sb_report_write(r, path, &err) < 0) {
+		if (sb_session_report(session, r, path, sizeof(path), &err) < 0) {
 			rc = sb_cli_fail("run: cannot write report: %s", err.msg);
 			json_decref(r);
 			break;
@@ -219,7 +213,7 @@ int sb_cmd_run(int argc, char **argv)
 	for (size_t i = 0; i < nrep; i++)
 		json_decref(reports[i]);
 	json_decref(summary);
-	json_decref(host);
+	sb_session_free(session);
 	int sig = sb_interrupted();
 	sb_reap_descendants();
 	if (sig)

@@ -1,0 +1,118 @@
+#include "session/session.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/host.h"
+#include "core/util.h"
+
+struct sb_session *sb_session_new(void)
+{
+	struct sb_session *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->host = sb_host_probe();
+	sb_session_next_run(s);
+	return s;
+}
+
+void sb_session_free(struct sb_session *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nsinks; i++)
+		if (s->sinks[i]->close)
+			s->sinks[i]->close(s->sinks[i]);
+	json_decref(s->host);
+	free(s);
+}
+
+int sb_session_add_sink(struct sb_session *s, struct sb_sink *sink)
+{
+	if (!sink)
+		return -ENOMEM;
+	if (s->nsinks == SB_SESSION_MAX_SINKS) {
+		if (sink->close)
+			sink->close(sink);
+		return -ENOSPC;
+	}
+	s->sinks[s->nsinks++] = sink;
+	return 0;
+}
+
+void sb_session_next_run(struct sb_session *s)
+{
+	sb_random_id(s->run_id);
+	sb_wallclock_rfc3339(s->started_at, sizeof(s->started_at));
+}
+
+/* Fan one box event out to every sink that watches boxes. */
+static void box_event_all(void *arg, const struct sb_driver *drv, struct sb_box *box, const char *name,
+			  bool alive)
+{
+	struct sb_session *s = arg;
+	for (size_t i = 0; i < s->nsinks; i++)
+		if (s->sinks[i]->box_event)
+			s->sinks[i]->box_event(s->sinks[i], drv, box, name, alive);
+}
+
+void sb_session_fill(struct sb_session *s, struct sb_run_opts *o)
+{
+	o->run_id = s->run_id;
+	o->started_at = s->started_at;
+	o->host = s->host;
+	o->box_event = NULL;
+	o->box_event_arg = NULL;
+	for (size_t i = 0; i < s->nsinks; i++) {
+		if (s->sinks[i]->box_event) {
+			o->box_event = box_event_all;
+			o->box_event_arg = s;
+			break;
+		}
+	}
+}
+
+int sb_session_report(struct sb_session *s, const json_t *report, char *where, size_t where_len,
+		      struct sb_error *err)
+{
+	int first = 0;
+	if (where && where_len)
+		where[0] = '\0';
+	for (size_t i = 0; i < s->nsinks; i++) {
+		struct sb_sink *k = s->sinks[i];
+		struct sb_error e = {0};
+		int rc = k->on_report ? k->on_report(k, report, where, where_len, &e) : 0;
+		if (rc < 0 && first == 0) {
+			first = rc;
+			sb_error_set(err, -rc, "%s", e.msg);
+		}
+	}
+	return first;
+}
+
+#define FAN_OUT(s, op, doc, err)                                                   \
+	do {                                                                       \
+		int first_ = 0;                                                    \
+		for (size_t i_ = 0; i_ < (s)->nsinks; i_++) {                      \
+			struct sb_sink *k_ = (s)->sinks[i_];                       \
+			struct sb_error e_ = {0};                                  \
+			int rc_ = k_->op ? k_->op(k_, (doc), &e_) : 0;             \
+			if (rc_ < 0 && first_ == 0) {                              \
+				first_ = rc_;                                      \
+				sb_error_set((err), -rc_, "%s", e_.msg);           \
+			}                                                          \
+		}                                                                  \
+		return first_;                                                     \
+	} while (0)
+
+int sb_session_matrix(struct sb_session *s, const json_t *summary, struct sb_error *err)
+{
+	FAN_OUT(s, on_matrix, summary, err);
+}
+
+int sb_session_paired(struct sb_session *s, const json_t *paired, struct sb_error *err)
+{
+	FAN_OUT(s, on_paired, paired, err);
+}
