@@ -166,77 +166,38 @@ int sb_proc_run(const struct sb_proc_opts *o, struct sb_proc_result *res, struct
 	sb_close_fd(&devnull);
 
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	struct sb_capture cout = {.cap = o->out_cap ? o->out_cap : SB_DEFAULT_OUT_CAP, .keep = !o->discard_stdout};
-	struct sb_capture cerr = {.cap = o->out_cap ? o->out_cap : SB_DEFAULT_OUT_CAP, .keep = true};
-	size_t in_off = 0;
-	if (in_p[1] >= 0)
-		fcntl(in_p[1], F_SETFL, O_NONBLOCK);
-	if (out_p[0] >= 0) {
-		fcntl(out_p[0], F_SETFL, O_NONBLOCK);
-		fcntl(err_p[0], F_SETFL, O_NONBLOCK);
-	}
+	struct sb_pump pump;
+	sb_pump_init(&pump, in_p[1], out_p[0], err_p[0], o->stdin_data, o->stdin_len,
+		     o->out_cap ? o->out_cap : SB_DEFAULT_OUT_CAP, !o->discard_stdout);
+	in_p[1] = out_p[0] = err_p[0] = -1; /* the pump's now */
 	bool exited = false;
 	int status = 0;
 	while (!exited) {
-		struct pollfd pf[4];
-		int np = 0, i_out = -1, i_err = -1, i_in = -1, i_pid = -1;
-		if (out_p[0] >= 0) { i_out = np; pf[np++] = (struct pollfd){out_p[0], POLLIN, 0}; }
-		if (err_p[0] >= 0) { i_err = np; pf[np++] = (struct pollfd){err_p[0], POLLIN, 0}; }
-		if (in_p[1] >= 0) { i_in = np; pf[np++] = (struct pollfd){in_p[1], POLLOUT, 0}; }
-		if (pidfd >= 0) { i_pid = np; pf[np++] = (struct pollfd){pidfd, POLLIN, 0}; }
 		int left = sb_deadline_left_ms(o->deadline_ns);
 		int slice = (left < 0 || left > SB_POLL_SLICE_MS) ? SB_POLL_SLICE_MS : left;
-		int n = poll(pf, (nfds_t)np, slice);
+		bool ended;
+		int n = sb_pump_step(&pump, pidfd, &ended, slice);
 		if (sb_interrupted()) {
 			res->interrupted = true;
 			break;
 		}
-		if (n < 0 && errno != EINTR) {
-			rc = sb_error_set(err, errno, "poll: %s", strerror(errno));
+		if (n < 0) {
+			rc = sb_error_set(err, -n, "poll: %s", strerror(-n));
 			break;
 		}
 		if (sb_deadline_passed(o->deadline_ns)) {
 			res->timed_out = true;
 			break;
 		}
-		if (n <= 0) {
-			if (pidfd < 0 && waitpid(pid, NULL, WNOHANG | WNOWAIT) == pid)
-				exited = true; /* no pidfd: fall back to polling for exit */
-			continue;
-		}
-		if (i_out >= 0 && pf[i_out].revents) {
-			uint64_t before = cout.total;
-			int r = sb_capture_read(out_p[0], &cout);
-			if (before == 0 && cout.total > 0)
-				res->first_byte_ns = sb_now_ns();
-			if (r == 0 || (r < 0 && r != -EAGAIN && r != -EINTR))
-				sb_close_fd(&out_p[0]);
-		}
-		if (i_err >= 0 && pf[i_err].revents) {
-			int r = sb_capture_read(err_p[0], &cerr);
-			if (r == 0 || (r < 0 && r != -EAGAIN && r != -EINTR))
-				sb_close_fd(&err_p[0]);
-		}
-		if (i_in >= 0 && pf[i_in].revents) {
-			ssize_t w = write(in_p[1], o->stdin_data + in_off, o->stdin_len - in_off);
-			if (w > 0)
-				in_off += (size_t)w;
-			if ((w < 0 && errno != EAGAIN) || in_off >= o->stdin_len)
-				sb_close_fd(&in_p[1]);
-		}
-		if (i_pid >= 0 && pf[i_pid].revents)
+		if (ended)
 			exited = true;
-		if (pidfd < 0 && out_p[0] < 0 && err_p[0] < 0)
-			exited = true;
+		else if (pidfd < 0 && (n == 0 ? waitpid(pid, NULL, WNOHANG | WNOWAIT) == pid
+					      : pump.out_fd < 0 && pump.err_fd < 0))
+			exited = true; /* no pidfd: fall back to polling for exit */
 	}
 	if (exited) {
-		/* Everything the child wrote is in the pipes now; take what is there without waiting
-		 * for descendants that might still hold the write ends. */
-		while (out_p[0] >= 0 && sb_capture_read(out_p[0], &cout) == 1)
-			if (!res->first_byte_ns)
-				res->first_byte_ns = sb_now_ns();
-		while (err_p[0] >= 0 && sb_capture_read(err_p[0], &cerr) == 1)
-			;
+		/* Everything the child wrote is in the pipes now. */
+		sb_pump_drain(&pump);
 	} else {
 		kill(-pid, SIGKILL);
 		kill(pid, SIGKILL);
@@ -257,13 +218,7 @@ int sb_proc_run(const struct sb_proc_opts *o, struct sb_proc_result *res, struct
 	kill(-pid, SIGKILL);
 	if (pidfd >= 0)
 		close(pidfd);
-	res->out = cout.buf;
-	res->out_len = cout.len;
-	res->out_bytes = cout.total;
-	res->out_truncated = cout.truncated;
-	res->err = cerr.buf;
-	res->err_len = cerr.len;
-	res->err_truncated = cerr.truncated;
+	sb_pump_finish(&pump, res);
 	if (rc == 0 && (res->timed_out || res->interrupted)) {
 		/* Name the command as a user would: program name and first argument. */
 		const char *base = strrchr(o->argv[0], '/');

@@ -294,10 +294,10 @@ static int native_stats(struct sb_box *box, struct sb_box_stats *out, struct sb_
 	if (sbn_box_pids(box, pids, 512, &n) == 0) {
 		bool no_cg_cpu = out->cpu_ns == 0 && !box->cg.dir[SBN_CTRL_CPUACCT][0];
 		for (size_t i = 0; i < n && i < 512; i++) {
-			sbn_proc_mem(pids[i], &out->pss_bytes, &out->rss_bytes);
+			sb_proc_mem(pids[i], &out->pss_bytes, &out->rss_bytes);
 			/* Without a cgroup: live processes plus everything init reaped (commands). */
 			if (no_cg_cpu)
-				out->cpu_ns += sbn_proc_cpu_ns(pids[i], pids[i] == box->init_pid);
+				out->cpu_ns += sb_proc_cpu_ns(pids[i], pids[i] == box->init_pid);
 		}
 		/* A reset warm box: its earlier uses are not this one's. */
 		if (no_cg_cpu)

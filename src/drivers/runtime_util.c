@@ -2,6 +2,8 @@
  * go into sb_error objects and doctor-facing text goes through the drivers' line sinks. */
 #include "drivers/runtime_util.h"
 
+#include "core/cgfs.h"
+
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -505,44 +507,6 @@ int sb_rt_cgroup_remove(const char *dirs, int64_t deadline_ns)
 	return left;
 }
 
-static uint64_t read_u64(const char *dir, const char *file, bool *ok)
-{
-	char path[2300], buf[128];
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	if (sb_read_line(path, buf, sizeof(buf)) < 0) {
-		*ok = false;
-		return 0;
-	}
-	*ok = true;
-	if (strcmp(buf, "max") == 0)
-		return 0;
-	return strtoull(buf, NULL, 10);
-}
-
-/* Sum of "KEY VALUE" lines (or "... rbytes=N wbytes=M" for io.stat) in a flat-keyed file. */
-static uint64_t read_keyed(const char *dir, const char *file, const char *key)
-{
-	char path[2300];
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return 0;
-	uint64_t sum = 0;
-	char line[512];
-	size_t kl = strlen(key);
-	while (fgets(line, sizeof(line), f)) {
-		char *p = line;
-		while ((p = strstr(p, key))) {
-			bool start = p == line || p[-1] == ' ' || p[-1] == ':';
-			if (start && (p[kl] == ' ' || p[kl] == '=' || key[kl - 1] == '='))
-				sum += strtoull(p + kl + (key[kl - 1] == '=' ? 0 : 1), NULL, 10);
-			p += kl;
-		}
-	}
-	fclose(f);
-	return sum;
-}
-
 int sb_rt_cgroup_stats(const char *dirs, struct sb_box_stats *out)
 {
 	int found = 0;
@@ -551,48 +515,7 @@ int sb_rt_cgroup_stats(const char *dirs, struct sb_box_stats *out)
 		char dir[2200];
 		snprintf(dir, sizeof(dir), "%.*s", (int)(end ? end - line : (long)strlen(line)), line);
 		line = end ? end + 1 : NULL;
-		bool ok;
-		uint64_t v;
-		/* v1 files */
-		if ((v = read_u64(dir, "memory.usage_in_bytes", &ok)), ok) {
-			out->mem_bytes = v;
-			out->mem_peak_bytes = read_u64(dir, "memory.max_usage_in_bytes", &ok);
-			v = read_u64(dir, "memory.limit_in_bytes", &ok);
-			out->mem_limit_bytes = v >= (1ULL << 62) ? 0 : v;
-			found++;
-		}
-		if ((v = read_u64(dir, "cpuacct.usage", &ok)), ok) {
-			out->cpu_ns = v;
-			found++;
-		}
-		if ((v = read_u64(dir, "pids.current", &ok)), ok) {
-			out->pids = v;
-			found++;
-		}
-		char probe[2300];
-		snprintf(probe, sizeof(probe), "%s/blkio.throttle.io_service_bytes", dir);
-		if (access(probe, R_OK) == 0) {
-			out->io_read_bytes = read_keyed(dir, "blkio.throttle.io_service_bytes", "Read");
-			out->io_write_bytes = read_keyed(dir, "blkio.throttle.io_service_bytes", "Write");
-		}
-		/* v2 files (a pure cgroup2 host, or controllers left on the unified hierarchy) */
-		if ((v = read_u64(dir, "memory.current", &ok)), ok) {
-			out->mem_bytes = v;
-			out->mem_peak_bytes = read_u64(dir, "memory.peak", &ok);
-			out->mem_limit_bytes = read_u64(dir, "memory.max", &ok);
-			found++;
-		}
-		snprintf(probe, sizeof(probe), "%s/cpu.stat", dir);
-		if (!out->cpu_ns && access(probe, R_OK) == 0) {
-			out->cpu_ns = read_keyed(dir, "cpu.stat", "usage_usec") * 1000;
-			if (out->cpu_ns)
-				found++;
-		}
-		snprintf(probe, sizeof(probe), "%s/io.stat", dir);
-		if (access(probe, R_OK) == 0) {
-			out->io_read_bytes += read_keyed(dir, "io.stat", "rbytes=");
-			out->io_write_bytes += read_keyed(dir, "io.stat", "wbytes=");
-		}
+		found += sb_cg_stats_dir(dir, out);
 	}
 	return found ? 0 : -ENOENT;
 }
@@ -602,21 +525,11 @@ int sb_rt_cgroup_pids(const char *dirs, pid_t *pids, size_t cap, size_t *n)
 	*n = 0;
 	for (const char *line = dirs; line && *line;) {
 		const char *end = strchr(line, '\n');
-		char path[2300];
-		snprintf(path, sizeof(path), "%.*s/cgroup.procs", (int)(end ? end - line : (long)strlen(line)),
-			 line);
+		char dir[2200];
+		snprintf(dir, sizeof(dir), "%.*s", (int)(end ? end - line : (long)strlen(line)), line);
 		line = end ? end + 1 : NULL;
-		FILE *f = fopen(path, "re");
-		if (!f)
-			continue;
-		long p;
-		while (fscanf(f, "%ld", &p) == 1) {
-			if (*n < cap)
-				pids[*n] = (pid_t)p;
-			(*n)++;
-		}
-		fclose(f);
-		return 0;
+		if (sb_cg_procs(dir, pids, cap, n) == 0)
+			return 0;
 	}
 	return -ENOENT;
 }

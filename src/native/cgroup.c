@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/box.h"
+#include "core/cgfs.h"
 #include "native/native_int.h"
 
 static const char *const v1_names[SBN_CTRL_N] = {"memory", "pids", "cpu", "cpuacct", "blkio"};
@@ -306,121 +307,21 @@ int sbn_cg_remove(const struct sbn_cg *cg)
 int sbn_cg_pids(const struct sbn_cg *cg, pid_t *pids, size_t cap, size_t *n)
 {
 	*n = 0;
-	for (int c = 0; c < SBN_CTRL_N; c++) {
-		if (!cg->dir[c][0])
-			continue;
-		char p[PATH_MAX + 32];
-		snprintf(p, sizeof(p), "%s/cgroup.procs", cg->dir[c]);
-		FILE *f = fopen(p, "re");
-		if (!f)
-			continue;
-		long v;
-		while (fscanf(f, "%ld", &v) == 1) {
-			if (*n < cap)
-				pids[*n] = (pid_t)v;
-			(*n)++;
-		}
-		fclose(f);
-		return 0;
-	}
+	for (int c = 0; c < SBN_CTRL_N; c++)
+		if (cg->dir[c][0] && sb_cg_procs(cg->dir[c], pids, cap, n) == 0)
+			return 0;
 	return -ENOENT;
-}
-
-static uint64_t read_u64(const char *dir, const char *file)
-{
-	char p[PATH_MAX + 64], buf[64];
-	snprintf(p, sizeof(p), "%s/%s", dir, file);
-	int fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t r = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (r <= 0)
-		return 0;
-	buf[r] = '\0';
-	if (strncmp(buf, "max", 3) == 0)
-		return 0;
-	return strtoull(buf, NULL, 10);
-}
-
-/* Value of `key` in a "key value" per line file (v2 cpu.stat, io.stat summed over devices). */
-static uint64_t sum_keyed(const char *dir, const char *file, const char *key)
-{
-	char p[PATH_MAX + 64];
-	snprintf(p, sizeof(p), "%s/%s", dir, file);
-	FILE *f = fopen(p, "re");
-	if (!f)
-		return 0;
-	uint64_t total = 0;
-	char tok[256];
-	size_t kl = strlen(key);
-	while (fscanf(f, "%255s", tok) == 1) {
-		if (strncmp(tok, key, kl) == 0 && tok[kl] == '=')
-			total += strtoull(tok + kl + 1, NULL, 10);
-		else if (strcmp(tok, key) == 0 && fscanf(f, "%255s", tok) == 1)
-			total += strtoull(tok, NULL, 10);
-	}
-	fclose(f);
-	return total;
-}
-
-/* v1 blkio "MAJ:MIN Op bytes" lines: sum the Read and Write ones. */
-static void blkio_v1(const char *dir, uint64_t *rd, uint64_t *wr)
-{
-	char p[PATH_MAX + 64];
-	snprintf(p, sizeof(p), "%s/blkio.throttle.io_service_bytes_recursive", dir);
-	FILE *f = fopen(p, "re");
-	if (!f)
-		return;
-	char dev[64], op[32];
-	unsigned long long v;
-	while (fscanf(f, "%63s", dev) == 1) {
-		if (strcmp(dev, "Total") == 0) {
-			if (fscanf(f, "%llu", &v) != 1)
-				break;
-			continue;
-		}
-		if (fscanf(f, "%31s %llu", op, &v) != 2)
-			break;
-		if (strcmp(op, "Read") == 0)
-			*rd += v;
-		else if (strcmp(op, "Write") == 0)
-			*wr += v;
-	}
-	fclose(f);
 }
 
 void sbn_cg_stats(const struct sbn_cg *cg, struct sb_box_stats *st)
 {
-	const struct sbn_cg_layout *l = sbn_cg_layout();
-	const char *d;
-	if ((d = cg->dir[SBN_CTRL_CPUACCT])[0]) {
-		if (l->v2[SBN_CTRL_CPUACCT])
-			st->cpu_ns = sum_keyed(d, "cpu.stat", "usage_usec") * 1000;
-		else
-			st->cpu_ns = read_u64(d, "cpuacct.usage");
-	}
-	if ((d = cg->dir[SBN_CTRL_MEMORY])[0]) {
-		if (l->v2[SBN_CTRL_MEMORY]) {
-			st->mem_bytes = read_u64(d, "memory.current");
-			st->mem_peak_bytes = read_u64(d, "memory.peak");
-			st->mem_limit_bytes = read_u64(d, "memory.max");
-		} else {
-			st->mem_bytes = read_u64(d, "memory.usage_in_bytes");
-			st->mem_peak_bytes = read_u64(d, "memory.max_usage_in_bytes");
-			uint64_t lim = read_u64(d, "memory.limit_in_bytes");
-			/* v1 reports "no limit" as a huge page-rounded number. */
-			st->mem_limit_bytes = lim >= (1ull << 62) ? 0 : lim;
-		}
-	}
-	if ((d = cg->dir[SBN_CTRL_PIDS])[0])
-		st->pids = read_u64(d, "pids.current");
-	if ((d = cg->dir[SBN_CTRL_BLKIO])[0]) {
-		if (l->v2[SBN_CTRL_BLKIO]) {
-			st->io_read_bytes = sum_keyed(d, "io.stat", "rbytes");
-			st->io_write_bytes = sum_keyed(d, "io.stat", "wbytes");
-		} else {
-			blkio_v1(d, &st->io_read_bytes, &st->io_write_bytes);
-		}
+	/* Each controller's directory holds only its own files on v1, all of them on v2: read each
+	 * distinct directory once. */
+	for (int c = 0; c < SBN_CTRL_N; c++) {
+		bool seen = !cg->dir[c][0];
+		for (int k = 0; k < c && !seen; k++)
+			seen = strcmp(cg->dir[k], cg->dir[c]) == 0;
+		if (!seen)
+			sb_cg_stats_dir(cg->dir[c], st);
 	}
 }

@@ -78,13 +78,6 @@ int sbn_exec(struct sb_box *box, const struct sb_exec_req *req, struct sb_proc_r
 		fds[2] = err_p[1];
 	}
 	fds[3] = rp[1];
-	/* Our ends of the pipes are read without blocking; set up before the command starts. */
-	if (in_p[1] >= 0)
-		fcntl(in_p[1], F_SETFL, O_NONBLOCK);
-	if (out_p[0] >= 0) {
-		fcntl(out_p[0], F_SETFL, O_NONBLOCK);
-		fcntl(err_p[0], F_SETFL, O_NONBLOCK);
-	}
 	struct sbn_msg m = {.type = SBN_MSG_EXEC};
 	res->start_ns = sb_now_ns();
 	if ((rc = sbn_send(box->ctl, &m, text, tlen, fds, 4)) < 0) {
@@ -96,26 +89,22 @@ int sbn_exec(struct sb_box *box, const struct sb_exec_req *req, struct sb_proc_r
 	sb_close_fd(&err_p[1]);
 	sb_close_fd(&rp[1]);
 
-	struct sb_capture cout = {.cap = req->out_cap ? req->out_cap : SBN_OUT_CAP_DEFAULT, .keep = !req->discard_stdout};
-	struct sb_capture cerr = {.cap = req->out_cap ? req->out_cap : SBN_OUT_CAP_DEFAULT, .keep = true};
-	size_t in_off = 0;
+	/* Our ends of the pipes are read without blocking from here on. */
+	struct sb_pump pump;
+	sb_pump_init(&pump, in_p[1], out_p[0], err_p[0], req->stdin_data, req->stdin_len,
+		     req->out_cap ? req->out_cap : SBN_OUT_CAP_DEFAULT, !req->discard_stdout);
+	in_p[1] = out_p[0] = err_p[0] = -1; /* the pump's now */
 	bool done = false, killed = false;
 	int64_t kill_deadline = 0;
 	struct sbn_msg ans;
 	memset(&ans, 0, sizeof(ans));
 	while (!done) {
-		struct pollfd pf[4];
-		int np = 0, i_out = -1, i_err = -1, i_in = -1;
-		if (out_p[0] >= 0) { i_out = np; pf[np++] = (struct pollfd){out_p[0], POLLIN, 0}; }
-		if (err_p[0] >= 0) { i_err = np; pf[np++] = (struct pollfd){err_p[0], POLLIN, 0}; }
-		if (in_p[1] >= 0) { i_in = np; pf[np++] = (struct pollfd){in_p[1], POLLOUT, 0}; }
-		int i_rp = np;
-		pf[np++] = (struct pollfd){rp[0], POLLIN, 0};
 		int64_t dl = killed ? kill_deadline : req->deadline_ns;
 		int left = sb_deadline_left_ms(dl);
-		int n = poll(pf, (nfds_t)np, left < 0 || left > 100 ? 100 : left);
-		if (n < 0 && errno != EINTR) {
-			rc = sb_error_set(err, errno, "poll: %s", strerror(errno));
+		bool replied;
+		int n = sb_pump_step(&pump, rp[0], &replied, left < 0 || left > 100 ? 100 : left);
+		if (n < 0) {
+			rc = sb_error_set(err, -n, "poll: %s", strerror(-n));
 			break;
 		}
 		if (!killed && (sb_interrupted() || sb_deadline_passed(req->deadline_ns))) {
@@ -131,29 +120,7 @@ int sbn_exec(struct sb_box *box, const struct sb_exec_req *req, struct sb_proc_r
 		}
 		if (killed && sb_deadline_passed(kill_deadline))
 			break;
-		if (n <= 0)
-			continue;
-		if (i_out >= 0 && pf[i_out].revents) {
-			uint64_t before = cout.total;
-			int r = sb_capture_read(out_p[0], &cout);
-			if (before == 0 && cout.total > 0)
-				res->first_byte_ns = sb_now_ns();
-			if (r == 0 || (r < 0 && r != -EAGAIN && r != -EINTR))
-				sb_close_fd(&out_p[0]);
-		}
-		if (i_err >= 0 && pf[i_err].revents) {
-			int r = sb_capture_read(err_p[0], &cerr);
-			if (r == 0 || (r < 0 && r != -EAGAIN && r != -EINTR))
-				sb_close_fd(&err_p[0]);
-		}
-		if (i_in >= 0 && pf[i_in].revents) {
-			ssize_t w = write(in_p[1], req->stdin_data + in_off, req->stdin_len - in_off);
-			if (w > 0)
-				in_off += (size_t)w;
-			if ((w < 0 && errno != EAGAIN) || in_off >= req->stdin_len)
-				sb_close_fd(&in_p[1]);
-		}
-		if (pf[i_rp].revents) {
+		if (replied) {
 			char buf[sizeof(struct sbn_msg) + 16];
 			ssize_t r = sbn_recv(rp[0], buf, sizeof(buf), NULL, NULL);
 			if (r >= (ssize_t)sizeof(ans)) {
@@ -168,11 +135,7 @@ int sbn_exec(struct sb_box *box, const struct sb_exec_req *req, struct sb_proc_r
 	res->end_ns = sb_now_ns();
 	if (done) {
 		/* The command has exited; whatever it wrote is in the pipes. */
-		while (out_p[0] >= 0 && sb_capture_read(out_p[0], &cout) == 1)
-			if (!res->first_byte_ns)
-				res->first_byte_ns = sb_now_ns();
-		while (err_p[0] >= 0 && sb_capture_read(err_p[0], &cerr) == 1)
-			;
+		sb_pump_drain(&pump);
 		if (ans.err) {
 			rc = sb_error_set(err, ans.err, "box %s: cannot run %s: %s", box->name, req->argv[0], strerror(ans.err));
 			res->exit_code = 127;
@@ -187,13 +150,7 @@ int sbn_exec(struct sb_box *box, const struct sb_exec_req *req, struct sb_proc_r
 		res->sys_ms = (double)ans.ru.ru_stime.tv_sec * 1e3 + (double)ans.ru.ru_stime.tv_usec / 1e3;
 		res->maxrss_kb = ans.ru.ru_maxrss;
 	}
-	res->out = cout.buf;
-	res->out_len = cout.len;
-	res->out_bytes = cout.total;
-	res->out_truncated = cout.truncated;
-	res->err = cerr.buf;
-	res->err_len = cerr.len;
-	res->err_truncated = cerr.truncated;
+	sb_pump_finish(&pump, res);
 	if (rc == 0 && res->timed_out)
 		rc = sb_error_set(err, ETIMEDOUT, "%s timed out in box %s", req->argv[0], box->name);
 	else if (rc == 0 && res->interrupted)

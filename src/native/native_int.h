@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#include "core/cgfs.h"
 #include "core/error.h"
 
 #define SBN_RUN_DIR "/run/sandbench/native"
@@ -281,8 +282,5 @@ extern pid_t sbn_owner_host;
 void sbn_sched_background(pid_t pid);
 void sbn_sched_boost(pid_t pid);
 
-/* ---- stats helpers (stats.c) ---- */
-void sbn_proc_mem(pid_t pid, uint64_t *pss, uint64_t *rss);
 /* CPU time of pid from /proc (clock-tick resolution), with its reaped children's when asked. */
-uint64_t sbn_proc_cpu_ns(pid_t pid, bool with_children);
 int sbn_box_pids(struct sb_box *box, pid_t *pids, size_t cap, size_t *n);

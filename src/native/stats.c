@@ -9,44 +9,6 @@
 
 #include "native/native_int.h"
 
-void sbn_proc_mem(pid_t pid, uint64_t *pss, uint64_t *rss)
-{
-	char p[64], line[256];
-	snprintf(p, sizeof(p), "/proc/%d/smaps_rollup", (int)pid);
-	FILE *f = fopen(p, "re");
-	if (!f)
-		return;
-	unsigned long long kb;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "Pss: %llu kB", &kb) == 1)
-			*pss += kb * 1024;
-		else if (sscanf(line, "Rss: %llu kB", &kb) == 1)
-			*rss += kb * 1024;
-	}
-	fclose(f);
-}
-
-uint64_t sbn_proc_cpu_ns(pid_t pid, bool with_children)
-{
-	char p[64], buf[1024];
-	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(p, "re");
-	if (!f)
-		return 0;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* Fields after the ")" of comm: state is field 3, utime 14, stime 15, cutime 16, cstime 17. */
-	char *s = strrchr(buf, ')');
-	unsigned long long v[17] = {0};
-	if (!s || sscanf(s + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu", &v[0], &v[1], &v[2],
-			 &v[3]) != 4)
-		return 0;
-	unsigned long long ticks = v[0] + v[1] + (with_children ? v[2] + v[3] : 0);
-	long hz = sysconf(_SC_CLK_TCK);
-	return (uint64_t)ticks * (1000000000ull / (uint64_t)(hz > 0 ? hz : 100));
-}
-
 static int ns_inode(pid_t pid, ino_t *ino)
 {
 	char p[64];

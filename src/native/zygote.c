@@ -147,7 +147,7 @@ static int z_add(struct sb_box *b)
 		capslots = nc;
 	}
 	struct zslot *z = &slots[nslots++];
-	*z = (struct zslot){.b = b, .state = Z_READY, .setup_cpu_ns = sbn_proc_cpu_ns(b->init_pid, true)};
+	*z = (struct zslot){.b = b, .state = Z_READY, .setup_cpu_ns = sb_proc_cpu_ns(b->init_pid, true)};
 	if (sbn_recycle_eligible(b))
 		sbn_reuse_open(b, &z->reuse);
 	else
@@ -180,7 +180,7 @@ static void z_recycle(int i)
 	struct sb_box *b = slots[i].b;
 	char why[256];
 	if (sbn_recycle_eligible(b) && sbn_box_reset(b, &slots[i].reuse, why, sizeof(why)) == 0) {
-		uint64_t now = sbn_proc_cpu_ns(b->init_pid, true);
+		uint64_t now = sb_proc_cpu_ns(b->init_pid, true);
 		b->cpu_base_ns = now > slots[i].setup_cpu_ns ? now - slots[i].setup_cpu_ns : 0;
 		slots[i].state = Z_READY;
 		return;

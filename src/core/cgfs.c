@@ -1,0 +1,179 @@
+#include "core/cgfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+uint64_t sb_cg_read_u64(const char *dir, const char *file, bool *ok)
+{
+	char p[PATH_MAX + 64], buf[64];
+	snprintf(p, sizeof(p), "%s/%s", dir, file);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	ssize_t r = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (ok)
+		*ok = r > 0;
+	if (r <= 0)
+		return 0;
+	buf[r] = '\0';
+	if (strncmp(buf, "max", 3) == 0)
+		return 0;
+	return strtoull(buf, NULL, 10);
+}
+
+uint64_t sb_cg_sum_keyed(const char *dir, const char *file, const char *key)
+{
+	char p[PATH_MAX + 64];
+	snprintf(p, sizeof(p), "%s/%s", dir, file);
+	FILE *f = fopen(p, "re");
+	if (!f)
+		return 0;
+	uint64_t total = 0;
+	char tok[256];
+	size_t kl = strlen(key);
+	while (fscanf(f, "%255s", tok) == 1) {
+		if (strncmp(tok, key, kl) == 0 && tok[kl] == '=')
+			total += strtoull(tok + kl + 1, NULL, 10);
+		else if (strcmp(tok, key) == 0 && fscanf(f, "%255s", tok) == 1)
+			total += strtoull(tok, NULL, 10);
+	}
+	fclose(f);
+	return total;
+}
+
+/* v1 blkio "MAJ:MIN Op bytes" lines: sum the Read and Write ones. */
+static bool blkio_v1(const char *dir, const char *file, uint64_t *rd, uint64_t *wr)
+{
+	char p[PATH_MAX + 64];
+	snprintf(p, sizeof(p), "%s/%s", dir, file);
+	FILE *f = fopen(p, "re");
+	if (!f)
+		return false;
+	char dev[64], op[32];
+	unsigned long long v;
+	while (fscanf(f, "%63s", dev) == 1) {
+		if (strcmp(dev, "Total") == 0) {
+			if (fscanf(f, "%llu", &v) != 1)
+				break;
+			continue;
+		}
+		if (fscanf(f, "%31s %llu", op, &v) != 2)
+			break;
+		if (strcmp(op, "Read") == 0)
+			*rd += v;
+		else if (strcmp(op, "Write") == 0)
+			*wr += v;
+	}
+	fclose(f);
+	return true;
+}
+
+static bool readable(const char *dir, const char *file)
+{
+	char p[PATH_MAX + 64];
+	snprintf(p, sizeof(p), "%s/%s", dir, file);
+	return access(p, R_OK) == 0;
+}
+
+int sb_cg_stats_dir(const char *dir, struct sb_box_stats *out)
+{
+	int found = 0;
+	bool ok;
+	uint64_t v;
+	/* v1 files */
+	if ((v = sb_cg_read_u64(dir, "memory.usage_in_bytes", &ok)), ok) {
+		out->mem_bytes = v;
+		out->mem_peak_bytes = sb_cg_read_u64(dir, "memory.max_usage_in_bytes", NULL);
+		v = sb_cg_read_u64(dir, "memory.limit_in_bytes", NULL);
+		/* v1 reports "no limit" as a huge page-rounded number. */
+		out->mem_limit_bytes = v >= (1ULL << 62) ? 0 : v;
+		found++;
+	}
+	if ((v = sb_cg_read_u64(dir, "cpuacct.usage", &ok)), ok) {
+		out->cpu_ns = v;
+		found++;
+	}
+	if ((v = sb_cg_read_u64(dir, "pids.current", &ok)), ok) {
+		out->pids = v;
+		found++;
+	}
+	if (blkio_v1(dir, "blkio.throttle.io_service_bytes_recursive", &out->io_read_bytes, &out->io_write_bytes) ||
+	    blkio_v1(dir, "blkio.throttle.io_service_bytes", &out->io_read_bytes, &out->io_write_bytes))
+		found++;
+	/* v2 files (a pure cgroup2 host, or controllers left on the unified hierarchy) */
+	if ((v = sb_cg_read_u64(dir, "memory.current", &ok)), ok) {
+		out->mem_bytes = v;
+		out->mem_peak_bytes = sb_cg_read_u64(dir, "memory.peak", NULL);
+		out->mem_limit_bytes = sb_cg_read_u64(dir, "memory.max", NULL);
+		found++;
+	}
+	if (!out->cpu_ns && readable(dir, "cpu.stat")) {
+		out->cpu_ns = sb_cg_sum_keyed(dir, "cpu.stat", "usage_usec") * 1000;
+		found += out->cpu_ns > 0;
+	}
+	if (readable(dir, "io.stat")) {
+		out->io_read_bytes += sb_cg_sum_keyed(dir, "io.stat", "rbytes");
+		out->io_write_bytes += sb_cg_sum_keyed(dir, "io.stat", "wbytes");
+	}
+	return found;
+}
+
+int sb_cg_procs(const char *dir, pid_t *pids, size_t cap, size_t *n)
+{
+	char p[PATH_MAX + 32];
+	snprintf(p, sizeof(p), "%s/cgroup.procs", dir);
+	FILE *f = fopen(p, "re");
+	if (!f)
+		return -ENOENT;
+	long v;
+	while (fscanf(f, "%ld", &v) == 1) {
+		if (*n < cap)
+			pids[*n] = (pid_t)v;
+		(*n)++;
+	}
+	fclose(f);
+	return 0;
+}
+
+void sb_proc_mem(pid_t pid, uint64_t *pss, uint64_t *rss)
+{
+	char p[64], line[256];
+	snprintf(p, sizeof(p), "/proc/%d/smaps_rollup", (int)pid);
+	FILE *f = fopen(p, "re");
+	if (!f)
+		return;
+	unsigned long long kb;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Pss: %llu kB", &kb) == 1)
+			*pss += kb * 1024;
+		else if (sscanf(line, "Rss: %llu kB", &kb) == 1)
+			*rss += kb * 1024;
+	}
+	fclose(f);
+}
+
+uint64_t sb_proc_cpu_ns(pid_t pid, bool with_children)
+{
+	char p[64], buf[1024];
+	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(p, "re");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* Fields after the ")" of comm: state is field 3, utime 14, stime 15, cutime 16, cstime 17. */
+	char *s = strrchr(buf, ')');
+	unsigned long long v[4] = {0};
+	if (!s || sscanf(s + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+			 &v[3]) != 4)
+		return 0;
+	unsigned long long ticks = v[0] + v[1] + (with_children ? v[2] + v[3] : 0);
+	long hz = sysconf(_SC_CLK_TCK);
+	return (uint64_t)ticks * (1000000000ull / (uint64_t)(hz > 0 ? hz : 100));
+}

@@ -1,0 +1,28 @@
+/* Readers of cgroup (v1 and v2) and /proc accounting files: the one copy every driver and the
+ * native sandbox use, so a figure means the same whichever driver reported it. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/box.h"
+
+/* A single-number file (DIR/FILE); "max" reads as 0 (no limit). *ok (may be NULL) says whether
+ * the file could be read. */
+uint64_t sb_cg_read_u64(const char *dir, const char *file, bool *ok);
+/* Sum of the values of `key` in a flat-keyed file: "key value" lines (v2 cpu.stat) or "key=value"
+ * tokens (v2 io.stat, summed over devices). */
+uint64_t sb_cg_sum_keyed(const char *dir, const char *file, const char *key);
+/* Add every accounting file found in one cgroup directory (either version, any controller) to
+ * out: CPU, memory current/peak/limit, pids, block I/O. Returns how many groups of figures were
+ * found (0: none readable). */
+int sb_cg_stats_dir(const char *dir, struct sb_box_stats *out);
+/* The pids in DIR/cgroup.procs; *n may exceed cap. -ENOENT when unreadable. */
+int sb_cg_procs(const char *dir, pid_t *pids, size_t cap, size_t *n);
+
+/* PSS and RSS of one process from /proc/PID/smaps_rollup, added to *pss and *rss (bytes). */
+void sb_proc_mem(pid_t pid, uint64_t *pss, uint64_t *rss);
+/* CPU time of one process (and its waited-for children) from /proc/PID/stat, in ns (tick
+ * resolution). */
+uint64_t sb_proc_cpu_ns(pid_t pid, bool with_children);
