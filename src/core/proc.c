@@ -85,7 +85,7 @@ static void fill_status(struct sb_proc_result *res, int status)
 	}
 }
 
-static int spawn(const struct sb_proc_opts *o, int in_fd, int out_fd, int err_fd, pid_t *pid)
+int sb_spawn(const struct sb_spawn *sp, pid_t *pid)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
@@ -102,26 +102,31 @@ static int spawn(const struct sb_proc_opts *o, int in_fd, int out_fd, int err_fd
 	sigaddset(&all, SIGHUP);
 	sigaddset(&all, SIGQUIT);
 	short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
-	flags |= o->new_session ? POSIX_SPAWN_SETSID : POSIX_SPAWN_SETPGROUP;
+	flags |= sp->new_session ? POSIX_SPAWN_SETSID : POSIX_SPAWN_SETPGROUP;
 	posix_spawnattr_setflags(&at, flags);
 	posix_spawnattr_setpgroup(&at, 0);
 	posix_spawnattr_setsigmask(&at, &none);
 	posix_spawnattr_setsigdefault(&at, &all);
-	if (in_fd >= 0)
-		posix_spawn_file_actions_adddup2(&fa, in_fd, 0);
-	if (out_fd >= 0)
-		posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
-	if (err_fd >= 0)
-		posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
-	if (o->extra_fd >= 0)
-		posix_spawn_file_actions_adddup2(&fa, o->extra_fd, 3);
-	if (o->cwd)
-		posix_spawn_file_actions_addchdir_np(&fa, o->cwd);
-	char *const *envp = o->envp ? (char *const *)o->envp : environ;
-	int rc = posix_spawnp(pid, o->argv[0], &fa, &at, (char *const *)o->argv, envp);
+	for (int i = 0; i < 4; i++) {
+		if (sp->fd[i] >= 0)
+			posix_spawn_file_actions_adddup2(&fa, sp->fd[i], i);
+		else if (i < 3 && sp->null_missing)
+			posix_spawn_file_actions_addopen(&fa, i, "/dev/null", i ? O_WRONLY : O_RDONLY, 0);
+	}
+	if (sp->cwd)
+		posix_spawn_file_actions_addchdir_np(&fa, sp->cwd);
+	char *const *envp = sp->envp ? (char *const *)sp->envp : environ;
+	int rc = posix_spawnp(pid, sp->argv[0], &fa, &at, (char *const *)sp->argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
 	return -rc;
+}
+
+static int spawn(const struct sb_proc_opts *o, int in_fd, int out_fd, int err_fd, pid_t *pid)
+{
+	struct sb_spawn sp = {.argv = o->argv, .envp = o->envp, .cwd = o->cwd,
+			      .fd = {in_fd, out_fd, err_fd, o->extra_fd}, .new_session = o->new_session};
+	return sb_spawn(&sp, pid);
 }
 
 int sb_proc_run(const struct sb_proc_opts *o, struct sb_proc_result *res, struct sb_error *err)

@@ -9,6 +9,20 @@
 
 #include "core/error.h"
 
+/* The one spawn policy every child of sandbench gets: its own process group (or session), an
+ * empty signal mask, the signals sandbench catches or ignores back to their defaults, and fds
+ * 0..3 from fd[] (-1: inherited, or /dev/null for 0..2 with null_missing). */
+struct sb_spawn {
+	const char *const *argv; /* argv[0] is searched in PATH when it has no '/' */
+	const char *const *envp; /* NULL: inherit */
+	const char *cwd;         /* NULL: inherit */
+	int fd[4];
+	bool new_session;
+	bool null_missing;
+};
+/* 0, or -errno when it could not be started. */
+int sb_spawn(const struct sb_spawn *sp, pid_t *pid);
+
 struct sb_proc_opts {
 	const char *const *argv;  /* argv[0] is searched in PATH when it has no '/' */
 	const char *const *envp;  /* NULL: inherit */

@@ -238,34 +238,10 @@ int sb_rt_exec(const char *const *prefix, const struct sb_exec_req *req, const c
 int sb_rt_spawn(const char *const *argv, const char *const *envp, int fd0, int fd1, int fd2, int fd3,
 		pid_t *pid, struct sb_error *err)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&at);
-	sigset_t none, all;
-	sigemptyset(&none);
-	sigfillset(&all);
-	sigdelset(&all, SIGKILL);
-	sigdelset(&all, SIGSTOP);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
-	posix_spawnattr_setpgroup(&at, 0);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &all);
-	int fds[3] = {fd0, fd1, fd2};
-	for (int i = 0; i < 3; i++) {
-		if (fds[i] >= 0)
-			posix_spawn_file_actions_adddup2(&fa, fds[i], i);
-		else
-			posix_spawn_file_actions_addopen(&fa, i, "/dev/null", i ? O_WRONLY : O_RDONLY, 0);
-	}
-	if (fd3 >= 0)
-		posix_spawn_file_actions_adddup2(&fa, fd3, 3);
-	int rc = posix_spawnp(pid, argv[0], &fa, &at, (char *const *)argv,
-			      envp ? (char *const *)envp : environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	if (rc != 0)
-		return sb_error_set(err, rc, "cannot run %s: %s", argv[0], strerror(rc));
+	struct sb_spawn sp = {.argv = argv, .envp = envp, .fd = {fd0, fd1, fd2, fd3}, .null_missing = true};
+	int rc = sb_spawn(&sp, pid);
+	if (rc < 0)
+		return sb_error_set(err, -rc, "cannot run %s: %s", argv[0], strerror(-rc));
 	return 0;
 }
 

@@ -1,0 +1,249 @@
+/* The driver conformance suite, op level: `conformance-ops DRIVER [k=v...]` drives one driver's
+ * vtable directly and checks every op its capabilities promise: create+start, exec with exact
+ * stdout and exit status, the agent, copy in/out, stats, pids, clone, snapshot+restore, stop,
+ * destroy (its processes gone afterwards). Prints "ok"/"FAIL" lines; exit 0, 1 on a failure,
+ * 77 when the driver is not usable here (with the probe's reason). The CLI-level half (exec
+ * passthrough, scenario reports, leftovers, doctor after SIGKILL) is conformance.sh. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent/client.h"
+#include "core/clock.h"
+#include "core/util.h"
+#include "drivers/driver.h"
+#include "image/image.h"
+
+static int failures;
+static const struct sb_driver *drv;
+
+static void check(bool cond, const char *what, const char *detail)
+{
+	printf("%s: %s%s%s\n", cond ? "ok" : "FAIL", what, cond || !detail ? "" : ": ", cond || !detail ? "" : detail);
+	failures += !cond;
+}
+
+/* exec argv, return its result (caller frees), failing the check when the op itself fails. */
+static int run(struct sb_box *box, const char *const *argv, struct sb_proc_result *res, struct sb_error *err)
+{
+	struct sb_exec_req req = {.argv = argv, .deadline_ns = sb_deadline_after(30)};
+	return sb_drv_exec(drv, box, &req, res, err);
+}
+
+static bool exec_prints(struct sb_box *box, const char *token)
+{
+	const char *argv[] = {"echo", token, NULL};
+	struct sb_proc_result res;
+	struct sb_error err = {0};
+	char want[128];
+	snprintf(want, sizeof(want), "%s\n", token);
+	bool ok = run(box, argv, &res, &err) == 0 && res.exit_code == 0 && res.out && strcmp(res.out, want) == 0;
+	if (!ok)
+		fprintf(stderr, "  exec echo %s: rc/exit %d, out '%s', err '%s' %s\n", token, res.exit_code,
+			res.out ? res.out : "", res.err ? res.err : "", err.msg);
+	sb_proc_result_free(&res);
+	return ok;
+}
+
+static bool pid_alive(pid_t p)
+{
+	return kill(p, 0) == 0 || errno == EPERM;
+}
+
+static void check_agent(struct sb_box *box)
+{
+	struct sb_agent_conn conn;
+	struct sb_error err = {0};
+	struct sb_agent *a = NULL;
+	struct sb_agent_response resp = {0};
+	int rc = sb_drv_agent_open(drv, box, &conn, sb_deadline_after(30), &err);
+	if (rc == 0)
+		rc = sb_agent_open(conn.to_agent, conn.from_agent, &a, &err);
+	if (rc == 0)
+		rc = sb_agent_run_sh(a, "printf agent-%s conformance", NULL, &resp, sb_deadline_after(30), &err);
+	check(rc == 0 && sb_agent_response_ok(&resp) && resp.stdout_data &&
+		      strcmp(resp.stdout_data, "agent-conformance") == 0,
+	      "agent: a command through `serve` prints exactly what it was asked", err.msg);
+	sb_agent_response_clear(&resp);
+	sb_agent_free(a);
+	if (conn.to_agent >= 0 || conn.from_agent >= 0)
+		sb_agent_conn_close(&conn);
+}
+
+static void check_copy(struct sb_box *box, const char *tmp)
+{
+	char in[512], back[512];
+	snprintf(in, sizeof(in), "%s/in.bin", tmp);
+	snprintf(back, sizeof(back), "%s/back.bin", tmp);
+	unsigned char data[70000];
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (unsigned char)(i * 7 + i / 251);
+	FILE *f = fopen(in, "we");
+	if (!f || fwrite(data, 1, sizeof(data), f) != sizeof(data)) {
+		check(false, "copy: write the host file", strerror(errno));
+		if (f)
+			fclose(f);
+		return;
+	}
+	fclose(f);
+	struct sb_error err = {0};
+	int rc = sb_drv_copy_in(drv, box, in, "/tmp/conformance.bin", sb_deadline_after(30), &err);
+	check(rc == 0, "copy in", err.msg);
+	rc = rc ? rc : sb_drv_copy_out(drv, box, "/tmp/conformance.bin", back, sb_deadline_after(30), &err);
+	check(rc == 0, "copy out", err.msg);
+	char *got = NULL;
+	size_t len = 0;
+	f = fopen(back, "re");
+	if (f) {
+		got = malloc(sizeof(data) + 1);
+		len = fread(got, 1, sizeof(data) + 1, f);
+		fclose(f);
+	}
+	check(got && len == sizeof(data) && memcmp(got, data, len) == 0, "copy: the bytes came back unchanged", NULL);
+	free(got);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: conformance-ops DRIVER [k=v...]\n");
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	drv = sb_driver_find(argv[1]);
+	if (!drv) {
+		fprintf(stderr, "unknown driver %s\n", argv[1]);
+		return 1;
+	}
+	struct sb_params params = {0};
+	struct sb_error err = {0};
+	for (int i = 2; i < argc; i++)
+		if (sb_params_add_kv(&params, argv[i], &err) < 0) {
+			fprintf(stderr, "%s\n", err.msg);
+			return 1;
+		}
+	struct sb_probe probe;
+	drv->probe(&params, &probe);
+	if (!probe.usable) {
+		printf("SKIP: %s is not usable here: %s\n", drv->name, probe.reason);
+		return 77;
+	}
+	char caps[256];
+	sb_caps_format(probe.caps, caps, sizeof(caps));
+	printf("# %s %s: %s\n", drv->name, probe.version, caps);
+	char agent[4096] = "", rootfs[4096] = "";
+	if (sb_find_agent(agent, sizeof(agent), &err) < 0) {
+		printf("SKIP: %s\n", err.msg);
+		return 77;
+	}
+	bool reused;
+	if (drv->image == SB_IMAGE_ROOTFS &&
+	    sb_image_build(sb_image_default_cache_dir(), agent, rootfs, sizeof(rootfs), &reused, &err) < 0) {
+		check(false, "standard rootfs", err.msg);
+		return 1;
+	}
+	char tmp[] = "/tmp/sb-conformance-XXXXXX";
+	if (!mkdtemp(tmp))
+		return 1;
+	void *state = NULL;
+	check(sb_drv_open(drv, &params, &state, &err) == 0, "open", err.msg);
+	struct sb_box_spec spec = {.name = "sb-conformance-a", .params = &params, .rootfs = rootfs[0] ? rootfs : NULL,
+				   .agent_path = agent, .drv_state = state};
+	check(sb_drv_template_prepare(drv, &spec, sb_deadline_after(600), &err) == 0, "template prepare", err.msg);
+	struct sb_box *box = NULL;
+	int rc = sb_drv_create(drv, &spec, &box, sb_deadline_after(60), &err);
+	check(rc == 0, "create", err.msg);
+	if (rc == 0) {
+		rc = sb_drv_start(drv, box, sb_deadline_after(60), &err);
+		check(rc == 0, "start", err.msg);
+	}
+	if (rc < 0)
+		goto out;
+	unsigned caps_have = probe.caps;
+	if (caps_have & SB_CAP_EXEC) {
+		check(exec_prints(box, "conformance-1"), "exec: stdout is exactly what was echoed", NULL);
+		const char *ex[] = {"sh", "-c", "exit 3", NULL};
+		struct sb_proc_result res;
+		rc = run(box, ex, &res, &err);
+		check(rc == 0 && res.exit_code == 3, "exec: exit status passed through", err.msg);
+		sb_proc_result_free(&res);
+	}
+	if (caps_have & SB_CAP_AGENT)
+		check_agent(box);
+	if (caps_have & SB_CAP_COPY)
+		check_copy(box, tmp);
+	if (caps_have & SB_CAP_STATS) {
+		struct sb_box_stats st;
+		rc = sb_drv_stats(drv, box, &st, &err);
+		check(rc == 0 && (st.mem_bytes > 0 || st.cpu_ns > 0 || st.rss_bytes > 0), "stats: memory or CPU accounted",
+		      err.msg);
+	}
+	pid_t pids[256];
+	size_t npids = 0;
+	if (caps_have & SB_CAP_PIDS) {
+		rc = sb_drv_pids(drv, box, pids, 256, &npids, &err);
+		check(rc == 0 && npids >= 1 && pid_alive(pids[0]), "pids: the sandbox's host processes", err.msg);
+		if (npids > 256)
+			npids = 256;
+	}
+	if (caps_have & SB_CAP_CLONE) {
+		struct sb_box_spec cspec = spec;
+		cspec.name = "sb-conformance-clone";
+		struct sb_box *clone = NULL;
+		rc = sb_drv_clone(drv, box, &cspec, &clone, sb_deadline_after(60), &err);
+		check(rc == 0, "clone", err.msg);
+		if (rc == 0)
+			check(exec_prints(clone, "conformance-clone"), "clone: runs commands", NULL);
+		if (clone)
+			check(sb_drv_destroy(drv, clone, sb_deadline_after(60), &err) == 0, "clone: destroy", err.msg);
+	}
+	if (caps_have & SB_CAP_SNAPSHOT) {
+		char snap[600];
+		snprintf(snap, sizeof(snap), "%s/snapshot", tmp);
+		mkdir(snap, 0700);
+		rc = sb_drv_snapshot(drv, box, snap, sb_deadline_after(120), &err);
+		check(rc == 0, "snapshot", err.msg);
+		struct sb_box_spec rspec = spec;
+		rspec.name = "sb-conformance-restored";
+		struct sb_box *restored = NULL;
+		if (rc == 0) {
+			rc = sb_drv_restore(drv, &rspec, snap, &restored, sb_deadline_after(120), &err);
+			check(rc == 0, "restore", err.msg);
+		}
+		if (restored) {
+			check(exec_prints(restored, "conformance-restored"), "restore: the restored sandbox runs commands", NULL);
+			check(sb_drv_destroy(drv, restored, sb_deadline_after(60), &err) == 0, "restore: destroy", err.msg);
+		}
+		check(exec_prints(box, "conformance-after-snapshot"), "snapshot: the original keeps running", NULL);
+	}
+	if (drv->box_stop) {
+		rc = sb_drv_stop(drv, box, sb_deadline_after(60), &err);
+		check(rc == 0, "stop", err.msg);
+	}
+	rc = sb_drv_destroy(drv, box, sb_deadline_after(60), &err);
+	check(rc == 0, "destroy", err.msg);
+	box = NULL;
+	bool gone = true;
+	for (int t = 0; t < 100; t++) {
+		gone = true;
+		for (size_t i = 0; i < npids; i++)
+			gone &= !pid_alive(pids[i]);
+		if (gone)
+			break;
+		usleep(20000);
+	}
+	if (npids)
+		check(gone, "destroy: the sandbox's processes are gone", NULL);
+out:
+	if (box)
+		sb_drv_destroy(drv, box, sb_deadline_after(60), &err);
+	sb_drv_close(drv, state);
+	sb_rm_rf(tmp);
+	sb_params_free(&params);
+	printf("%d failure(s)\n", failures);
+	return failures ? 1 : 0;
+}
