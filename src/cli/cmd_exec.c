@@ -62,13 +62,9 @@ int sb_cmd_exec(int argc, char **argv)
 		sb_cli_fail("exec: %s", err.msg);
 		goto done;
 	}
-	struct sb_probe probe = {0};
-	drv->probe(&params, &probe);
-	if (!probe.usable) {
-		sb_cli_fail("exec: driver %s is not usable here: %s", drv->name, probe.reason);
-		goto done;
-	}
-	if (!(probe.caps & SB_CAP_EXEC)) {
+	/* No probe up front: it starts a trial sandbox, which would double the cost of a one-shot
+	 * exec. Only when the real sandbox cannot start is the probe asked why. */
+	if (!(drv->caps & SB_CAP_EXEC)) {
 		sb_cli_fail("exec: unsupported by %s: exec", drv->name);
 		goto done;
 	}
@@ -90,7 +86,12 @@ int sb_cmd_exec(int argc, char **argv)
 	struct sb_box *box = NULL;
 	if (sb_drv_create(drv, &spec, &box, deadline, &err) < 0 ||
 	    sb_drv_start(drv, box, deadline, &err) < 0) {
-		sb_cli_fail("exec: cannot start a %s sandbox: %s", drv->name, err.msg);
+		struct sb_probe probe = {0};
+		drv->probe(&params, &probe);
+		if (!probe.usable)
+			sb_cli_fail("exec: driver %s is not usable here: %s", drv->name, probe.reason);
+		else
+			sb_cli_fail("exec: cannot start a %s sandbox: %s", drv->name, err.msg);
 		struct sb_error e2 = {0};
 		sb_drv_destroy(drv, box, sb_deadline_after(30), &e2);
 		sb_drv_close(drv, drv_state);
