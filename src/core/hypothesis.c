@@ -1,4 +1,4 @@
-/* Significance tests for `compare` and `paired` (DESIGN.md section 7). Everything here is written
+/* Significance tests for `compare` and `paired` (docs/statistics.md). Everything here is written
  * from the textbook definitions; reference values in tests/stats come from scipy. */
 #include "core/hypothesis.h"
 

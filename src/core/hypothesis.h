@@ -1,4 +1,4 @@
-/* Significance tests and distribution helpers for `compare` and `paired` (DESIGN.md section 7).
+/* Significance tests and distribution helpers for `compare` and `paired` (docs/statistics.md).
  * Pure functions: no I/O, no globals; inputs are never modified. Functions returning int give 0,
  * -EINVAL for bad input (n == 0, a non-finite value, a level outside (0, 1)) or -ENOMEM.
  * Functions returning double give NAN for bad input. All p-values are two-sided. */

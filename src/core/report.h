@@ -1,4 +1,4 @@
-/* The report model, schema sandbench.report/v1 (DESIGN.md section 6; docs/report.schema.json).
+/* The report model, schema sandbench.report/v1 (docs/report.md; docs/report.schema.json).
  * A report is a jansson object built in key order ("schema" first). The runner builds it; drivers
  * never see it. */
 #pragma once

@@ -1,4 +1,4 @@
-/* Descriptive statistics over one metric's samples (DESIGN.md section 7). */
+/* Descriptive statistics over one metric's samples (docs/statistics.md). */
 #include "core/stats.h"
 
 #include <errno.h>

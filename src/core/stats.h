@@ -1,4 +1,4 @@
-/* Descriptive statistics over one metric's samples (DESIGN.md section 7).
+/* Descriptive statistics over one metric's samples (docs/statistics.md).
  * Pure functions: no I/O, no globals. Inputs are never modified (copies are sorted). */
 #pragma once
 #include <stdbool.h>

@@ -1,6 +1,6 @@
 /* The `crun` driver: the OCI runtime in C, driven through its CLI with a generated bundle (oci.c).
  *
- * Host quirk (DESIGN.md section 3): on a v1/v2 hybrid host whose unified hierarchy still carries a
+ * Host quirk (docs/architecture.md, "Host quirks"): on a v1/v2 hybrid host whose unified hierarchy still carries a
  * controller (hugetlb here), crun refuses every container with "cgroups in hybrid mode not
  * supported". host_fix moves such controllers to v1 hierarchies of their own (opt-in, recorded in
  * /run/sandbench/hostfix/ so that restore undoes exactly what apply did). */

@@ -1,4 +1,4 @@
-/* The driver vtable (DESIGN.md section 3). One `const struct sb_driver` per runtime; a NULL op means
+/* The driver vtable (docs/architecture.md). One `const struct sb_driver` per runtime; a NULL op means
  * "unsupported", which the sb_drv_* dispatchers turn into -ENOTSUP with "unsupported by DRIVER: op"
  * (scenarios turn that into SKIP). A driver knows nothing of reports or scenarios. Every op that can
  * block takes an absolute CLOCK_MONOTONIC deadline (0 = none). */

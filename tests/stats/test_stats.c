@@ -86,7 +86,7 @@ static void test_min_n_for_percentile(void **state)
 
 static void test_confidence_labels(void **state)
 {
-	/* DESIGN.md section 7 boundaries, checked on both sides */
+	/* docs/statistics.md boundaries, checked on both sides */
 	assert_string_equal(sb_stats_confidence_label(0), "smoke");
 	assert_string_equal(sb_stats_confidence_label(2), "smoke");
 	assert_string_equal(sb_stats_confidence_label(3), "iteration");
