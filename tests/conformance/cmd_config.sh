@@ -51,6 +51,14 @@ grep -q '^destroy' "$log" && ok "destroy ran after a failed create" || fail "des
 
 # The probe command decides usability when the config is given through the environment.
 printf 'probe = false\nexec = {argv}\n' > "$TMP/noprobe.conf"
-expect_error "failing probe makes cmd unusable" "driver cmd is not usable here: probe command failed: false exited 1" \
-	env SANDBENCH_CMD_CONFIG="$TMP/noprobe.conf" $sb exec --driver cmd -- true
+# (exec tries the real sandbox first and asks the probe only when it fails: see `drivers`.)
+SANDBENCH_CMD_CONFIG="$TMP/noprobe.conf" $sb drivers --json 2>/dev/null | /usr/bin/python3 -c '
+import json, sys
+d = [x for x in json.load(sys.stdin) if x["name"] == "cmd"][0]
+assert not d["usable"] and "probe command failed: false exited 1" in d["reason"], d
+' && ok "failing probe makes cmd unusable" || fail "failing probe: cmd still usable"
+SANDBENCH_CMD_CONFIG="$TMP/noprobe.conf" $sb run latency-spawn --driver cmd --runs 1 --warmup 0 --json \
+	--out "$TMP/noprobe.json" > /dev/null 2>&1
+grep -q '"status": "skip"' "$TMP/noprobe.json" && ok "run on an unusable cmd driver is a skip" ||
+	fail "run on an unusable cmd driver: $(head -c 300 "$TMP/noprobe.json")"
 finish

@@ -229,7 +229,7 @@ $sb doctor --drivers "$drv" > "$TMP/doctor.out" 2>&1
 # Boxes of these drivers outlive their owner (a daemon's container, a jail, cgroups): doctor must
 # name them. Those of the others die with it (--die-with-parent, the process group).
 case $drv in
-native | lxc | firejail | podman | podman-runc | docker | containerd)
+lxc | firejail | podman | podman-runc | docker | containerd)
 	grep -q "^  $drv: " "$TMP/doctor.out" && ok "doctor lists the dead run's leftovers" ||
 		fail "doctor found nothing: $(cat "$TMP/doctor.out")" ;;
 esac
