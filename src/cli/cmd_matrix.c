@@ -300,7 +300,7 @@ int sb_cmd_matrix(int argc, char **argv)
 		sb_render_matrix_term(summary, sb_cli_term_width(), &tb);
 		fwrite(tb.data ? tb.data : "", 1, tb.len, stdout);
 		sb_buf_free(&tb);
-		printf("\nreports and matrix.json: %s/  (a page of charts: sandbench report --html matrix.html %s)\n", out, out);
+		printf("\nreports and matrix.json: %s/\ncharts of them all: sandbench report --html matrix.html %s\n", out, out);
 	}
 	for (size_t i = 0; i < nscn * ndrv; i++)
 		json_decref(reports[i]);

@@ -40,6 +40,7 @@ static void term_num(char *out, size_t len, double v)
 static void wrap(struct sb_buf *b, size_t used, size_t indent, const char *text, size_t width)
 {
 	size_t col = used;
+	bool line_empty = true; /* nothing of `text` on the current line yet */
 	const char *p = text;
 	while (*p) {
 		while (*p == ' ')
@@ -47,15 +48,14 @@ static void wrap(struct sb_buf *b, size_t used, size_t indent, const char *text,
 		size_t wl = strcspn(p, " ");
 		if (!wl)
 			break;
-		bool fresh = col == used || col == indent;
-		if (!fresh && col + 1 + wl > width) {
+		if (!line_empty && col + 1 + wl > width) {
 			sb_buf_putc(b, '\n');
 			for (size_t i = 0; i < indent; i++)
 				sb_buf_putc(b, ' ');
 			col = indent;
-			fresh = true;
+			line_empty = true;
 		}
-		if (!fresh) {
+		if (!line_empty) {
 			sb_buf_putc(b, ' ');
 			col++;
 		}
@@ -64,11 +64,13 @@ static void wrap(struct sb_buf *b, size_t used, size_t indent, const char *text,
 		sb_buf_putn(b, p, take);
 		col += take;
 		p += take;
+		line_empty = false;
 		if (take < wl) { /* the rest of an over-long word goes on the next line */
 			sb_buf_putc(b, '\n');
 			for (size_t i = 0; i < indent; i++)
 				sb_buf_putc(b, ' ');
 			col = indent;
+			line_empty = true;
 		}
 	}
 	sb_buf_putc(b, '\n');
@@ -203,8 +205,7 @@ static void scenario_block(struct sb_buf *b, const json_t *summary, const char *
 			used++;
 		}
 	}
-	sb_buf_put(b, scn);
-	sb_buf_printf(b, "%s\n", nc ? "   p50 (p99) per driver, * = best by the metric's direction" : "");
+	sb_buf_printf(b, "%.*s\n", (int)width, scn);
 	if (picked) {
 		for (size_t c = 0; c < nc; c++)
 			if (take[c])
@@ -294,7 +295,8 @@ void sb_render_matrix_term(const json_t *summary, size_t width, struct sb_buf *b
 	json_t *seen = json_object();
 	size_t i;
 	json_t *e;
-	bool first = true;
+	bool first = false;
+	sb_buf_put(b, "cells: p50 (p99); * marks the best of a column by the metric's direction\n");
 	json_array_foreach(json_object_get(summary, "reports"), i, e) {
 		const char *scn = str(e, "scenario");
 		if (json_object_get(seen, scn))
