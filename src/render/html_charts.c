@@ -219,7 +219,8 @@ static int cmp_double_asc(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* A recorded series: points as [x, y] pairs, {x|t|i, y|v|value} objects, or bare numbers (times at
+/* A recorded series (report "series": [{iteration, name, unit, points: [[t, value], ...]}], t in
+ * seconds): points as [t, v] pairs; also {x|t|i, y|v|value} objects, or bare numbers (times at
  * which boxes became ready: drawn as a ramp, boxes ready over time). */
 static size_t series_points(const json_t *pts, double *x, double *y, bool *ramp)
 {
@@ -335,6 +336,8 @@ static void series_charts(struct sb_buf *b, const struct sb_rscn *s)
 			if (!bufs[2 * n] || !bufs[2 * n + 1])
 				break;
 			size_t k = series_points(pts, bufs[2 * n], bufs[2 * n + 1], &ramp);
+			/* Counts of boxes ready rise in steps. */
+			ramp |= strstr(names[q], "ready") != NULL;
 			lines[n] = (struct sb_svg_line){.label = s->rows[r].label, .x = bufs[2 * n], .y = bufs[2 * n + 1],
 							.n = k, .color = s->rows[r].color, .step = ramp, .mark_x = NAN};
 			n++;
@@ -342,11 +345,10 @@ static void series_charts(struct sb_buf *b, const struct sb_rscn *s)
 		if (n) {
 			char cap[256];
 			if (ramp)
-				snprintf(cap, sizeof(cap), "%s: boxes ready over time (the ramp)", names[q]);
+				snprintf(cap, sizeof(cap), "%s: the ramp, boxes ready over time (last iteration)", names[q]);
 			else
-				snprintf(cap, sizeof(cap), "%s: recorded series", names[q]);
-			struct sb_svg_axes ax = {.x_label = ramp ? unit : NULL, .y_label = ramp ? "boxes ready" : unit,
-						 .h_ref = NAN, .y_from_zero = true};
+				snprintf(cap, sizeof(cap), "%s: series recorded in the last iteration", names[q]);
+			struct sb_svg_axes ax = {.x_label = "s", .y_label = unit, .h_ref = NAN, .y_from_zero = true};
 			sb_html_fig_open(b, cap);
 			sb_svg_lines(b, lines, n, NULL, 0, &ax);
 			sb_html_fig_close(b);

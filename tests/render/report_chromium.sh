@@ -71,6 +71,7 @@ shot empty > /dev/null 2>&1 && fail "an empty chart went unnoticed" || ok "contr
 
 # A full matrix: 12 drivers x 50 scenarios.
 $PY "$SRCDIR/tests/render/synth_matrix.py" "$TMP/full" --drivers 12 --scenarios 50
+validate "$TMP/full"/*--process.json > /dev/null && ok "synthetic reports follow the report schema" || fail "synthetic reports invalid"
 $sb report --html "$TMP/full.html" "$TMP/full" || fail "report of the full matrix"
 size=$(stat -c %s "$TMP/full.html")
 [ "$size" -lt $((2 * 1024 * 1024)) ] && ok "full matrix page: $size bytes (< 2 MiB)" || fail "full matrix page: $size bytes"

@@ -105,8 +105,9 @@ def main():
                     rep["aggregates"].append(agg)
                     per_metric[m][drv] = {"p50": agg["p50"], "p99": agg["p99"], "n": agg["n"]}
                 if si % 4 == 2:
-                    rep["series"] = [{"name": "box_ready_ms", "unit": "ms",
-                                      "points": sorted(3 + b * scale + rnd.random() for b in range(8))}]
+                    ready = sorted((3 + b * scale + rnd.random()) / 1000 for b in range(8))
+                    rep["series"] = [{"iteration": a.samples - 1, "name": "boxes_ready", "unit": "boxes",
+                                      "points": [[t, k + 1] for k, t in enumerate(ready)]}]
             reports.append(entry)
             with open(os.path.join(a.out, path), "w") as f:
                 json.dump(rep, f)
