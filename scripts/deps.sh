@@ -1,7 +1,8 @@
 #!/bin/bash
 # Install what sandbench needs from Debian, only what is missing. Groups:
 #   build    compiler, meson/ninja, jansson, libseccomp, busybox-static (rootfs)
-#   test     cmocka, python3-jsonschema (report validation), file, iproute2, hyperfine
+#   test     cmocka, python3-jsonschema (report validation), file, iproute2, hyperfine, chromium +
+#            python3-pil (the HTML report loaded and screenshotted headless)
 #   runtimes the sandbox runtimes the integration tests drive (bwrap ...)
 set -eu
 want=()
@@ -9,7 +10,7 @@ add() { for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -
 for group in "$@"; do
 	case $group in
 	build) add gcc libc6-dev meson ninja-build pkg-config libjansson-dev libseccomp-dev busybox-static git ;;
-	test) add libcmocka-dev python3 python3-jsonschema file iproute2 procps hyperfine util-linux ;;
+	test) add libcmocka-dev python3 python3-jsonschema file iproute2 procps hyperfine util-linux chromium python3-pil ;;
 	runtimes) add bubblewrap crun runc lxc firejail podman docker.io containerd ;;
 	*) echo "deps.sh: unknown group '$group' (build, test, runtimes)" >&2; exit 1 ;;
 	esac

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "core/util.h"
 
@@ -220,6 +222,16 @@ void sb_cli_params_for(const struct sb_params *params, const struct sb_scenario 
 		if (param_declared(&one, s, d, NULL))
 			sb_params_set(mine, params->items[k].key, params->items[k].value);
 	}
+}
+
+size_t sb_cli_term_width(void)
+{
+	struct winsize ws;
+	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col < 60 ? 60 : ws.ws_col;
+	const char *c = getenv("COLUMNS");
+	long n = c ? strtol(c, NULL, 10) : 0;
+	return n >= 60 && n <= 1000 ? (size_t)n : 120;
 }
 
 void sb_cli_print_json(const json_t *v)

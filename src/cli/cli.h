@@ -49,6 +49,9 @@ int sb_cli_check_params(const char *verb, const struct sb_params *params,
 void sb_cli_params_for(const struct sb_params *params, const struct sb_scenario *s,
 		       const struct sb_driver *d, struct sb_params *mine);
 
+/* Columns to lay tables out in: the terminal's width when stdout is one (at least 60), else
+ * $COLUMNS, else 120. */
+size_t sb_cli_term_width(void);
 /* Print a JSON value to stdout, indented, with a trailing newline. */
 void sb_cli_print_json(const json_t *v);
 /* Find the agent and (for drivers that need one) build/reuse the standard rootfs. */
@@ -65,3 +68,4 @@ int sb_cmd_compare(int, char **);
 int sb_cmd_paired(int, char **);
 int sb_cmd_matrix(int argc, char **argv);
 int sb_cmd_doctor(int argc, char **argv);
+int sb_cmd_report(int argc, char **argv);

@@ -14,7 +14,7 @@
 #include "core/report.h"
 #include "core/signals.h"
 #include "core/util.h"
-#include "report/table.h"
+#include "render/render.h"
 #include "scenarios/runner.h"
 #include "session/session.h"
 #include "version.h"
@@ -38,8 +38,10 @@ static void matrix_usage(void)
 	       "are not usable here, or lack a capability a scenario needs, get SKIP cells with the reason.\n"
 	       "Iterations are interleaved: round i runs iteration i on every driver, the driver order\n"
 	       "rotating each round. Writes every report and matrix.json (schema sandbench.matrix/v1) into\n"
-	       "DIR (default ./sandbench-matrix) and prints rows scenario x metric, columns drivers, cells\n"
-	       "p50 (p99), the best cell of each row marked with '*'.\n");
+	       "DIR (default ./sandbench-matrix) and prints one block per scenario: drivers as rows, the\n"
+	       "scenario's headline metrics as columns (as many as fit the terminal, 120 columns when not a\n"
+	       "terminal), cells p50 (p99), the best of each column marked '*'. Every metric is in the JSON;\n"
+	       "`sandbench report --html` draws them all.\n");
 }
 
 static int select_drivers(const char *spec, struct drv_entry *out, size_t *n)
@@ -87,41 +89,6 @@ static int select_scenarios(const char *spec, const struct sb_scenario **out, si
 			out[(*n)++] = s;
 	}
 	return 0;
-}
-
-/* One table row per (scenario, metric): p50 (p99) per driver, '*' on the best p50. */
-static void print_table(json_t *cells, struct drv_entry *drv, size_t ndrv)
-{
-	printf("%-26s %-40s", "scenario", "metric");
-	for (size_t d = 0; d < ndrv; d++)
-		printf(" %22s", drv[d].drv->name);
-	printf("\n");
-	size_t i;
-	json_t *c;
-	json_array_foreach(cells, i, c) {
-		printf("%-26s %-40s", json_string_value(json_object_get(c, "scenario")),
-		       json_string_value(json_object_get(c, "metric")));
-		const char *unit = json_string_value(json_object_get(c, "unit"));
-		const char *best = json_string_value(json_object_get(c, "best"));
-		json_t *vals = json_object_get(c, "values");
-		for (size_t d = 0; d < ndrv; d++) {
-			json_t *v = json_object_get(vals, drv[d].drv->name);
-			char cell[64];
-			if (!v) {
-				snprintf(cell, sizeof(cell), "%s", json_string_value(json_object_get(
-								  json_object_get(c, "status"), drv[d].drv->name)) ?: "-");
-			} else {
-				char p50[32], p99[32];
-				sb_format_value(json_number_value(json_object_get(v, "p50")), unit, p50, sizeof(p50));
-				sb_format_value(json_number_value(json_object_get(v, "p99")), "", p99, sizeof(p99));
-				p99[strcspn(p99, " ")] = '\0';
-				snprintf(cell, sizeof(cell), "%s%s (%s)", best && !strcmp(best, drv[d].drv->name) ? "*" : "",
-					 p50, p99);
-			}
-			printf(" %22s", cell);
-		}
-		printf("\n");
-	}
 }
 
 /* Build the cells: for every metric any report of a scenario has, each driver's p50/p99/n. */
@@ -328,21 +295,12 @@ int sb_cmd_matrix(int argc, char **argv)
 	if (json) {
 		sb_cli_print_json(summary);
 	} else {
-		print_table(cells, drv, ndrv);
-		size_t i;
-		json_t *x;
-		bool header = false;
-		json_array_foreach(rep_list, i, x) {
-			if (!strcmp(json_string_value(json_object_get(x, "status")), "ok"))
-				continue;
-			if (!header)
-				printf("\nnot measured:\n");
-			header = true;
-			printf("  %s on %s: %s: %s\n", json_string_value(json_object_get(x, "scenario")),
-			       json_string_value(json_object_get(x, "driver")), json_string_value(json_object_get(x, "status")),
-			       json_string_value(json_object_get(x, "reason")));
-		}
-		printf("\nreports and matrix.json: %s/\n", out);
+		struct sb_buf tb;
+		sb_buf_init(&tb);
+		sb_render_matrix_term(summary, sb_cli_term_width(), &tb);
+		fwrite(tb.data ? tb.data : "", 1, tb.len, stdout);
+		sb_buf_free(&tb);
+		printf("\nreports and matrix.json: %s/\ncharts of them all: sandbench report --html matrix.html %s\n", out, out);
 	}
 	for (size_t i = 0; i < nscn * ndrv; i++)
 		json_decref(reports[i]);

@@ -1,9 +1,11 @@
 /* `sandbench show`: reports back as a table (or their aggregates as JSON). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli/cli.h"
 #include "core/report.h"
+#include "render/render.h"
 #include "report/table.h"
 
 int sb_cmd_show(int argc, char **argv)
@@ -21,13 +23,30 @@ int sb_cmd_show(int argc, char **argv)
 			json = true;
 		else if (c == 'h') {
 			printf("usage: sandbench show REPORT... [--json]\n"
+			       "       sandbench show DIR/matrix.json\n"
 			       "Prints reports as a table; --json prints each one's scenario, driver, status\n"
-			       "and aggregates.\n");
+			       "and aggregates. A matrix summary prints as `sandbench matrix` does: a block per\n"
+			       "scenario, drivers as rows.\n");
 			return 0;
 		}
 	}
 	if (optind >= argc)
 		return sb_cli_fail("show: no report given");
+	/* A matrix summary alone: its side-by-side blocks. */
+	if (!json && argc - optind == 1) {
+		json_t *m = json_load_file(argv[optind], 0, NULL);
+		const char *schema = json_string_value(json_object_get(m, "schema"));
+		if (schema && !strcmp(schema, SB_RENDER_MATRIX_SCHEMA)) {
+			struct sb_buf b;
+			sb_buf_init(&b);
+			sb_render_matrix_term(m, sb_cli_term_width(), &b);
+			fwrite(b.data ? b.data : "", 1, b.len, stdout);
+			sb_buf_free(&b);
+			json_decref(m);
+			return 0;
+		}
+		json_decref(m);
+	}
 	size_t n = (size_t)(argc - optind);
 	json_t **reports = calloc(n, sizeof(*reports));
 	int rc = 0;

@@ -19,6 +19,7 @@ static const struct {
 	{"compare", sb_cmd_compare, "judge CURRENT reports against BASELINE: the regression gate"},
 	{"paired", sb_cmd_paired, "A/B two commands or drivers in interleaved pairs, with significance"},
 	{"matrix", sb_cmd_matrix, "every scenario on every usable driver, side by side"},
+	{"report", sb_cmd_report, "one self-contained HTML page (or Markdown) from reports, matrices, compares"},
 	{"doctor", sb_cmd_doctor, "leftovers of crashed runs; host fixes runtimes need"},
 };
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))

@@ -4,7 +4,7 @@
 sb=$SANDBENCH
 
 $sb --version | grep -q '^sandbench [0-9]' && ok "--version" || fail "--version"
-for v in list drivers run show exec image matrix doctor compare paired; do
+for v in list drivers run show exec image matrix doctor compare paired report; do
 	$sb $v --help | grep -q "usage: sandbench $v" && ok "$v --help" || fail "$v --help"
 done
 $sb list | grep -q '^latency-spawn .*latency' && ok "list" || fail "list"

@@ -1,6 +1,7 @@
 #!/bin/bash
 # matrix over process, native and bwrap (each that is registered): every report and the summary are
-# schema-valid; unusable drivers give SKIP cells with the reason; the table marks a best cell.
+# schema-valid; unusable drivers give SKIP cells with the reason; the table prints a block per
+# scenario within 120 columns.
 . "$(dirname "$0")/lib.sh"
 sb=$SANDBENCH
 [ -n "${SANDBENCH_AGENT:-}" ] || skip "SANDBENCH_AGENT not set"
@@ -32,7 +33,12 @@ assert "process" in cell["values"] and cell["values"]["process"]["n"] == 3
 if len(cell["values"]) > 1:
     assert cell["best"] in cell["values"]
 PY
-grep -q '^latency-spawn  *lifecycle_ms' "$TMP/table.txt" && ok "table row" || fail "table row"
+# The table: a block per scenario, drivers as rows, headline metrics as columns, within 120 columns.
+grep -q '^latency-spawn$' "$TMP/table.txt" && grep -q ' lifecycle_ms' "$TMP/table.txt" \
+	&& grep -Eq '^  process +\*?[0-9.]+ \([0-9.]+\)' "$TMP/table.txt" && ok "table block" || fail "table block: $(cat "$TMP/table.txt")"
+awk 'length > 120 { bad = 1 } END { exit bad }' "$TMP/table.txt" && ok "table fits 120 columns" || fail "a table line is wider than 120"
+[ "$(grep -c '^latency-spawn$\|^latency-exec-output$\|^throughput-stdout$' "$TMP/table.txt")" -eq 3 ] \
+	&& ok "one block per scenario" || fail "blocks: $(cat "$TMP/table.txt")"
 
 # A driver that cannot run here becomes SKIP cells with its probe reason, not a failure.
 $sb matrix --drivers process --scenarios throughput --runs 1 --param size=1M --out "$TMP/m2" > /dev/null \
