@@ -168,7 +168,7 @@ static int resolve_conf(const struct sb_box_spec *spec, struct qvm_conf *c, stru
 	if (khz)
 		snprintf(tsc, sizeof(tsc), " tsc_early_khz=%lu lpj=%lu", khz, khz * 4);
 	snprintf(c->append, sizeof(c->append),
-		 "console=ttyS0 earlycon=uart8250,io,0x3f8 loglevel=4 reboot=t panic=-1%s sandbench_ports=%u%s%s",
+		 "console=ttyS0 earlycon=uart8250,io,0x3f8 loglevel=4 acpi=off reboot=t panic=-1%s sandbench_ports=%u%s%s",
 		 tsc, c->ports + 1, c->net ? " sandbench_net=1" : "", c->disk_bytes ? " sandbench_disk=1" : "");
 	return 0;
 }

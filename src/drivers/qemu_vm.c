@@ -201,11 +201,14 @@ static int start_failure(struct qvm *vm, int code, const char *what, struct sb_e
 	char log[512] = "", path[300], con[300];
 	snprintf(path, sizeof(path), "%s/qemu.log", vm->dir);
 	char *text = NULL;
+	/* QEMU's first line that is not a warning (CPUID warnings under TCG are harmless). */
 	if (sb_read_file(path, &text, NULL, NULL) == 0 && text) {
-		char *nl = strchr(text, '\n');
-		if (nl)
-			*nl = '\0';
-		snprintf(log, sizeof(log), "%s", text);
+		for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+			if (!strstr(l, "warning:")) {
+				snprintf(log, sizeof(log), "%s", l);
+				break;
+			}
+		}
 	}
 	free(text);
 	qvm_pump_console(vm);
@@ -322,7 +325,9 @@ static void build_argv(const struct qvm *vm, const char *restore_from, struct sb
 {
 	const struct qvm_conf *c = &vm->conf;
 	sb_argv_add(a, c->bin);
-	const char *fixed[] = {"-M", "microvm", "-nodefaults", "-no-user-config", "-display", "none",
+	/* acpi=off: QEMU then lists the virtio-mmio devices on the kernel command line (the
+	 * minimal kernel fails to load microvm's ACPI tables without PCI). */
+	const char *fixed[] = {"-M", "microvm,acpi=off", "-nodefaults", "-no-user-config", "-display", "none",
 			       "-no-reboot", "-smp", "1", NULL};
 	sb_argv_add_all(a, fixed);
 	sb_argv_add(a, "-accel");
@@ -343,7 +348,7 @@ static void build_argv(const struct qvm *vm, const char *restore_from, struct sb
 	sb_argv_add(a, "-qmp");
 	sb_argv_addf(a, "unix:%s/qmp.sock,server=on,wait=off", vm->dir);
 	sb_argv_add(a, "-device");
-	sb_argv_addf(a, "virtio-serial-device,max_ports=%u", c->ports + 1);
+	sb_argv_addf(a, "virtio-serial-device,max_ports=%u", c->ports + 2); /* port 0 is the console's */
 	add_port(a, vm->dir, "ctl", "sb.ctl");
 	for (unsigned i = 1; i <= c->ports; i++) {
 		char id[16], name[16];
@@ -429,8 +434,14 @@ static int wait_agent(struct qvm *vm, int64_t deadline_ns, struct sb_error *err)
 		qvm_pump_console(vm);
 		if (!qvm_alive(vm))
 			return start_failure(vm, EIO, "guest stopped before its agent answered", err);
-		if (rc != -ETIMEDOUT)
+		if (rc != -ETIMEDOUT) {
+			/* A broken channel usually means QEMU is exiting: report its reason. */
+			for (int i = 0; i < 100 && qvm_alive(vm); i++)
+				usleep(2000);
+			if (!qvm_alive(vm))
+				return start_failure(vm, EIO, "exited while starting", err);
 			return sb_error_set(err, -rc, "qemu: agent control channel: %s", e.msg);
+		}
 		if (sb_interrupted())
 			return sb_error_set(err, EINTR, "qemu: interrupted while the guest booted");
 		if (sb_deadline_passed(deadline_ns))
