@@ -153,6 +153,16 @@ void qvm_pump_console(struct qvm *vm)
 void qvm_console_last(const struct qvm *vm, char *out, size_t len)
 {
 	size_t end = vm->tail_len;
+	/* A panic or the agent's fatal line says more than whatever came last. */
+	static const char *const keys[] = {"Kernel panic", "sandbench-agent init: fatal"};
+	for (size_t k = 0; k < 2; k++) {
+		const char *hit = memmem(vm->tail, vm->tail_len, keys[k], strlen(keys[k]));
+		if (hit) {
+			const char *nl = memchr(hit, '\n', vm->tail_len - (size_t)(hit - vm->tail));
+			end = nl ? (size_t)(nl - vm->tail) : vm->tail_len;
+			break;
+		}
+	}
 	while (end > 0 && (vm->tail[end - 1] == '\n' || vm->tail[end - 1] == '\r' || vm->tail[end - 1] == ' '))
 		end--;
 	size_t start = end;
