@@ -266,11 +266,6 @@ static void qemu_probe_params(const struct sb_params *params, struct sb_probe *o
 	out->caps = sb_driver_qemu.caps;
 }
 
-static void qemu_probe(struct sb_probe *out)
-{
-	qemu_probe_params(NULL, out);
-}
-
 /* ---- boxes ---- */
 
 static int qemu_template_prepare(const struct sb_box_spec *spec, int64_t deadline_ns, struct sb_error *err)
@@ -767,9 +762,9 @@ const struct sb_driver sb_driver_qemu = {
 	.caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_COPY | SB_CAP_SNAPSHOT | SB_CAP_STATS | SB_CAP_ISOLATION |
 		SB_CAP_PIDS | SB_CAP_MEMLIMIT,
 	.params = qemu_params,
-	.needs_rootfs = true,
+	.image = SB_IMAGE_VM,
 	.agent_in_box = "/sandbench-agent",
-	.probe = qemu_probe,
+	.probe = qemu_probe_params,
 	.template_prepare = qemu_template_prepare,
 	.box_create = qemu_create,
 	.box_exec = qemu_exec,
