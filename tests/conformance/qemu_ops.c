@@ -129,7 +129,83 @@ static void write_file(const char *path, const char *text, mode_t mode)
 	}
 }
 
-int main(void)
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double p50(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(double), cmp_d);
+	return n ? v[n / 2] : 0;
+}
+
+/* bench/qemu_boot.sh: `qemu_ops bench N HUNG`: N boots and N restores, each to a first exec, p50s;
+ * the idle host RSS of one VM; then HUNG boots counting those that never answer (20 s each). */
+static int bench(int n, int hung)
+{
+	struct sb_error e = {0};
+	double *boot_ms = calloc((size_t)n, sizeof(double)), *rest_ms = calloc((size_t)n, sizeof(double));
+	const char *echo[] = {"echo", "x", NULL};
+	char snap[] = "/tmp/sb-qemu-bench-XXXXXX";
+	if (!mkdtemp(snap) || !boot_ms || !rest_ms)
+		return 1;
+	for (int i = 0; i < n; i++) {
+		int64_t t0 = sb_now_ns();
+		struct sb_box *b = boot("qb-boot", &params, 60, &e);
+		if (!b || !exec_is(b, echo, NULL, "x\n", 0)) {
+			printf("boot %d failed: %s\n", i, e.msg);
+			return 1;
+		}
+		boot_ms[i] = sb_ns_to_ms(sb_now_ns() - t0);
+		if (i == n - 1) {
+			usleep(3000000); /* idle: let the guest settle */
+			struct sb_box_stats st;
+			if (sb_drv_stats(drv, b, &st, &e) == 0)
+				printf("idle_rss_mib %.1f\nidle_pss_mib %.1f\n", st.rss_bytes / 1048576.0, st.pss_bytes / 1048576.0);
+			if (sb_drv_snapshot(drv, b, snap, sb_deadline_after(60), &e) < 0) {
+				printf("snapshot failed: %s\n", e.msg);
+				return 1;
+			}
+		}
+		sb_drv_destroy(drv, b, sb_deadline_after(20), &e);
+	}
+	for (int i = 0; i < n; i++) {
+		struct sb_box_spec spec = {.name = "qb-rest", .params = &params, .rootfs = rootfs};
+		struct sb_box *r = NULL;
+		int64_t t0 = sb_now_ns();
+		if (sb_drv_restore(drv, &spec, snap, &r, sb_deadline_after(60), &e) < 0 || !exec_is(r, echo, NULL, "x\n", 0)) {
+			printf("restore %d failed: %s\n", i, e.msg);
+			return 1;
+		}
+		rest_ms[i] = sb_ns_to_ms(sb_now_ns() - t0);
+		sb_drv_destroy(drv, r, sb_deadline_after(20), &e);
+	}
+	printf("boot_to_first_exec_p50_ms %.1f\nrestore_to_first_exec_p50_ms %.1f\n", p50(boot_ms, n), p50(rest_ms, n));
+	int hung_boots = 0, failed = 0;
+	for (int i = 0; i < hung; i++) {
+		struct sb_box_spec spec = {.name = "qb-hung", .params = &params, .rootfs = rootfs};
+		struct sb_box *b = NULL;
+		if (sb_drv_create(drv, &spec, &b, sb_deadline_after(20), &e) < 0) {
+			if (e.code == ETIMEDOUT)
+				hung_boots++;
+			else
+				failed++;
+			printf("boot %d: %s\n", i, e.msg);
+			continue;
+		}
+		sb_drv_destroy(drv, b, sb_deadline_after(20), &e);
+	}
+	if (hung)
+		printf("hung_boots %d of %d (other failures %d)\n", hung_boots, hung, failed);
+	sb_rm_rf(snap);
+	free(boot_ms);
+	free(rest_ms);
+	return hung_boots || failed ? 1 : 0;
+}
+
+int main(int argc, char **argv)
 {
 	sb_signals_install();
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -161,6 +237,8 @@ int main(void)
 		return 1;
 	}
 	printf("kernel %s %s, accel %s\n", kernel, k.version, accel);
+	if (argc >= 3 && strcmp(argv[1], "bench") == 0)
+		return bench(atoi(argv[2]), argc >= 4 ? atoi(argv[3]) : 0);
 	int dirs0 = count_dirs();
 
 	/* boot, exec */
