@@ -21,7 +21,7 @@ native=$(/usr/bin/python3 -c '
 import json, sys
 r = json.load(open(sys.argv[1]))
 print(next(a["p50"] for a in r["aggregates"] if a["metric"] == "lifecycle_ms"))' "$tmp/native.json")
-QEMU_ACCEL=${QEMU_ACCEL:-tcg} "$build/tests/runtimes/qemu_ops" bench "$n" "$hung" | tee "$tmp/qemu.txt"
+QEMU_ACCEL=${QEMU_ACCEL:-tcg} "$build/tests/conformance/qemu_ops" bench "$n" "$hung" | tee "$tmp/qemu.txt"
 boot=$(awk '/^boot_to_first_exec_p50_ms/ {print $2}' "$tmp/qemu.txt")
 rest=$(awk '/^restore_to_first_exec_p50_ms/ {print $2}' "$tmp/qemu.txt")
 rss=$(awk '/^idle_rss_mib/ {print $2}' "$tmp/qemu.txt")
