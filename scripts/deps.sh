@@ -11,7 +11,10 @@ for group in "$@"; do
 	case $group in
 	build) add gcc libc6-dev meson ninja-build pkg-config libjansson-dev libseccomp-dev busybox-static git ;;
 	test) add libcmocka-dev python3 python3-jsonschema file iproute2 procps hyperfine util-linux chromium python3-pil ;;
-	runtimes) add bubblewrap crun runc lxc firejail podman docker.io containerd ;;
+	runtimes) add bubblewrap crun runc lxc firejail podman docker.io containerd
+		# the qemu driver: QEMU, the Linux source and tools for the minimal guest kernel,
+		# e2fsprogs for scratch disks, xz-utils for the Debian kernel and source
+		add qemu-system-x86 linux-source-6.1 bc flex bison libelf-dev libssl-dev cpio make xz-utils e2fsprogs ;;
 	*) echo "deps.sh: unknown group '$group' (build, test, runtimes)" >&2; exit 1 ;;
 	esac
 done

@@ -59,6 +59,10 @@ void agent_fill_pattern(void *buf, size_t n, uint64_t seed);
 int agent_write_all(int fd, const void *buf, size_t n);
 
 int agent_cmd_serve(int argc, char **argv);
+/* pid 1 of a microVM (init.c); argv as the kernel passed it. */
+int agent_cmd_init(int argc, char **argv);
+/* sync and reset the guest (its VMM runs with -no-reboot, so it exits); never returns. */
+_Noreturn void agent_reset_guest(void);
 int agent_cmd_disk_write(int argc, char **argv);
 int agent_cmd_disk_read(int argc, char **argv);
 int agent_cmd_disk_rand(int argc, char **argv);

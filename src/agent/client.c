@@ -341,7 +341,39 @@ static int decode(const struct sb_agent_hdr *h, const uint8_t *p, struct sb_agen
 		resp->error_msg[n] = '\0';
 		break;
 	}
+	case SB_AGENT_T_FILE_ACK: {
+		uint32_t e;
+		rc = sb_agent_decode_file_ack(p, h->len, &e, &resp->stdout_total);
+		resp->code = (int)e;
+		break;
+	}
+	case SB_AGENT_T_FILE_DATA: {
+		uint32_t e, n;
+		const uint8_t *d;
+		rc = sb_agent_decode_file_data(p, h->len, &e, &resp->flags, &resp->stdout_total, &d, &n);
+		if (rc < 0)
+			break;
+		resp->code = (int)e;
+		resp->stdout_data = dup_bytes(d, n);
+		resp->stdout_len = n;
+		if (!resp->stdout_data)
+			rc = -ENOMEM;
+		break;
+	}
+	case SB_AGENT_T_INFO_DATA: {
+		uint32_t n;
+		const uint8_t *d;
+		rc = sb_agent_decode_info_data(p, h->len, &d, &n);
+		if (rc < 0)
+			break;
+		resp->stdout_data = dup_bytes(d, n);
+		resp->stdout_len = n;
+		if (!resp->stdout_data)
+			rc = -ENOMEM;
+		break;
+	}
 	case SB_AGENT_T_SHUTDOWN_ACK:
+	case SB_AGENT_T_POWEROFF_ACK:
 		break;
 	default:
 		rc = -EBADMSG;
@@ -527,4 +559,73 @@ bool sb_agent_response_ok(const struct sb_agent_response *resp)
 {
 	return resp->type == SB_AGENT_T_RESULT && resp->status == SB_AGENT_EXITED &&
 	       resp->code == 0 && !(resp->flags & SB_AGENT_RF_TIMED_OUT);
+}
+
+static int request(struct sb_agent *a, size_t start, int enc_rc, uint32_t id, uint8_t want,
+                   struct sb_agent_response *resp, int64_t deadline_ns, struct sb_error *err)
+{
+	memset(resp, 0, sizeof(*resp));
+	int rc = queued(a, start, enc_rc, deadline_ns, err);
+	return rc < 0 ? rc : await(a, id, want, resp, deadline_ns, err);
+}
+
+int sb_agent_file_put(struct sb_agent *a, const char *path, uint32_t flags, uint32_t mode,
+                      uint64_t offset, const void *data, size_t len, int64_t deadline_ns,
+                      struct sb_error *err)
+{
+	struct sb_agent_response resp;
+	uint32_t id = sb_agent_next_id(a);
+	size_t start = a->out.len;
+	int rc = sb_agent_encode_file_put(&a->out, id, path, flags, mode, offset, data, len);
+	rc = request(a, start, rc, id, SB_AGENT_T_FILE_ACK, &resp, deadline_ns, err);
+	if (rc < 0)
+		return rc;
+	if (resp.code)
+		rc = sb_error_set(err, resp.code, "writing %s inside the sandbox: %s", path,
+		                  strerror(resp.code));
+	sb_agent_response_clear(&resp);
+	return rc;
+}
+
+int sb_agent_file_get(struct sb_agent *a, const char *path, uint64_t offset, uint32_t max_len,
+                      struct sb_agent_response *resp, int64_t deadline_ns, struct sb_error *err)
+{
+	uint32_t id = sb_agent_next_id(a);
+	size_t start = a->out.len;
+	int rc = sb_agent_encode_file_get(&a->out, id, path, offset, max_len);
+	rc = request(a, start, rc, id, SB_AGENT_T_FILE_DATA, resp, deadline_ns, err);
+	if (rc == 0 && resp->code) {
+		rc = sb_error_set(err, resp->code, "reading %s inside the sandbox: %s", path,
+		                  strerror(resp->code));
+		sb_agent_response_clear(resp);
+	}
+	return rc;
+}
+
+int sb_agent_poweroff(struct sb_agent *a, int64_t deadline_ns, struct sb_error *err)
+{
+	struct sb_agent_response resp;
+	uint32_t id = sb_agent_next_id(a);
+	size_t start = a->out.len;
+	int rc = sb_agent_encode_empty(&a->out, SB_AGENT_T_POWEROFF, id);
+	rc = request(a, start, rc, id, SB_AGENT_T_POWEROFF_ACK, &resp, deadline_ns, err);
+	if (rc == 0)
+		sb_agent_response_clear(&resp);
+	return rc;
+}
+
+int sb_agent_info(struct sb_agent *a, char **text, int64_t deadline_ns, struct sb_error *err)
+{
+	struct sb_agent_response resp;
+	uint32_t id = sb_agent_next_id(a);
+	size_t start = a->out.len;
+	*text = NULL;
+	int rc = sb_agent_encode_empty(&a->out, SB_AGENT_T_INFO, id);
+	rc = request(a, start, rc, id, SB_AGENT_T_INFO_DATA, &resp, deadline_ns, err);
+	if (rc < 0)
+		return rc;
+	*text = resp.stdout_data; /* ownership moves to the caller */
+	resp.stdout_data = NULL;
+	sb_agent_response_clear(&resp);
+	return 0;
 }

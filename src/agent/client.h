@@ -107,5 +107,20 @@ int sb_agent_ping(struct sb_agent *a, int64_t *agent_now_ns, int64_t deadline_ns
 /* Ask the agent to kill its commands and exit; waits for the acknowledgement. */
 int sb_agent_shutdown(struct sb_agent *a, int64_t deadline_ns, struct sb_error *err);
 
+/* Write len bytes at offset of path inside the sandbox (flags SB_AGENT_FILE_CREATE: create
+ * or truncate first, with mode). At most SB_AGENT_MAX_REQUEST bytes minus the framing per
+ * call: copy big files in chunks. The guest's errno becomes the return value. */
+int sb_agent_file_put(struct sb_agent *a, const char *path, uint32_t flags, uint32_t mode,
+                      uint64_t offset, const void *data, size_t len, int64_t deadline_ns,
+                      struct sb_error *err);
+/* Read up to max_len (<= SB_AGENT_FILE_CHUNK) bytes at offset of path: resp->stdout_data /
+ * stdout_len hold them, resp->stdout_total the file's size, resp->flags its mode bits. */
+int sb_agent_file_get(struct sb_agent *a, const char *path, uint64_t offset, uint32_t max_len,
+                      struct sb_agent_response *resp, int64_t deadline_ns, struct sb_error *err);
+/* The agent is a VM's init: it acknowledges, syncs and resets the guest (the VMM exits). */
+int sb_agent_poweroff(struct sb_agent *a, int64_t deadline_ns, struct sb_error *err);
+/* "key value" lines about the guest (docs/agent-protocol.md); *text is malloc'd. */
+int sb_agent_info(struct sb_agent *a, char **text, int64_t deadline_ns, struct sb_error *err);
+
 /* True for a RESULT that exited with status 0 and was not killed by its timeout. */
 bool sb_agent_response_ok(const struct sb_agent_response *resp);

@@ -4,6 +4,7 @@
 #include "agent/proto.h"
 
 #include <string.h>
+#include <unistd.h>
 
 static int cmd_true(int argc, char **argv)
 {
@@ -64,6 +65,11 @@ static int cmd_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	/* The kernel runs /init (a link to the agent) as pid 1 with no command. */
+	const char *base = argv[0] ? strrchr(argv[0], '/') : NULL;
+	base = base ? base + 1 : argv[0];
+	if (getpid() == 1 && (argc < 2 || (base && strcmp(base, "init") == 0)))
+		return agent_cmd_init(argc, argv);
 	if (argc < 2)
 		agent_usage("main", "missing command (try '" AGENT_NAME " help')");
 	const char *name = argv[1];

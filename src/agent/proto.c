@@ -266,6 +266,63 @@ int sb_agent_encode_error(struct sb_agent_buf *b, uint32_t id, uint32_t code, co
 	return sb_agent_frame_end(b, start);
 }
 
+int sb_agent_encode_file_put(struct sb_agent_buf *b, uint32_t id, const char *path, uint32_t flags,
+                             uint32_t mode, uint64_t offset, const void *data, size_t len)
+{
+	if (!path || !*path)
+		return -EINVAL;
+	size_t start = sb_agent_frame_begin(b, SB_AGENT_T_FILE_PUT, id);
+	sb_agent_buf_put_u32(b, flags);
+	sb_agent_buf_put_u32(b, mode);
+	sb_agent_buf_put_u64(b, offset);
+	sb_agent_buf_put_blob(b, path, strlen(path));
+	sb_agent_buf_put_blob(b, data, data ? len : 0);
+	return sb_agent_frame_end(b, start);
+}
+
+int sb_agent_encode_file_get(struct sb_agent_buf *b, uint32_t id, const char *path,
+                             uint64_t offset, uint32_t max_len)
+{
+	if (!path || !*path)
+		return -EINVAL;
+	size_t start = sb_agent_frame_begin(b, SB_AGENT_T_FILE_GET, id);
+	sb_agent_buf_put_u64(b, offset);
+	sb_agent_buf_put_u32(b, max_len);
+	sb_agent_buf_put_blob(b, path, strlen(path));
+	return sb_agent_frame_end(b, start);
+}
+
+int sb_agent_encode_file_ack(struct sb_agent_buf *b, uint32_t id, uint32_t errnum, uint64_t size)
+{
+	size_t start = sb_agent_frame_begin(b, SB_AGENT_T_FILE_ACK, id);
+	sb_agent_buf_put_u32(b, errnum);
+	sb_agent_buf_put_u64(b, size);
+	return sb_agent_frame_end(b, start);
+}
+
+int sb_agent_encode_file_data(struct sb_agent_buf *b, uint32_t id, uint32_t errnum, uint32_t mode,
+                              uint64_t size, const void *data, size_t len)
+{
+	size_t start = sb_agent_frame_begin(b, SB_AGENT_T_FILE_DATA, id);
+	sb_agent_buf_put_u32(b, errnum);
+	sb_agent_buf_put_u32(b, mode);
+	sb_agent_buf_put_u64(b, size);
+	sb_agent_buf_put_blob(b, data, data ? len : 0);
+	return sb_agent_frame_end(b, start);
+}
+
+int sb_agent_encode_empty(struct sb_agent_buf *b, uint8_t type, uint32_t id)
+{
+	return sb_agent_frame_end(b, sb_agent_frame_begin(b, type, id));
+}
+
+int sb_agent_encode_info_data(struct sb_agent_buf *b, uint32_t id, const char *text, size_t len)
+{
+	size_t start = sb_agent_frame_begin(b, SB_AGENT_T_INFO_DATA, id);
+	sb_agent_buf_put_blob(b, text, text ? len : 0);
+	return sb_agent_frame_end(b, start);
+}
+
 /* ---- decoders ---- */
 
 /* Bounds-checked cursor: any overrun sets bad, and every getter then returns zeros. */
@@ -414,6 +471,55 @@ int sb_agent_decode_error(const uint8_t *p, size_t len, uint32_t *code, const ui
 	return cur_done(&c) ? 0 : -EBADMSG;
 }
 
+int sb_agent_decode_file_req(uint8_t type, const uint8_t *p, size_t len,
+                             struct sb_agent_file_req *req)
+{
+	struct cursor c = { .p = p, .len = len };
+	memset(req, 0, sizeof(*req));
+	if (type == SB_AGENT_T_FILE_PUT) {
+		req->flags = cur_u32(&c);
+		req->mode = cur_u32(&c);
+		req->offset = cur_u64(&c);
+		req->path = cur_blob(&c, &req->path_len);
+		req->data = cur_blob(&c, &req->data_len);
+	} else if (type == SB_AGENT_T_FILE_GET) {
+		req->offset = cur_u64(&c);
+		req->max_len = cur_u32(&c);
+		req->path = cur_blob(&c, &req->path_len);
+	} else {
+		return -EBADMSG;
+	}
+	if (!cur_done(&c) || req->path_len == 0 || memchr(req->path, 0, req->path_len))
+		return -EBADMSG;
+	return 0;
+}
+
+int sb_agent_decode_file_ack(const uint8_t *p, size_t len, uint32_t *errnum, uint64_t *size)
+{
+	struct cursor c = { .p = p, .len = len };
+	*errnum = cur_u32(&c);
+	*size = cur_u64(&c);
+	return cur_done(&c) ? 0 : -EBADMSG;
+}
+
+int sb_agent_decode_file_data(const uint8_t *p, size_t len, uint32_t *errnum, uint32_t *mode,
+                              uint64_t *size, const uint8_t **data, uint32_t *data_len)
+{
+	struct cursor c = { .p = p, .len = len };
+	*errnum = cur_u32(&c);
+	*mode = cur_u32(&c);
+	*size = cur_u64(&c);
+	*data = cur_blob(&c, data_len);
+	return cur_done(&c) ? 0 : -EBADMSG;
+}
+
+int sb_agent_decode_info_data(const uint8_t *p, size_t len, const uint8_t **text, uint32_t *n)
+{
+	struct cursor c = { .p = p, .len = len };
+	*text = cur_blob(&c, n);
+	return cur_done(&c) ? 0 : -EBADMSG;
+}
+
 const char *sb_agent_errcode_name(uint32_t code)
 {
 	switch (code) {
@@ -424,6 +530,7 @@ const char *sb_agent_errcode_name(uint32_t code)
 	case SB_AGENT_E_BAD_PAYLOAD: return "bad-payload";
 	case SB_AGENT_E_DUP_ID: return "dup-id";
 	case SB_AGENT_E_BUSY: return "busy";
+	case SB_AGENT_E_UNSUPPORTED: return "unsupported";
 	default: return "unknown";
 	}
 }

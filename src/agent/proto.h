@@ -32,9 +32,17 @@ enum sb_agent_type {
 	SB_AGENT_T_PING = 0x03,
 	SB_AGENT_T_SHUTDOWN = 0x04,
 	SB_AGENT_T_RUN_SESSION = 0x05, /* script for the connection's persistent shell */
+	SB_AGENT_T_FILE_PUT = 0x06,    /* write a chunk of a file inside the sandbox */
+	SB_AGENT_T_FILE_GET = 0x07,    /* read a chunk of a file inside the sandbox */
+	SB_AGENT_T_POWEROFF = 0x08,    /* agent running as a VM's init: power the guest off */
+	SB_AGENT_T_INFO = 0x09,        /* the guest's memory, CPU and boot marks as text */
 	SB_AGENT_T_RESULT = 0x81,
 	SB_AGENT_T_PONG = 0x83,
 	SB_AGENT_T_SHUTDOWN_ACK = 0x84,
+	SB_AGENT_T_FILE_ACK = 0x86,
+	SB_AGENT_T_FILE_DATA = 0x87,
+	SB_AGENT_T_POWEROFF_ACK = 0x88,
+	SB_AGENT_T_INFO_DATA = 0x89,
 	SB_AGENT_T_ERROR = 0xff,
 };
 
@@ -47,6 +55,7 @@ enum sb_agent_errcode {
 	SB_AGENT_E_BAD_PAYLOAD = 5, /* payload does not decode for its type */
 	SB_AGENT_E_DUP_ID = 6,      /* id 0, or an id already in flight */
 	SB_AGENT_E_BUSY = 7,        /* SB_AGENT_MAX_INFLIGHT requests already running */
+	SB_AGENT_E_UNSUPPORTED = 8, /* well-formed, but not possible here (poweroff outside a VM) */
 };
 
 /* How a RUN request ended. */
@@ -101,6 +110,24 @@ struct sb_agent_result {
 	uint32_t stderr_len;
 };
 
+/* FILE_PUT flags. */
+#define SB_AGENT_FILE_CREATE 0x1u /* create or truncate the file before writing this chunk */
+/* Largest chunk a FILE_GET answers with (a FILE_PUT chunk is bounded by SB_AGENT_MAX_REQUEST). */
+#define SB_AGENT_FILE_CHUNK (1u << 20)
+
+/* Decoded FILE_PUT / FILE_GET request; pointers point into the payload (path is not
+ * NUL-terminated: path_len bytes). */
+struct sb_agent_file_req {
+	uint32_t flags;  /* FILE_PUT: SB_AGENT_FILE_* */
+	uint32_t mode;   /* FILE_PUT: permission bits for a created file */
+	uint64_t offset;
+	uint32_t max_len; /* FILE_GET: at most this many bytes back */
+	const uint8_t *path;
+	uint32_t path_len;
+	const uint8_t *data; /* FILE_PUT */
+	uint32_t data_len;
+};
+
 /* Serialise h (magic and check added) into out. */
 void sb_agent_hdr_pack(uint8_t out[SB_AGENT_HDR_SIZE], const struct sb_agent_hdr *h);
 /* Parse a header. Returns 0, or -EBADMSG when the magic or the check word is wrong.
@@ -141,6 +168,27 @@ int sb_agent_encode_error(struct sb_agent_buf *b, uint32_t id, uint32_t code, co
 /* Same payload as RUN_SH, for the persistent shell; stdin must be empty. */
 int sb_agent_encode_run_session(struct sb_agent_buf *b, uint32_t id, const char *script,
                                 uint32_t timeout_ms);
+
+/* File transfer and VM control. FILE_PUT: u32 flags, u32 mode, u64 offset, blob path,
+ * blob data -> FILE_ACK: u32 errno, u64 file size after the write. FILE_GET: u64 offset,
+ * u32 max_len, blob path -> FILE_DATA: u32 errno, u32 mode, u64 file size, blob data.
+ * POWEROFF: empty -> POWEROFF_ACK (empty). INFO: empty -> INFO_DATA: blob text. */
+int sb_agent_encode_file_put(struct sb_agent_buf *b, uint32_t id, const char *path, uint32_t flags,
+                             uint32_t mode, uint64_t offset, const void *data, size_t len);
+int sb_agent_encode_file_get(struct sb_agent_buf *b, uint32_t id, const char *path,
+                             uint64_t offset, uint32_t max_len);
+int sb_agent_encode_file_ack(struct sb_agent_buf *b, uint32_t id, uint32_t errnum, uint64_t size);
+int sb_agent_encode_file_data(struct sb_agent_buf *b, uint32_t id, uint32_t errnum, uint32_t mode,
+                              uint64_t size, const void *data, size_t len);
+/* An empty request or answer of the given type (POWEROFF, POWEROFF_ACK, INFO). */
+int sb_agent_encode_empty(struct sb_agent_buf *b, uint8_t type, uint32_t id);
+int sb_agent_encode_info_data(struct sb_agent_buf *b, uint32_t id, const char *text, size_t len);
+int sb_agent_decode_file_req(uint8_t type, const uint8_t *p, size_t len,
+                             struct sb_agent_file_req *req);
+int sb_agent_decode_file_ack(const uint8_t *p, size_t len, uint32_t *errnum, uint64_t *size);
+int sb_agent_decode_file_data(const uint8_t *p, size_t len, uint32_t *errnum, uint32_t *mode,
+                              uint64_t *size, const uint8_t **data, uint32_t *data_len);
+int sb_agent_decode_info_data(const uint8_t *p, size_t len, const uint8_t **text, uint32_t *n);
 
 /* Payload decoders. Return 0, -EBADMSG when the payload is malformed (short, trailing
  * bytes, bad counts, NUL inside a string), or -ENOMEM. RUN_SH and RUN_SESSION decode

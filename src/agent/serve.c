@@ -269,6 +269,23 @@ static void handle_frame(struct server *s, const struct sb_agent_hdr *h, const u
 		(void)sb_agent_encode_shutdown_ack(&s->outq, h->id);
 		s->stop = true;
 		return;
+	case SB_AGENT_T_FILE_PUT:
+	case SB_AGENT_T_FILE_GET: {
+		struct sb_agent_file_req fr;
+		if (h->id == 0 || sb_agent_decode_file_req(h->type, payload, h->len, &fr) < 0)
+			send_error(s, h->id, SB_AGENT_E_BAD_PAYLOAD, "malformed file request");
+		else if (h->type == SB_AGENT_T_FILE_PUT)
+			serve_file_put(s, h->id, &fr);
+		else
+			serve_file_get(s, h->id, &fr);
+		return;
+	}
+	case SB_AGENT_T_INFO:
+		serve_info(s, h->id);
+		return;
+	case SB_AGENT_T_POWEROFF:
+		serve_poweroff(s, h->id);
+		return;
 	case SB_AGENT_T_RUN_ARGV:
 	case SB_AGENT_T_RUN_SH:
 	case SB_AGENT_T_RUN_SESSION:
@@ -560,8 +577,10 @@ static int serve_loop(struct server *s)
 int agent_cmd_serve(int argc, char **argv)
 {
 	const char *fd_arg = NULL;
+	bool wait_host = false;
 	const struct agent_opt opts[] = {
 		{ "--fd", true, &fd_arg, NULL },
+		{ "--wait-host", false, NULL, &wait_host },
 		{ 0 },
 	};
 	const char *pos[1];
@@ -573,6 +592,15 @@ int agent_cmd_serve(int argc, char **argv)
 		if (fcntl(fd, F_GETFD) < 0)
 			agent_usage("serve", "--fd: %d is not an open file descriptor", fd);
 		s.in_fd = s.out_fd = fd;
+	}
+	if (wait_host) {
+		/* A virtio serial port: ours alone, so it may be non-blocking like a pipe. */
+		if (!fd_arg)
+			agent_usage("serve", "--wait-host needs --fd (a virtio serial port)");
+		int rc = serve_wait_host(s.in_fd);
+		if (rc < 0)
+			agent_fail("serve", -rc, "waiting for the host on fd %d", s.in_fd);
+		serve_set_nonblock(s.in_fd);
 	}
 	/* Keep the protocol fds out of commands; they get fresh pipes on 0/1/2. */
 	fcntl(s.in_fd, F_SETFD, FD_CLOEXEC);
@@ -609,5 +637,7 @@ int agent_cmd_serve(int argc, char **argv)
 	sb_agent_reader_free(&s.rd);
 	sb_agent_buf_free(&s.outq);
 	close(s.sig_fd);
+	if (s.poweroff)
+		agent_reset_guest();
 	return rc;
 }

@@ -49,6 +49,7 @@ struct server {
 	int in_fd, out_fd;
 	int sig_fd;
 	bool stop;
+	bool poweroff; /* a POWEROFF request was acknowledged: reset the guest once flushed */
 	struct sb_agent_reader rd;
 	struct sb_agent_buf outq;
 	struct job jobs[SB_AGENT_MAX_INFLIGHT];
@@ -67,6 +68,14 @@ int serve_spawn(pid_t *pid, char *const argv[], int in, int out, int err);
 void serve_finish(struct server *s, struct job *j, uint32_t status, int code);
 /* Shared 64 KiB read buffer (the agent is single-threaded). */
 extern uint8_t serve_scratch[65536];
+
+/* serve_vm.c: file transfer, guest figures, poweroff, and the virtio port's host. */
+void serve_file_put(struct server *s, uint32_t id, const struct sb_agent_file_req *req);
+void serve_file_get(struct server *s, uint32_t id, const struct sb_agent_file_req *req);
+void serve_info(struct server *s, uint32_t id);
+void serve_poweroff(struct server *s, uint32_t id);
+/* Block until a host has the virtio serial port fd open (0), or -errno. */
+int serve_wait_host(int fd);
 
 void session_init(struct session *ss);
 /* j is allocated with session = true and script set: queue it, start it if idle. */

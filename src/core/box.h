@@ -53,6 +53,15 @@ struct sb_box_stats {
 	uint64_t pids;
 	uint64_t io_read_bytes, io_write_bytes;
 	uint64_t net_rx_bytes, net_tx_bytes;
+	/* microVMs: the guest's own view, from its agent (0 = unknown) */
+	uint64_t guest_mem_total_bytes, guest_mem_used_bytes, guest_cpu_ns;
+	/* Boot phases of a sandbox that boots a kernel (0 = not applicable). Host-clock phases are
+	 * measured by the driver; guest-clock phases by the guest (the clocks are not comparable). */
+	uint64_t boot_console_ns;    /* host: VMM started -> first byte on the serial console */
+	uint64_t boot_kernel_ns;     /* guest: kernel clock start -> the agent's /init runs */
+	uint64_t boot_init_ns;       /* guest: /init start -> agent serving its channels */
+	uint64_t boot_ready_ns;      /* host: VMM started -> agent answered on the channel */
+	uint64_t boot_first_exec_ns; /* host: agent answered -> first exec completed */
 };
 
 struct sb_box; /* opaque, owned by the driver */

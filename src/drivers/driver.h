@@ -42,6 +42,7 @@ struct sb_probe {
 	char version[64];
 	char reason[256]; /* why not usable, one line */
 	unsigned caps;    /* capabilities actually available here (subset of the driver's) */
+	char tags[128];   /* "key=value ..." the runner adds to each report's tags (e.g. accel=tcg) */
 };
 
 

@@ -459,6 +459,18 @@ int sb_run_begin(const struct sb_scenario *s, const struct sb_run_opts *o, struc
 		run->done = true;
 		return 0;
 	}
+	/* Driver facts worth a tag (e.g. qemu's accel and kernel), "key=value key=value". */
+	if (o->probe && o->probe->tags[0]) {
+		char tags[sizeof(o->probe->tags)];
+		snprintf(tags, sizeof(tags), "%s", o->probe->tags);
+		for (char *save = NULL, *kv = strtok_r(tags, " ", &save); kv; kv = strtok_r(NULL, " ", &save)) {
+			char *eq = strchr(kv, '=');
+			if (eq) {
+				*eq = '\0';
+				sb_scn_tag(ctx, kv, "%s", eq + 1);
+			}
+		}
+	}
 	sb_scn_tag(ctx, "template_prepare_ms", "%.3f", sb_ns_to_ms(sb_now_ns() - tp));
 	rc = s->setup ? s->setup(ctx) : 0;
 	const char *phase = "setup";
