@@ -20,6 +20,8 @@ static const struct {
 	{"paired", sb_cmd_paired, "A/B two commands or drivers in interleaved pairs, with significance"},
 	{"matrix", sb_cmd_matrix, "every scenario on every usable driver, side by side"},
 	{"doctor", sb_cmd_doctor, "leftovers of crashed runs; host fixes runtimes need"},
+	{"top", sb_cmd_top, "live CPU, memory, disk, network of running sandboxes (run --live)"},
+	{"metrics", sb_cmd_metrics, "serve the live sandboxes' metrics to Prometheus (metrics serve)"},
 };
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
 

@@ -88,6 +88,8 @@ static void put_number(FILE *f, double v)
 {
 	if (v == floor(v) && fabs(v) < 9e15)
 		fprintf(f, "%.0f\n", v);
+	else if (fabs(v) >= 1e6) /* a Unix time: to the millisecond */
+		fprintf(f, "%.3f\n", v);
 	else
 		fprintf(f, "%.9g\n", v);
 }

@@ -42,6 +42,7 @@ struct watch {
 	uint64_t prev_cpu;
 	struct sb_reg_sample last;
 	struct series *series;
+	size_t handed;     /* points of series already given to sb_sampler_box_series */
 	struct watch *next;
 };
 
@@ -408,6 +409,58 @@ json_t *sb_sampler_series(struct sb_sampler *s, const char *name)
 	}
 	pthread_mutex_unlock(&s->mu);
 	return j;
+}
+
+/* Append one point to the iteration series named base (or base@box when another box of this
+ * iteration has base already). */
+static void add_point(json_t *series, const char *base, const char *box, const char *unit, double t,
+		      double v)
+{
+	char name[160];
+	snprintf(name, sizeof(name), "%s", base);
+	json_t *e = json_object_get(series, name);
+	if (e && strcmp(json_string_value(json_object_get(e, "box")), box) != 0) {
+		snprintf(name, sizeof(name), "%s@%s", base, box);
+		e = json_object_get(series, name);
+	}
+	if (!e) {
+		e = json_pack("{s:s, s:s, s:[]}", "unit", unit, "box", box, "points");
+		json_object_set_new(series, name, e);
+	}
+	json_array_append_new(json_object_get(e, "points"), json_pack("[f, f]", t, v));
+}
+
+int sb_sampler_box_series(void *arg, struct sb_box *box, json_t *series)
+{
+	struct sb_sampler *s = arg;
+	pthread_mutex_lock(&s->mu);
+	struct watch *w = s->list;
+	while (w && w->box != box)
+		w = w->next;
+	if (!w || !w->series) {
+		pthread_mutex_unlock(&s->mu);
+		return 0;
+	}
+	pthread_mutex_lock(&w->lock);
+	const struct series *se = w->series;
+	for (size_t i = w->handed; i < se->n; i++) {
+		const struct point *p = &se->pts[i];
+		const struct sb_reg_sample *m = &p->s;
+		double t = (double)(p->mono_ns - se->pts[0].mono_ns) / 1e9;
+		if (isfinite(m->cpu_percent))
+			add_point(series, "live_cpu_percent", w->name, "%", t, m->cpu_percent);
+		add_point(series, "live_mem_bytes", w->name, "bytes", t, (double)m->mem_bytes);
+		add_point(series, "live_rss_bytes", w->name, "bytes", t, (double)m->rss_bytes);
+		add_point(series, "live_disk_read_bytes", w->name, "bytes", t, (double)m->disk_read_bytes);
+		add_point(series, "live_disk_write_bytes", w->name, "bytes", t, (double)m->disk_write_bytes);
+		add_point(series, "live_net_rx_bytes", w->name, "bytes", t, (double)m->net_rx_bytes);
+		add_point(series, "live_net_tx_bytes", w->name, "bytes", t, (double)m->net_tx_bytes);
+		add_point(series, "live_pids", w->name, "count", t, (double)m->pids);
+	}
+	w->handed = se->n;
+	pthread_mutex_unlock(&w->lock);
+	pthread_mutex_unlock(&s->mu);
+	return 0;
 }
 
 void sb_sampler_counts(struct sb_sampler *s, struct sb_sampler_counts *out)

@@ -57,6 +57,13 @@ const char *sb_sampler_error(struct sb_sampler *s);
  * record what their sandboxes did over time (the report's series field). */
 json_t *sb_sampler_series(struct sb_sampler *s, const char *name);
 
+/* The runner's box_series hook (struct sb_run_opts, sb_scn_box_series): append the samples of
+ * box taken since the last call into an iteration's series object as live_cpu_percent (%),
+ * live_mem_bytes, live_rss_bytes, live_disk_read_bytes, live_disk_write_bytes, live_net_rx_bytes,
+ * live_net_tx_bytes (bytes) and live_pids, t in seconds from the box's first sample (a second box
+ * in one iteration gets NAME@BOX). Needs keep_series; arg is the sampler. */
+int sb_sampler_box_series(void *arg, struct sb_box *box, json_t *series);
+
 /* For benchmarks and tests. */
 struct sb_sampler_counts {
 	uint64_t sweeps;      /* interval ticks handled */
