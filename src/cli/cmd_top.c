@@ -62,7 +62,8 @@ static const char *size_str(uint64_t v, char *buf, size_t len)
 
 static void print_table(FILE *f, struct sb_reg_entry *e, size_t n)
 {
-	qsort(e, n, sizeof(*e), cmp_entries);
+	if (n > 1)
+		qsort(e, n, sizeof(*e), cmp_entries);
 	fprintf(f, "%-22s %-20s %-10s %7s %6s %9s %8s %8s %8s %8s %8s %8s %8s %5s %5s\n", "SANDBOX", "NAME",
 		"DRIVER", "PID", "CPU%", "CPU-S", "MEM", "LIMIT", "RSS", "DISK-R", "DISK-W", "NET-RX", "NET-TX",
 		"PIDS", "AGE");

@@ -1,14 +1,13 @@
 /* The live-metrics registry (registry.h): file handling, claims, the seqlock, liveness.
  * Needs only libc. Memory-model notes: every word another process may touch concurrently is
  * accessed atomically; the record itself is copied word by word with relaxed atomics between the
- * seqlock's fences (the seqlock pattern of Boehm, "Can seqlocks get along with programming
- * language memory models?", 2012), so a torn copy is possible but always detected. */
+ * seqlock's fences (the pattern of Boehm, "Can seqlocks get along with programming language
+ * memory models?", 2012), so a torn copy is possible but always detected and retried. */
 #include "metrics/registry.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -25,6 +24,15 @@
 #if ATOMIC_LLONG_LOCK_FREE != 2
 #error "the registry needs lock-free 64-bit atomics (it is shared between processes)"
 #endif
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
 
 struct sb_reg_header {
 	char magic[8];
@@ -43,8 +51,8 @@ struct sb_reg_header {
 
 struct sb_reg_slot {
 	_Atomic uint64_t claim; /* 0 free, else owner_key() of the owner */
-	_Atomic uint64_t seq;   /* odd while a write is under way */
-	_Atomic uint64_t words[RECORD_WORDS];
+	_Atomic uint64_t seq;   /* odd while copy 0 is written, even while copy 1 is (and at rest) */
+	_Atomic uint64_t words[2][RECORD_WORDS]; /* two copies of the record: see write_record */
 };
 
 _Static_assert(sizeof(struct sb_reg_header) == SB_REG_HEADER_SIZE, "header size");
@@ -59,6 +67,7 @@ struct owner {
 	uint64_t key;
 	int pidfd; /* -1: dead (or pidfds unavailable: then checked through /proc every time) */
 	bool dead;
+	uint64_t epoch; /* the read (snapshot) it was last checked in: once per snapshot is enough */
 };
 #define MAX_OWNERS 64
 
@@ -73,6 +82,7 @@ struct sb_reg {
 	uint64_t self_start;
 	struct owner owners[MAX_OWNERS];
 	size_t nowners;
+	uint64_t epoch; /* bumped per snapshot / single read */
 	char path[PATH_MAX];
 };
 
@@ -333,28 +343,26 @@ void sb_reg_close(struct sb_reg *reg)
 	free(reg);
 }
 
-/* Seqlock, writer side: begin leaves the counter odd (a claimant of a slot whose writer died in
- * the middle of a write finds it odd already and keeps it so), end makes it even again. */
-static void write_begin(struct sb_reg_slot *s)
-{
-	uint64_t q = atomic_load_explicit(&s->seq, memory_order_relaxed);
-	if (!(q & 1))
-		atomic_store_explicit(&s->seq, q + 1, memory_order_relaxed);
-	atomic_thread_fence(memory_order_release);
-}
-
-static void write_end(struct sb_reg_slot *s)
-{
-	uint64_t q = atomic_load_explicit(&s->seq, memory_order_relaxed);
-	atomic_store_explicit(&s->seq, q + 1, memory_order_release);
-}
-
-static void store_words(struct sb_reg_slot *s, size_t first, const void *src, size_t nwords)
+/* The seqlock, writer side, in its two-copy form (Linux calls it a latch): the counter goes odd,
+ * copy 0 is written, the counter goes even, copy 1 is written. A reader reads the copy the
+ * counter's parity says is not being written (odd: copy 1, even: copy 0) and retries only when
+ * the counter moved meanwhile. So a reader never waits for a writer, even one descheduled or
+ * killed in the middle of a write: the other copy is whole. A claimant of a slot whose writer died
+ * while copy 0 was being written finds the counter odd, and starts at copy 0 without bumping it. */
+static void write_words(struct sb_reg_slot *s, size_t first, const void *src, size_t nwords)
 {
 	uint64_t w[RECORD_WORDS];
 	memcpy(w, src, nwords * 8);
+	uint64_t q = atomic_load_explicit(&s->seq, memory_order_relaxed);
+	if (!(q & 1))
+		atomic_store_explicit(&s->seq, ++q, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
 	for (size_t i = 0; i < nwords; i++)
-		atomic_store_explicit(&s->words[first + i], w[i], memory_order_relaxed);
+		atomic_store_explicit(&s->words[0][first + i], w[i], memory_order_relaxed);
+	atomic_store_explicit(&s->seq, ++q, memory_order_release);
+	atomic_thread_fence(memory_order_release);
+	for (size_t i = 0; i < nwords; i++)
+		atomic_store_explicit(&s->words[1][first + i], w[i], memory_order_relaxed);
 }
 
 static void copy_str(char *dst, size_t len, const char *src)
@@ -397,7 +405,8 @@ int sb_reg_claim(struct sb_reg *reg, const char *id, const char *name, const cha
 			continue;
 		struct sb_reg_record rec;
 		memset(&rec, 0, sizeof(rec));
-		rec.generation = atomic_load_explicit(&s->words[0], memory_order_relaxed) + 1;
+		/* Copy 1 is whole even when the previous owner died in the middle of a write. */
+		rec.generation = atomic_load_explicit(&s->words[1][0], memory_order_relaxed) + 1;
 		rec.owner_pid = reg->self;
 		rec.owner_start = reg->self_start;
 		rec.claimed_ns = realtime_ns();
@@ -405,9 +414,7 @@ int sb_reg_claim(struct sb_reg *reg, const char *id, const char *name, const cha
 		copy_str(rec.name, sizeof(rec.name), name);
 		copy_str(rec.driver, sizeof(rec.driver), driver);
 		rec.sample.cpu_percent = __builtin_nan("");
-		write_begin(s);
-		store_words(s, 0, &rec, RECORD_WORDS);
-		write_end(s);
+		write_words(s, 0, &rec, RECORD_WORDS);
 		*slot = i;
 		return 0;
 	}
@@ -418,9 +425,7 @@ int sb_reg_claim(struct sb_reg *reg, const char *id, const char *name, const cha
 void sb_reg_write(struct sb_reg *reg, uint32_t slot, const struct sb_reg_sample *sample)
 {
 	struct sb_reg_slot *s = slot_at(reg, slot);
-	write_begin(s);
-	store_words(s, SAMPLE_FIRST_WORD, sample, SAMPLE_WORDS);
-	write_end(s);
+	write_words(s, SAMPLE_FIRST_WORD, sample, SAMPLE_WORDS);
 }
 
 void sb_reg_release(struct sb_reg *reg, uint32_t slot)
@@ -428,34 +433,32 @@ void sb_reg_release(struct sb_reg *reg, uint32_t slot)
 	struct sb_reg_slot *s = slot_at(reg, slot);
 	/* Unpublish first (owner_pid 0 in the record), then free the claim word. */
 	const size_t pid_word = offsetof(struct sb_reg_record, owner_pid) / 8;
-	write_begin(s);
-	atomic_store_explicit(&s->words[pid_word], 0, memory_order_relaxed);
-	write_end(s);
+	uint64_t zero = 0;
+	write_words(s, pid_word, &zero, 1);
 	atomic_store_explicit(&s->claim, 0, memory_order_release);
 }
 
-/* Seqlock, reader side. 0 with a consistent copy and the claim word seen with it, -EAGAIN after
- * the retries (a writer busy, or one that died in the middle of a write). */
+/* The seqlock, reader side: 0 with a consistent copy and the claim word seen with it, -EAGAIN
+ * when the counter moved during every attempt (a writer rewriting the slot without pause). */
 static int read_consistent(struct sb_reg_slot *s, struct sb_reg_record *out, uint64_t *key)
 {
-	for (int attempt = 0; attempt < 200; attempt++) {
+	for (int attempt = 0; attempt < 1000; attempt++) {
 		uint64_t q1 = atomic_load_explicit(&s->seq, memory_order_acquire);
-		if (q1 & 1) {
-			/* A write takes nanoseconds; a writer descheduled in the middle takes longer. */
-			if (attempt >= 20)
-				sched_yield();
-			continue;
-		}
-		uint64_t w[RECORD_WORDS];
+		const _Atomic uint64_t *src = s->words[(q1 & 1) ? 1 : 0];
 		uint64_t k = atomic_load_explicit(&s->claim, memory_order_relaxed);
-		for (size_t i = 0; i < RECORD_WORDS; i++)
-			w[i] = atomic_load_explicit(&s->words[i], memory_order_relaxed);
+		/* Straight into out (a torn copy is overwritten by the next attempt). */
+		char *dst = (char *)out;
+		for (size_t i = 0; i < RECORD_WORDS; i++) {
+			uint64_t v = atomic_load_explicit(&src[i], memory_order_relaxed);
+			memcpy(dst + 8 * i, &v, 8);
+		}
 		atomic_thread_fence(memory_order_acquire);
 		if (atomic_load_explicit(&s->seq, memory_order_relaxed) == q1) {
-			memcpy(out, w, sizeof(*out));
 			*key = k;
 			return 0;
 		}
+		if (attempt >= 8)
+			cpu_relax();
 	}
 	return -EAGAIN;
 }
@@ -484,10 +487,16 @@ static bool owner_alive(struct sb_reg *reg, uint64_t key)
 			continue;
 		if (o->dead)
 			return false;
-		if (o->pidfd < 0)
-			return key_alive(key);
-		if (!pidfd_exited(o->pidfd))
+		if (o->epoch == reg->epoch)
+			return true; /* alive when checked earlier in this snapshot */
+		if (o->pidfd < 0 ? key_alive(key) : !pidfd_exited(o->pidfd)) {
+			o->epoch = reg->epoch;
 			return true;
+		}
+		if (o->pidfd < 0) {
+			o->dead = true;
+			return false;
+		}
 		close(o->pidfd);
 		o->pidfd = -1;
 		o->dead = true;
@@ -511,7 +520,7 @@ static bool owner_alive(struct sb_reg *reg, uint64_t key)
 		close(pidfd);
 		pidfd = -1;
 	}
-	reg->owners[reg->nowners++] = (struct owner){.key = key, .pidfd = pidfd, .dead = !alive};
+	reg->owners[reg->nowners++] = (struct owner){.key = key, .pidfd = pidfd, .dead = !alive, .epoch = reg->epoch};
 	return alive;
 }
 
@@ -534,20 +543,21 @@ int sb_reg_read(struct sb_reg *reg, uint32_t slot, struct sb_reg_record *out)
 {
 	if (slot >= reg->nslots)
 		return -EINVAL;
+	reg->epoch++;
 	return read_slot(reg, slot, out);
 }
 
 int sb_reg_snapshot(struct sb_reg *reg, struct sb_reg_entry *out, size_t cap, size_t *n)
 {
-	struct sb_reg_record rec;
+	struct sb_reg_record spare; /* where slots go once out is full (they are still counted) */
 	*n = 0;
+	reg->epoch++;
 	for (uint32_t i = 0; i < reg->nslots; i++) {
-		if (read_slot(reg, i, &rec) < 0)
+		struct sb_reg_record *dst = *n < cap ? &out[*n].rec : &spare;
+		if (read_slot(reg, i, dst) < 0)
 			continue;
-		if (*n < cap) {
+		if (*n < cap)
 			out[*n].slot = i;
-			out[*n].rec = rec;
-		}
 		(*n)++;
 	}
 	return 0;

@@ -5,11 +5,13 @@
  *
  * Layout: a 64-byte header (magic, version, header size, slot size, slot count, the creator's pid
  * namespace), then nslots fixed-size slots, no pointers anywhere. A slot is a claim word (0 free,
- * else the owner's pid and the low 32 bits of its start time), a seqlock counter (odd while a
- * write is under way) and a record: generation (bumped on every claim), owner pid and start time,
- * sandbox id, name, driver, and the last sample.
+ * else the owner's pid and the low 32 bits of its start time), a seqlock counter and two copies of
+ * a record: generation (bumped on every claim), owner pid and start time, sandbox id, name,
+ * driver, and the last sample. The counter is odd while a writer updates copy 0 and even while it
+ * updates copy 1; a reader reads the other copy and retries when the counter moved meanwhile.
  *
- * Writers never block readers; a reader retries a torn read and never returns one; a slot whose
+ * Writers never block readers (not even one descheduled or killed in the middle of a write: the
+ * other copy is whole); a reader retries a torn read and never returns one; a slot whose
  * owner died (pid gone, a zombie, or reused by a process with another start time) is never read
  * as live and is reclaimed by the next claimant. One writer per slot at a time: the owner of a
  * claim serialises its own write/release calls for that slot. */
@@ -22,7 +24,7 @@
 #define SB_REG_MAGIC "SBMETREG" /* 8 bytes, no terminator in the file */
 #define SB_REG_VERSION 1u
 #define SB_REG_HEADER_SIZE 64u
-#define SB_REG_SLOT_SIZE 384u
+#define SB_REG_SLOT_SIZE 640u
 #define SB_REG_DEFAULT_SLOTS 1024u
 #define SB_REG_MAX_SLOTS 65536u
 #define SB_REG_DEFAULT_PATH "/dev/shm/sandbench-metrics"
@@ -94,7 +96,7 @@ const char *sb_reg_path(const struct sb_reg *reg);
  * sample. -ENOSPC when every slot is held by a live owner. */
 int sb_reg_claim(struct sb_reg *reg, const char *id, const char *name, const char *driver,
 		 uint32_t *slot, char *err, size_t errlen);
-/* Writer: publish the slot's last sample (wait-free: a handful of stores). */
+/* Writer: publish the slot's last sample (wait-free: a few dozen stores). */
 void sb_reg_write(struct sb_reg *reg, uint32_t slot, const struct sb_reg_sample *sample);
 /* Writer: give the slot back. */
 void sb_reg_release(struct sb_reg *reg, uint32_t slot);
