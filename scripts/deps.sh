@@ -1,17 +1,24 @@
 #!/bin/bash
 # Install what sandbench needs from Debian, only what is missing. Groups:
-#   build    compiler, meson/ninja, jansson, libseccomp, busybox-static (rootfs)
+#   build    compiler, meson/ninja, jansson, libseccomp, libmicrohttpd, busybox-static (rootfs)
 #   test     cmocka, python3-jsonschema (report validation), file, iproute2, hyperfine, chromium +
-#            python3-pil (the HTML report loaded and screenshotted headless)
+#            python3-pil (the HTML report loaded and screenshotted headless), prometheus (promtool)
+#            and python3-prometheus-client (the metrics endpoint's checks)
 #   runtimes the sandbox runtimes the integration tests drive (bwrap ...)
 set -eu
 want=()
 add() { for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || want+=("$p"); done; }
 for group in "$@"; do
 	case $group in
-	build) add gcc libc6-dev meson ninja-build pkg-config libjansson-dev libseccomp-dev busybox-static git ;;
-	test) add libcmocka-dev python3 python3-jsonschema file iproute2 procps hyperfine util-linux chromium python3-pil ;;
-	runtimes) add bubblewrap crun runc lxc firejail podman docker.io containerd
+	build)
+		add gcc libc6-dev meson ninja-build pkg-config libjansson-dev libseccomp-dev busybox-static git
+		add libmicrohttpd-dev ;;
+	test)
+		add libcmocka-dev python3 python3-jsonschema file iproute2 procps hyperfine util-linux
+		add chromium python3-pil
+		add prometheus python3-prometheus-client ;;
+	runtimes)
+		add bubblewrap crun runc lxc firejail podman docker.io containerd
 		# the qemu driver: QEMU, the Linux source and tools for the minimal guest kernel,
 		# e2fsprogs for scratch disks, xz-utils for the Debian kernel and source
 		add qemu-system-x86 linux-source-6.1 bc flex bison libelf-dev libssl-dev cpio make xz-utils e2fsprogs ;;

@@ -69,3 +69,5 @@ int sb_cmd_paired(int, char **);
 int sb_cmd_matrix(int argc, char **argv);
 int sb_cmd_doctor(int argc, char **argv);
 int sb_cmd_report(int argc, char **argv);
+int sb_cmd_top(int argc, char **argv);
+int sb_cmd_metrics(int argc, char **argv);

@@ -13,6 +13,8 @@
 #include "core/report.h"
 #include "core/signals.h"
 #include "core/util.h"
+#include "metrics/registry.h"
+#include "metrics/sampler.h"
 #include "report/table.h"
 #include "scenarios/runner.h"
 #include "session/session.h"
@@ -22,6 +24,7 @@ static void run_usage(void)
 	printf("usage: sandbench run SCENARIO... [--driver D] [--runs N] [--warmup W]\n"
 	       "                     [--timeout SECONDS] [--param k=v]... [--out FILE|DIR] [--json]\n"
 	       "                     [--repeat K] [--no-host-ref] [--setup-timeout S] [--keep-series]\n"
+	       "                     [--live [--sample-interval S] [--registry PATH]]\n"
 	       "       sandbench run --profile quick|standard|full [options]\n\n"
 	       "Runs each scenario on driver D (default: process): W warmup iterations (kept in the\n"
 	       "report, flagged, excluded from statistics), then N measured ones, each with a deadline\n"
@@ -36,6 +39,10 @@ static void run_usage(void)
 	       "Template prepare, setup and prewarm share their own deadline, --setup-timeout S\n"
 	       "(default 600): an image build must not eat an iteration's. --keep-series keeps the time\n"
 	       "series scenarios record (e.g. RSS during a soak) in the report's \"series\".\n"
+	       "--live publishes every sandbox of the run, sampled every S seconds (default 1) through\n"
+	       "its driver's stats, into the shared-memory registry PATH (default $SANDBENCH_REGISTRY or\n"
+	       "/dev/shm/sandbench-metrics): watch with `sandbench top` or `sandbench metrics serve`;\n"
+	       "with --keep-series, scenarios that ask for it keep the samples as live_* series.\n"
 	       "Exit: 0 all ok or skipped, 1 an error, 130/143 interrupted (reports still written).\n");
 }
 
@@ -52,8 +59,13 @@ int sb_cmd_run(int argc, char **argv)
 		{"out", required_argument, NULL, 'o'},
 		{"json", no_argument, NULL, 'j'},         {"profile", required_argument, NULL, 'P'},
 		{"repeat", required_argument, NULL, 'r'},
+		{"live", no_argument, NULL, 'L'},         {"sample-interval", required_argument, NULL, 'I'},
+		{"registry", required_argument, NULL, 'G'},
 		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
+	bool live = false;
+	double interval = 1;
+	const char *registry = NULL, *live_only = NULL;
 	const char *driver_name = "process", *out = "sandbench-results", *profile = NULL;
 	struct sb_cli_iter_opts it = {.runs = -1, .warmup = -1, .timeout_s = 60};
 	bool json = false;
@@ -81,8 +93,26 @@ int sb_cmd_run(int argc, char **argv)
 				goto done;
 			}
 			break;
+		case 'L': live = true; break;
+		case 'I':
+			live_only = "--sample-interval";
+			if (!sb_cli_double("--sample-interval", optarg, &interval)) {
+				rc = 1;
+				goto done;
+			}
+			if (!(interval > 0) || interval > 3600) {
+				rc = sb_cli_fail("run: --sample-interval %s: expected seconds, more than 0 and at most 3600",
+						 optarg);
+				goto done;
+			}
+			break;
+		case 'G': live_only = "--registry"; registry = optarg; break;
 		case 'h': run_usage(); goto done;
 		}
+	}
+	if (live_only && !live) {
+		rc = sb_cli_fail("run: %s is for --live", live_only);
+		goto done;
 	}
 
 	const struct sb_driver *drv = sb_cli_driver(driver_name);
@@ -156,6 +186,18 @@ int sb_cmd_run(int argc, char **argv)
 		rc = sb_cli_fail("run: out of memory");
 		goto done;
 	}
+	struct sb_sink *live_sink = NULL;
+	if (live) {
+		/* Every box of the run is watched from when it starts until it is destroyed. */
+		struct sb_sampler_opts so = {.interval_s = interval,
+					     .registry_path = registry ? registry : sb_reg_default_path(),
+					     .keep_series = it.keep_series};
+		if (!(live_sink = sb_sink_live_new(&so, &err)) || sb_session_add_sink(session, live_sink) < 0) {
+			sb_session_free(session);
+			rc = sb_cli_fail("run: --live: %s", err.msg[0] ? err.msg : "out of memory");
+			goto done;
+		}
+	}
 	json_t *reports[256];
 	size_t nrep = 0;
 	json_t *summary = json_array();
@@ -173,6 +215,8 @@ int sb_cmd_run(int argc, char **argv)
 			.progress = isatty(STDERR_FILENO) && !json,
 		};
 		sb_session_fill(session, &o);
+		if (live_sink)
+			sb_sink_live_label(live_sink, list[i]->name);
 		/* Each scenario sees only its own and the driver's parameters. */
 		struct sb_params mine;
 		sb_cli_params_for(&it.params, list[i], drv, &mine);
@@ -213,6 +257,8 @@ int sb_cmd_run(int argc, char **argv)
 	for (size_t i = 0; i < nrep; i++)
 		json_decref(reports[i]);
 	json_decref(summary);
+	if (live_sink && sb_sink_live_error(live_sink)[0])
+		fprintf(stderr, "sandbench: warning: --live: %s\n", sb_sink_live_error(live_sink));
 	sb_session_free(session);
 	int sig = sb_interrupted();
 	sb_reap_descendants();

@@ -21,6 +21,8 @@ static const struct {
 	{"matrix", sb_cmd_matrix, "every scenario on every usable driver, side by side"},
 	{"report", sb_cmd_report, "one self-contained HTML page (or Markdown) from reports, matrices, compares"},
 	{"doctor", sb_cmd_doctor, "leftovers of crashed runs; host fixes runtimes need"},
+	{"top", sb_cmd_top, "live CPU, memory, disk, network of running sandboxes (run --live)"},
+	{"metrics", sb_cmd_metrics, "serve the live sandboxes' metrics to Prometheus (metrics serve)"},
 };
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
 

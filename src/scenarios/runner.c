@@ -104,12 +104,14 @@ static void track_lock(struct sb_scn_ctx *ctx, bool on)
 		(on ? pthread_mutex_lock : pthread_mutex_unlock)(ctx->lock);
 }
 
-static int track(struct sb_scn_ctx *ctx, struct sb_box *box, const char *name)
+/* Track a box; with announce, tell box_event it is alive (only once it runs: a watcher reads its
+ * stats, and a box being started is still changing). */
+static int track(struct sb_scn_ctx *ctx, struct sb_box *box, const char *name, bool announce)
 {
 	track_lock(ctx, true);
 	int rc = track_locked(ctx, box);
 	track_lock(ctx, false);
-	if (rc == 0 && ctx->box_event)
+	if (rc == 0 && announce && ctx->box_event)
 		ctx->box_event(ctx->box_event_arg, ctx->drv, box, name, true);
 	return rc;
 }
@@ -134,7 +136,7 @@ static bool untrack(struct sb_scn_ctx *ctx, struct sb_box *box)
 
 int sb_scn_box_track(struct sb_scn_ctx *ctx, struct sb_box *box)
 {
-	if (track(ctx, box, NULL) < 0)
+	if (track(ctx, box, NULL, true) < 0)
 		return sb_error_set(ctx->err, ENOMEM, "out of memory tracking sandboxes");
 	return 0;
 }
@@ -159,7 +161,7 @@ static int box_new_named(struct sb_scn_ctx *ctx, struct sb_box **out, int64_t *c
 	int64_t t0 = sb_now_ns();
 	int rc = sb_drv_create(ctx->drv, &spec, out, ctx->deadline_ns, err);
 	int64_t t1 = sb_now_ns();
-	if (rc == 0 && track(ctx, *out, name) < 0) {
+	if (rc == 0 && track(ctx, *out, name, false) < 0) {
 		sb_drv_destroy(ctx->drv, *out, sb_deadline_after(30), err);
 		*out = NULL;
 		rc = sb_error_set(err, ENOMEM, "out of memory tracking sandboxes");
@@ -173,6 +175,8 @@ static int box_new_named(struct sb_scn_ctx *ctx, struct sb_box **out, int64_t *c
 		*create_ns = t1 - t0;
 	if (start_ns)
 		*start_ns = t2 - t1;
+	if (rc == 0 && ctx->box_event)
+		ctx->box_event(ctx->box_event_arg, ctx->drv, *out, name, true);
 	return rc;
 }
 
@@ -272,6 +276,13 @@ static int box_destroy(struct sb_scn_ctx *ctx, struct sb_box *box, struct sb_err
 int sb_scn_box_destroy(struct sb_scn_ctx *ctx, struct sb_box *box)
 {
 	return box_destroy(ctx, box, ctx->err);
+}
+
+int sb_scn_box_series(struct sb_scn_ctx *ctx, struct sb_box *box)
+{
+	if (!ctx->series || !ctx->box_series)
+		return 0; /* outside an iteration, or nobody samples */
+	return ctx->box_series(ctx->box_event_arg, box, ctx->series);
 }
 
 int sb_scn_exec_ok(struct sb_scn_ctx *ctx, struct sb_box *box, const char *const *argv,
@@ -446,6 +457,7 @@ int sb_run_begin(const struct sb_scenario *s, const struct sb_run_opts *o, struc
 	ctx->tags = sb_report_tags(run->report);
 	ctx->box_event = o->box_event;
 	ctx->box_event_arg = o->box_event_arg;
+	ctx->box_series = o->box_series;
 	/* Template prepare, setup and prewarm share their own budget: a VM kernel or a big image must
 	 * not eat an iteration's. */
 	double setup_s = o->setup_timeout_s > 0 ? o->setup_timeout_s : SB_SETUP_TIMEOUT_DEFAULT_S;

@@ -18,6 +18,7 @@ struct sb_run_opts {
 	bool keep_series;               /* keep the scenarios' time series in the report */
 	sb_box_event_fn box_event;      /* told of every box that comes or goes, or NULL */
 	void *box_event_arg;
+	sb_box_series_fn box_series;    /* sb_scn_box_series's source (arg: box_event_arg), or NULL */
 	const char *run_id, *started_at;
 	json_t *host;                   /* sb_host_probe(), borrowed */
 	const char *agent_host_path;    /* sandbench-agent on the host */

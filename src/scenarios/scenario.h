@@ -41,10 +41,13 @@ struct sb_box_launch {
 	int64_t ready_ns;     /* create+start done, from the batch's start */
 };
 
-/* Called (from the runner's thread or a launcher thread) when a box comes or goes: the live
- * metrics sampler watches boxes through it. */
+/* Called (from the runner's thread or a launcher thread) when a box comes or goes: alive once it
+ * is started, !alive before it is destroyed. The live metrics sampler watches boxes through it. */
 typedef void (*sb_box_event_fn)(void *arg, const struct sb_driver *drv, struct sb_box *box,
 				const char *name, bool alive);
+/* Append what was sampled of box since the last call into an iteration's series object
+ * ({name: {unit, points}}); arg is box_event_arg. 0 or a negative errno. */
+typedef int (*sb_box_series_fn)(void *arg, struct sb_box *box, json_t *series);
 
 struct sb_scn_ctx {
 	const struct sb_driver *drv;
@@ -66,6 +69,7 @@ struct sb_scn_ctx {
 	char undeclared[96];            /* first metric recorded without a declaration */
 	sb_box_event_fn box_event;
 	void *box_event_arg;
+	sb_box_series_fn box_series;
 	void *lock;                     /* serialises tracking when boxes are made from threads */
 };
 
@@ -110,6 +114,10 @@ const struct sb_metric_def *sb_scenario_metric(const struct sb_scenario *s, cons
 /* Append one point (t seconds from the series' own origin, value) to a named time series of the
  * current iteration; kept in the report with --keep-series. */
 int sb_scn_series(struct sb_scn_ctx *ctx, const char *name, const char *unit, double t_s, double value);
+/* Record what the live sampler (run --live) measured of box since the last call (CPU %, memory,
+ * host RSS, disk, network, pids) into the current iteration's series, kept with --keep-series.
+ * Call it before destroying the box; without --live it does nothing. */
+int sb_scn_box_series(struct sb_scn_ctx *ctx, struct sb_box *box);
 /* Set a report tag (string value). */
 void sb_scn_tag(struct sb_scn_ctx *ctx, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

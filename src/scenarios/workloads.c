@@ -192,6 +192,8 @@ static int mem_touch_run_once(struct sb_scn_ctx *ctx)
 		sb_scn_metric(ctx, "mem_touch_mib_per_s", (double)size / (1 << 20) / (ms / 1e3));
 		sb_scn_metric(ctx, "mem_touch_rss_mib", rss / (1 << 20));
 	}
+	/* With run --live --keep-series: what the sampler saw of the box during this iteration. */
+	sb_scn_box_series(ctx, ((struct workload_state *)ctx->state)->box);
 	json_decref(j);
 	return rc;
 }

@@ -58,6 +58,19 @@ static void box_event_all(void *arg, const struct sb_driver *drv, struct sb_box 
 			s->sinks[i]->box_event(s->sinks[i], drv, box, name, alive);
 }
 
+/* What the sinks that sample boxes saw of one, into an iteration's series (the first that has
+ * something for it: one live sampler per session is the case there is). */
+static int box_series_all(void *arg, struct sb_box *box, json_t *series)
+{
+	struct sb_session *s = arg;
+	for (size_t i = 0; i < s->nsinks; i++) {
+		int rc = s->sinks[i]->box_series ? s->sinks[i]->box_series(s->sinks[i], box, series) : 0;
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 void sb_session_fill(struct sb_session *s, struct sb_run_opts *o)
 {
 	o->run_id = s->run_id;
@@ -65,13 +78,19 @@ void sb_session_fill(struct sb_session *s, struct sb_run_opts *o)
 	o->host = s->host;
 	o->box_event = NULL;
 	o->box_event_arg = NULL;
+	o->box_series = NULL;
 	for (size_t i = 0; i < s->nsinks; i++) {
 		if (s->sinks[i]->box_event) {
 			o->box_event = box_event_all;
 			o->box_event_arg = s;
-			break;
 		}
+		if (s->sinks[i]->box_series)
+			o->box_series = box_series_all;
 	}
+	if (!o->box_event) /* box_series shares box_event's arg */
+		o->box_series = NULL;
+	else if (o->box_series)
+		o->box_event_arg = s;
 }
 
 int sb_session_report(struct sb_session *s, const json_t *report, char *where, size_t where_len,

@@ -25,6 +25,8 @@ struct sb_sink {
 	void (*close)(struct sb_sink *sink);
 	/* Live boxes, for sinks that watch sandboxes while they run (the metrics registry). */
 	sb_box_event_fn box_event;
+	/* What such a sink sampled of a box, appended to an iteration's series (sb_scn_box_series). */
+	int (*box_series)(struct sb_sink *sink, struct sb_box *box, json_t *series);
 };
 
 #define SB_SESSION_MAX_SINKS 8
@@ -62,3 +64,13 @@ enum sb_json_layout {
 };
 /* Writes atomically (temp file, fsync, rename). The directory must exist. */
 struct sb_sink *sb_sink_json_new(const char *path, enum sb_json_layout layout);
+
+/* The live-metrics sink: a sampler thread (src/metrics/sampler.h) that watches every box of the
+ * session's runs and publishes it into the shared-memory registry; with keep_series it also feeds
+ * sb_scn_box_series. NULL with err filled when the registry cannot be used (a bad file). */
+struct sb_sampler_opts;
+struct sb_sink *sb_sink_live_new(const struct sb_sampler_opts *opts, struct sb_error *err);
+/* What boxes watched from now on belong to (the registry's name field: the scenario). */
+void sb_sink_live_label(struct sb_sink *sink, const char *label);
+/* The first failure to watch a box ("" when none): a full registry, say. */
+const char *sb_sink_live_error(struct sb_sink *sink);

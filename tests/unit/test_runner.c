@@ -20,6 +20,7 @@ static int live_boxes, created;
 
 struct sb_box {
 	int id;
+	bool started;
 };
 
 static void fake_probe(const struct sb_params *params, struct sb_probe *p)
@@ -380,6 +381,81 @@ static void test_many_boxes(void **state)
 	json_decref(r);
 }
 
+/* box_event: alive only once a box started (never for one whose start failed), !alive while the
+ * box still exists (before destroy; ASan would catch a read after it); box_series feeds series. */
+static int start_fails_at = -1, starts, alive_events, dead_events, bad_events;
+static int fake_start(struct sb_box *b, int64_t d, struct sb_error *e)
+{
+	if (starts++ == start_fails_at)
+		return sb_error_set(e, EIO, "did not start");
+	b->started = true;
+	return 0;
+}
+
+static const struct sb_driver startable = {
+	.name = "startable", .caps = SB_CAP_EXEC, .probe = fake_probe,
+	.box_create = fake_create, .box_start = fake_start, .box_destroy = fake_destroy,
+};
+
+static void on_box(void *arg, const struct sb_driver *drv, struct sb_box *box, const char *name, bool alive)
+{
+	if (arg != &alive_events || drv != &startable)
+		bad_events++;
+	if (alive) {
+		alive_events++;
+		if (!box->started || !name || strncmp(name, "sb-01234567-", 12) != 0)
+			bad_events++;
+	} else {
+		dead_events++;
+		bad_events += box->id != 0; /* still the box fake_create made */
+	}
+}
+
+static int on_series(void *arg, struct sb_box *box, json_t *series)
+{
+	if (arg != &alive_events || !box->started)
+		bad_events++;
+	json_object_set_new(series, "live_pids", json_pack("{s:s, s:[[f, f]]}", "unit", "count", "points", 0.0, 1.0));
+	return 0;
+}
+
+static int watched_run_once(struct sb_scn_ctx *ctx)
+{
+	struct sb_box *b;
+	int rc = sb_scn_box_new(ctx, &b, NULL, NULL);
+	if (rc < 0)
+		return rc;
+	sb_scn_box_series(ctx, b);
+	return sb_scn_metric(ctx, "x_ms", 1.0);
+}
+
+static const struct sb_scenario watched = {
+	.name = "watched", .axis = "latency", .caps = SB_CAP_EXEC, .default_runs = 4, .default_warmup = 0,
+	.metrics = x_metrics, .run_once = watched_run_once,
+};
+
+static void test_box_event_and_series_hooks(void **state)
+{
+	(void)state;
+	struct sb_probe p;
+	struct sb_run_opts o = opts(&p);
+	o.drv = &startable;
+	o.box_event = on_box;
+	o.box_series = on_series;
+	o.box_event_arg = &alive_events;
+	o.keep_series = true;
+	start_fails_at = 1; /* the second box does not start: never announced, still destroyed */
+	json_t *r = NULL;
+	struct sb_error e = {0};
+	assert_int_equal(sb_run_scenario(&watched, &o, &r, &e), 0);
+	assert_int_equal(starts, 4);
+	assert_int_equal(alive_events, 3);
+	assert_int_equal(dead_events, 4);
+	assert_int_equal(bad_events, 0);
+	assert_int_equal(json_array_size(json_object_get(r, "series")), 3);
+	json_decref(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -391,6 +467,7 @@ int main(void)
 		cmocka_unit_test(test_declared_metrics_and_series),
 		cmocka_unit_test(test_prewarm_and_setup_timeout),
 		cmocka_unit_test(test_many_boxes),
+		cmocka_unit_test(test_box_event_and_series_hooks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
