@@ -55,6 +55,28 @@ void sb_cli_print_json(const json_t *v);
 int sb_cli_prepare_assets(const struct sb_driver *drv, char *agent, size_t agent_len, char *rootfs,
 			  size_t rootfs_len);
 
+/* The results store (src/cli/cli_store.c): --store PATH|URL and --no-store on run, matrix and
+ * paired; every finished result is recorded unless recording is off (docs/history.md). */
+#define SB_CLI_OPT_STORE 0x100
+#define SB_CLI_OPT_NO_STORE 0x101
+#define SB_CLI_STORE_LONGOPTS                                                                       \
+	{"store", required_argument, NULL, SB_CLI_OPT_STORE}, {"no-store", no_argument, NULL, SB_CLI_OPT_NO_STORE}
+struct sb_cli_store_opts {
+	const char *location; /* --store */
+	bool off;             /* --no-store */
+};
+/* Handle option c if it is --store or --no-store (returns true). */
+bool sb_cli_store_opt(int c, const char *arg, struct sb_cli_store_opts *o);
+struct sb_store;
+/* Open the store for a verb that reads or writes it (--store, $SANDBENCH_STORE, the default file).
+ * Prints one error line and returns NULL on failure. */
+struct sb_store *sb_cli_store_open(const char *verb, const char *location);
+/* Record finished documents (reports, then a matrix summary or a paired document; each may be
+ * NULL/0). A failure is a warning on stderr: the run's own result stands. Unless quiet, one line on
+ * stdout says where the results went. */
+void sb_cli_store_record(const char *verb, const struct sb_cli_store_opts *o, json_t *const *reports, size_t n,
+			 const json_t *matrix, const json_t *paired, bool quiet);
+
 int sb_cmd_list(int argc, char **argv);
 int sb_cmd_drivers(int argc, char **argv);
 int sb_cmd_run(int argc, char **argv);
@@ -65,3 +87,4 @@ int sb_cmd_compare(int, char **);
 int sb_cmd_paired(int, char **);
 int sb_cmd_matrix(int argc, char **argv);
 int sb_cmd_doctor(int argc, char **argv);
+int sb_cmd_history(int argc, char **argv);

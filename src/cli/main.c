@@ -20,6 +20,7 @@ static const struct {
 	{"paired", sb_cmd_paired, "A/B two commands or drivers in interleaved pairs, with significance"},
 	{"matrix", sb_cmd_matrix, "every scenario on every usable driver, side by side"},
 	{"doctor", sb_cmd_doctor, "leftovers of crashed runs; host fixes runtimes need"},
+	{"history", sb_cmd_history, "the results store: import documents, a metric over time, change points"},
 };
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
 
