@@ -3,11 +3,13 @@
  * or an advisory lock (PostgreSQL) so that hosts opening a fresh shared store at once migrate it
  * exactly once. docs/history.md describes the tables. */
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/db.h"
+#include "store/hostclass.h"
 #include "store/schema.h"
 
 /* Version 1: runs, the reports' results with every aggregate, iteration and raw sample. */
@@ -55,11 +57,39 @@ static const char v1_sql[] =
 	"  seq INTEGER NOT NULL, metric TEXT NOT NULL, value @REAL@,"
 	"  PRIMARY KEY (result_id, seq, metric));";
 
+/* Version 2: the host class (baselines and compare --against-history select by it) and the
+ * indexes the history query needs to stay fast as the store grows. */
+static const char v2_sql[] =
+	"ALTER TABLE hosts ADD COLUMN host_class TEXT;"
+	"CREATE INDEX hosts_class ON hosts (host_class);"
+	"CREATE INDEX results_series ON results (scenario, driver);"
+	"CREATE INDEX aggregates_metric ON aggregates (metric);"
+	"CREATE INDEX runs_started ON runs (started_unix);"
+	"CREATE INDEX runs_host ON runs (host_id);";
+
+/* Existing hosts get their class from the host object they were recorded with. */
+static int fill_host_class(struct sb_db *db, struct sb_error *err)
+{
+	struct sb_db_rows rows;
+	int rc = sb_db_query(db, "SELECT id, info FROM hosts WHERE host_class IS NULL", NULL, 0, &rows, err);
+	for (size_t i = 0; rc == 0 && i < rows.nrows; i++) {
+		json_t *host = json_loads(sb_db_text(&rows, i, 1) ? sb_db_text(&rows, i, 1) : "{}", 0, NULL);
+		char cls[512];
+		sb_host_class(host, cls, sizeof(cls));
+		json_decref(host);
+		struct sb_db_val p[] = {SB_DB_V_TEXT(cls), SB_DB_V_INT(sb_db_int(&rows, i, 0, -1))};
+		rc = sb_db_query(db, "UPDATE hosts SET host_class = ? WHERE id = ?", p, 2, NULL, err);
+	}
+	sb_db_rows_free(&rows);
+	return rc;
+}
+
 static const struct {
 	const char *sql;
 	int (*after)(struct sb_db *db, struct sb_error *err);
 } migrations[SB_STORE_SCHEMA_VERSION] = {
 	{v1_sql, NULL},
+	{v2_sql, fill_host_class},
 };
 
 static int read_version(struct sb_db *db, int *version, struct sb_error *err)

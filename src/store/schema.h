@@ -4,7 +4,7 @@
 #include "store/db.h"
 
 /* The version this sandbench writes. Older stores are migrated when opened; newer ones refused. */
-#define SB_STORE_SCHEMA_VERSION 1
+#define SB_STORE_SCHEMA_VERSION 2
 
 /* The schema version of an open database: 0 when it has never been a store. */
 int sb_store_schema_version(struct sb_db *db, int *version, struct sb_error *err);

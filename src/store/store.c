@@ -158,6 +158,8 @@ static int upsert_host(struct sb_db *db, const json_t *host, int64_t *id, struct
 		return sb_error_set(err, EINVAL, "the document has no run.host object");
 	char fp[33];
 	sb_host_fingerprint(host, fp);
+	char cls[512];
+	sb_host_class(host, cls, sizeof(cls));
 	char *info = canon(host);
 	if (!info)
 		return sb_error_set(err, ENOMEM, "out of memory");
@@ -171,10 +173,11 @@ static int upsert_host(struct sb_db *db, const json_t *host, int64_t *id, struct
 		jnum(host, "mem_total"),
 		SB_DB_V_TEXT(jstr(host, "hostname_hash")),
 		SB_DB_V_TEXT(info),
+		SB_DB_V_TEXT(cls),
 	};
 	int rc = sb_db_query(db,
 			     "INSERT INTO hosts (fingerprint, os, kernel, arch, cpu_model, cpu_count, mem_total,"
-			     " hostname_hash, info) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+			     " hostname_hash, info, host_class) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
 			     p, sizeof(p) / sizeof(p[0]), NULL, err);
 	free(info);
 	if (rc == 0)
