@@ -77,6 +77,12 @@ struct sb_store *sb_cli_store_open(const char *verb, const char *location);
 void sb_cli_store_record(const char *verb, const struct sb_cli_store_opts *o, json_t *const *reports, size_t n,
 			 const json_t *matrix, const json_t *paired, bool quiet);
 
+struct sb_compare_input;
+/* Load every operand (a report, a directory of reports, a matrix summary) into one compare input
+ * (free with sb_compare_input_free, also after a failure). Prints one error line and returns 1 on
+ * failure, 0 on success. */
+int sb_cli_load_reports(const char *verb, char *const *paths, int n, struct sb_compare_input *all);
+
 int sb_cmd_list(int argc, char **argv);
 int sb_cmd_drivers(int argc, char **argv);
 int sb_cmd_run(int argc, char **argv);
@@ -88,3 +94,5 @@ int sb_cmd_paired(int, char **);
 int sb_cmd_matrix(int argc, char **argv);
 int sb_cmd_doctor(int argc, char **argv);
 int sb_cmd_history(int argc, char **argv);
+int sb_cmd_baseline(int argc, char **argv);
+int sb_cmd_slo(int argc, char **argv);

@@ -1,8 +1,11 @@
 /* The results store from the command line: where it is, and recording what a verb finished. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <stdlib.h>
 
 #include "cli/cli.h"
+#include "compare/compare.h"
 #include "store/store.h"
 
 bool sb_cli_store_opt(int c, const char *arg, struct sb_cli_store_opts *o)
@@ -58,4 +61,37 @@ void sb_cli_store_record(const char *verb, const struct sb_cli_store_opts *o, js
 	else if (!quiet)
 		printf("history: %u result%s recorded in %s\n", out.added, out.added == 1 ? "" : "s", sb_store_where(s));
 	sb_store_close(s);
+}
+
+int sb_cli_load_reports(const char *verb, char *const *paths, int n, struct sb_compare_input *all)
+{
+	struct sb_error err = {0};
+	struct sb_compare_input one;
+	memset(all, 0, sizeof(*all));
+	for (int i = 0; i < n; i++) {
+		if (sb_compare_input_load(paths[i], "report", &one, &err) < 0) {
+			sb_compare_input_free(&one);
+			return sb_cli_fail("%s: %s", verb, err.msg);
+		}
+		json_t **r = realloc(all->reports, (all->n + one.n) * sizeof(json_t *));
+		if (r)
+			all->reports = r;
+		char **f = realloc(all->files, (all->n + one.n) * sizeof(char *));
+		if (f)
+			all->files = f;
+		if (!r || !f) {
+			sb_compare_input_free(&one);
+			return sb_cli_fail("%s: out of memory", verb);
+		}
+		for (size_t k = 0; k < one.n; k++) {
+			all->reports[all->n] = one.reports[k];
+			all->files[all->n++] = one.files[k];
+		}
+		one.n = 0; /* moved */
+		sb_compare_input_free(&one);
+	}
+	if (!all->path)
+		all->path = strdup(n == 1 ? paths[0] : "the reports given");
+	all->kind = SB_INPUT_DIR;
+	return 0;
 }

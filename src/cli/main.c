@@ -21,6 +21,8 @@ static const struct {
 	{"matrix", sb_cmd_matrix, "every scenario on every usable driver, side by side"},
 	{"doctor", sb_cmd_doctor, "leftovers of crashed runs; host fixes runtimes need"},
 	{"history", sb_cmd_history, "the results store: import documents, a metric over time, change points"},
+	{"baseline", sb_cmd_baseline, "save reports as this host class's baseline, or check against it"},
+	{"slo", sb_cmd_slo, "check reports against service-level objectives, one line"},
 };
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
 
