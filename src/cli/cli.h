@@ -71,12 +71,15 @@ struct sb_store;
 /* Open the store for a verb that reads or writes it (--store, $SANDBENCH_STORE, the default file).
  * Prints one error line and returns NULL on failure. */
 struct sb_store *sb_cli_store_open(const char *verb, const char *location);
-/* Record finished documents (reports, then a matrix summary or a paired document; each may be
- * NULL/0). A failure is a warning on stderr: the run's own result stands. Unless quiet, one line on
- * stdout says where the results went. */
-void sb_cli_store_record(const char *verb, const struct sb_cli_store_opts *o, json_t *const *reports, size_t n,
-			 const json_t *matrix, const json_t *paired, bool quiet);
-
+struct sb_session;
+struct sb_sink;
+/* Add the store sink to a session unless recording is off (*sink NULL then). A store that cannot be
+ * opened is a tool error: one line printed, returns 1 (use --no-store to run without it). */
+int sb_cli_store_sink(const char *verb, const struct sb_cli_store_opts *o, struct sb_session *session,
+		      struct sb_sink **sink);
+/* After the verb's results went to the session: a failed recording is a warning on stderr (the
+ * run's own result stands); unless quiet, one line on stdout says where the results went. */
+void sb_cli_store_done(const char *verb, const struct sb_sink *sink, bool quiet);
 struct sb_compare_input;
 /* Load every operand (a report, a directory of reports, a matrix summary) into one compare input
  * (free with sb_compare_input_free, also after a failure). Prints one error line and returns 1 on

@@ -2,10 +2,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdlib.h>
 
 #include "cli/cli.h"
 #include "compare/compare.h"
+#include "session/session.h"
 #include "store/store.h"
 
 bool sb_cli_store_opt(int c, const char *arg, struct sb_cli_store_opts *o)
@@ -37,30 +37,36 @@ struct sb_store *sb_cli_store_open(const char *verb, const char *location)
 	return s;
 }
 
-void sb_cli_store_record(const char *verb, const struct sb_cli_store_opts *o, json_t *const *reports, size_t n,
-			 const json_t *matrix, const json_t *paired, bool quiet)
+int sb_cli_store_sink(const char *verb, const struct sb_cli_store_opts *o, struct sb_session *session,
+		      struct sb_sink **sink)
 {
 	char where[4096];
 	struct sb_error err = {0};
+	*sink = NULL;
 	int rc = sb_store_location(o->location, o->off, where, sizeof(where), &err);
 	if (rc == 0)
+		return 0;
+	if (rc < 0 || sb_store_sink_new(where, sink, &err) < 0)
+		return sb_cli_fail("%s: history store: %s (--no-store runs without it)", verb, err.msg);
+	if (sb_session_add_sink(session, *sink) < 0) {
+		*sink = NULL;
+		return sb_cli_fail("%s: too many result sinks", verb);
+	}
+	return 0;
+}
+
+void sb_cli_store_done(const char *verb, const struct sb_sink *sink, bool quiet)
+{
+	if (!sink)
 		return;
-	struct sb_store *s = NULL;
-	struct sb_store_outcome out = {0};
-	if (rc > 0)
-		rc = sb_store_open(where, &s, &err);
-	for (size_t i = 0; rc >= 0 && i < n; i++)
-		if (reports[i])
-			rc = sb_store_record_report(s, reports[i], &out, &err);
-	if (rc >= 0 && matrix)
-		rc = sb_store_record_matrix(s, matrix, &out, &err);
-	if (rc >= 0 && paired)
-		rc = sb_store_record_paired(s, paired, &out, &err);
-	if (rc < 0)
-		fprintf(stderr, "sandbench: warning: %s: results not recorded in the history store: %s\n", verb, err.msg);
-	else if (!quiet)
-		printf("history: %u result%s recorded in %s\n", out.added, out.added == 1 ? "" : "s", sb_store_where(s));
-	sb_store_close(s);
+	struct sb_store_outcome out;
+	const char *where;
+	struct sb_error err = {0};
+	if (sb_store_sink_status(sink, &out, &where, &err) < 0)
+		fprintf(stderr, "sandbench: warning: %s: not every result was recorded in the history store: %s\n", verb,
+			err.msg);
+	if (!quiet && out.added + out.present)
+		printf("history: %u result%s recorded in %s\n", out.added, out.added == 1 ? "" : "s", where);
 }
 
 int sb_cli_load_reports(const char *verb, char *const *paths, int n, struct sb_compare_input *all)

@@ -22,6 +22,7 @@ static void run_usage(void)
 	printf("usage: sandbench run SCENARIO... [--driver D] [--runs N] [--warmup W]\n"
 	       "                     [--timeout SECONDS] [--param k=v]... [--out FILE|DIR] [--json]\n"
 	       "                     [--repeat K] [--no-host-ref] [--setup-timeout S] [--keep-series]\n"
+	       "                     [--store PATH|URL | --no-store]\n"
 	       "       sandbench run --profile quick|standard|full [options]\n\n"
 	       "Runs each scenario on driver D (default: process): W warmup iterations (kept in the\n"
 	       "report, flagged, excluded from statistics), then N measured ones, each with a deadline\n"
@@ -36,6 +37,8 @@ static void run_usage(void)
 	       "Template prepare, setup and prewarm share their own deadline, --setup-timeout S\n"
 	       "(default 600): an image build must not eat an iteration's. --keep-series keeps the time\n"
 	       "series scenarios record (e.g. RSS during a soak) in the report's \"series\".\n"
+	       "Every report is also recorded in the history store (--store, $SANDBENCH_STORE, or\n"
+	       "~/.local/share/sandbench/history.db; docs/history.md); --no-store: not.\n"
 	       "Exit: 0 all ok or skipped, 1 an error, 130/143 interrupted (reports still written).\n");
 }
 
@@ -51,13 +54,14 @@ int sb_cmd_run(int argc, char **argv)
 		{"driver", required_argument, NULL, 'd'}, SB_CLI_ITER_LONGOPTS,
 		{"out", required_argument, NULL, 'o'},
 		{"json", no_argument, NULL, 'j'},         {"profile", required_argument, NULL, 'P'},
-		{"repeat", required_argument, NULL, 'r'},
+		{"repeat", required_argument, NULL, 'r'}, SB_CLI_STORE_LONGOPTS,
 		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	const char *driver_name = "process", *out = "sandbench-results", *profile = NULL;
 	struct sb_cli_iter_opts it = {.runs = -1, .warmup = -1, .timeout_s = 60};
 	bool json = false;
 	unsigned repeat = 1;
+	struct sb_cli_store_opts store = {0};
 	struct sb_error err = {0};
 	int c, rc = 0;
 	optind = 1;
@@ -71,6 +75,8 @@ int sb_cmd_run(int argc, char **argv)
 		case 'o': out = optarg; break;
 		case 'j': json = true; break;
 		case 'P': profile = optarg; break;
+		case SB_CLI_OPT_STORE:
+		case SB_CLI_OPT_NO_STORE: sb_cli_store_opt(c, optarg, &store); break;
 		case 'r':
 			if (!sb_cli_uint("--repeat", optarg, &repeat)) {
 				rc = 1;
@@ -156,6 +162,12 @@ int sb_cmd_run(int argc, char **argv)
 		rc = sb_cli_fail("run: out of memory");
 		goto done;
 	}
+	struct sb_sink *store_sink;
+	if (sb_cli_store_sink("run", &store, session, &store_sink) != 0) {
+		sb_session_free(session);
+		rc = 1;
+		goto done;
+	}
 	json_t *reports[256];
 	size_t nrep = 0;
 	json_t *summary = json_array();
@@ -209,6 +221,7 @@ int sb_cmd_run(int argc, char **argv)
 		sb_render_reports_table(stdout, reports, nrep);
 	if (!json && nrep)
 		printf("\nreports: %s%s\n", out, out_is_file ? "" : "/");
+	sb_cli_store_done("run", store_sink, json);
 	fflush(stdout);
 	for (size_t i = 0; i < nrep; i++)
 		json_decref(reports[i]);

@@ -55,6 +55,15 @@ struct sb_store_import_stats {
 int sb_store_import(struct sb_store *s, const char *path, struct sb_store_import_stats *st,
 		    struct sb_error *err);
 
+/* The store as a session sink (store/sink.c): opens the store now (an error is returned at once),
+ * then records every report, matrix summary and paired document handed to it. A recording failure
+ * never fails the session: it is kept and reported by sb_store_sink_status (-errno with the first
+ * failure in err, 0 when all went in), with what was recorded and where. */
+struct sb_sink;
+int sb_store_sink_new(const char *location, struct sb_sink **out, struct sb_error *err);
+int sb_store_sink_status(const struct sb_sink *sink, struct sb_store_outcome *outcome, const char **where,
+			 struct sb_error *err);
+
 /* Seconds since the epoch of an RFC 3339 time ("2026-12-06T01:41:27.174Z", offsets allowed, or a
  * bare date), NAN when it does not parse. */
 double sb_store_parse_time(const char *t);
