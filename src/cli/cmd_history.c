@@ -153,7 +153,7 @@ static void print_series(const json_t *series)
 		printf("  ");
 		for (size_t j = 0; j < n; j++)
 			fputs(is_cp[j] ? "^" : " ", stdout);
-		printf("  ^ change point\n");
+		printf("  (^ change point)\n");
 	}
 	printf("  %-23s %-8s %-8s %-24s %-18s %5s %12s\n", "started", "run", "kind", "host class", "driver version", "n",
 	       json_string_value(json_object_get(series, "statistic")));
