@@ -12,6 +12,7 @@ run_rc() {
 	"$@" > "$TMP/out" 2> "$TMP/err"; local rc=$?
 	[ "$rc" -eq "$want" ] && ok "$what (exit $rc)" || { fail "$what: exit $rc, expected $want"; cat "$TMP/out" "$TMP/err"; }
 }
+vjson() { /usr/bin/python3 "$SRCDIR/tests/tools/validate_json.py" "$SRCDIR/docs/$1" "$2" >/dev/null; }
 rows() { py "$1" "$2" <<'PY'
 import sqlite3, sys
 print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])
@@ -67,6 +68,7 @@ assert len(s["points"]) == 24 and s["statistic"] == "p50", s
 cp, = s["change_points"]
 assert cp["index"] == 14 and cp["run_id"] == sys.argv[2] and 0.3 < cp["change"] < 0.5 and cp["p"] <= 0.05, cp
 PY
+vjson history.schema.json "$TMP/out" && ok "history JSON validates" || fail "history JSON against docs/history.schema.json"
 run_rc 0 "history --limit 5 --since" $sb history --limit 5 --json
 py "$TMP/out" <<'PY' && ok "limit keeps the newest 5" || fail "limit: $(head -c 400 "$TMP/out")"
 import json, sys
@@ -74,6 +76,7 @@ s, = json.load(open(sys.argv[1]))["series"]
 assert [p["started_at"][:10] for p in s["points"]] == ["2026-01-%02d" % d for d in range(20, 25)], s["points"]
 PY
 run_rc 0 "history --since a date" $sb history --since 2026-01-22 --no-changes --json
+vjson history.schema.json "$TMP/out" && ok "without change points too" || fail "history JSON (--no-changes) invalid"
 py "$TMP/out" <<'PY' && ok "since keeps 3 runs, no change points asked" || fail "since: $(head -c 400 "$TMP/out")"
 import json, sys
 s, = json.load(open(sys.argv[1]))["series"]
@@ -163,6 +166,7 @@ run_rc 2 "slo check: violated (pooled runs of a directory)" $sb slo check --slo 
 grep -q "^spawn p50 1\.[0-9]* ms (SLO 1.2 ms, +[0-9]* %) VIOLATED | native lifecycle p50 n/a .* | 1 of 1 SLOs violated, 1 not measured$" "$TMP/out" &&
 	ok "violation and the unmeasured SLO named" || fail "slo2: $(cat "$TMP/out")"
 run_rc 0 "slo check --json" $sb slo check --slo "$TMP/slo.json" --json "$TMP/in/sub"
+vjson slo-check.schema.json "$TMP/out" && ok "slo-check JSON validates" || fail "slo JSON against docs/slo-check.schema.json"
 py "$TMP/out" <<'PY' && ok "pooled over the 4 runs in the directory" || fail "slo json: $(head -c 500 "$TMP/out")"
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -176,6 +180,8 @@ cat > "$TMP/slo3.json" <<'EOF'
 ]}
 EOF
 run_rc 3 "slo check: not measured with --fail-on-warn" $sb slo check --slo "$TMP/slo3.json" --fail-on-warn "$TMP/in/r0.json"
+$sb slo check --slo "$TMP/slo3.json" --json "$TMP/in/r0.json" > "$TMP/na.json"
+vjson slo-check.schema.json "$TMP/na.json" && ok "an unmeasured SLO's JSON validates" || fail "n/a JSON invalid"
 craft "$TMP/exec.json" --scenario latency-exec-output --metric exec_ms ms 0 1 10 1 1
 run_rc 1 "slo check: nothing measured" $sb slo check --slo "$TMP/slo3.json" "$TMP/exec.json"
 grep -q "no SLO could be checked" "$TMP/err" && ok "says so" || fail "nothing measured: $(cat "$TMP/err")"

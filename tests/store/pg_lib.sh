@@ -25,7 +25,10 @@ pg_start() {
 	PGDIR=$(mktemp -d /tmp/sb-pg-XXXXXX)
 	chmod 755 "$PGDIR"
 	[ "$(id -u)" -eq 0 ] && chown postgres: "$PGDIR"
+	# The cluster goes on every way out, a signal too (a meson timeout sends SIGTERM).
 	trap 'pg_stop; rm -rf "$TMP"' EXIT
+	trap 'exit 143' TERM
+	trap 'exit 130' INT
 	pg_as "$PGBIN/initdb" -D "$PGDIR/data" -U postgres --auth=trust -E UTF8 --no-locale >"$PGDIR/initdb.log" 2>&1 ||
 		{ cat "$PGDIR/initdb.log"; fail "initdb failed"; finish; }
 	pg_as "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/server.log" -w -t 60 \
