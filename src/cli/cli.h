@@ -69,8 +69,9 @@ struct sb_cli_store_opts {
 bool sb_cli_store_opt(int c, const char *arg, struct sb_cli_store_opts *o);
 struct sb_store;
 /* Open the store for a verb that reads or writes it (--store, $SANDBENCH_STORE, the default file).
- * Prints one error line and returns NULL on failure. */
-struct sb_store *sb_cli_store_open(const char *verb, const char *location);
+ * read_only: a verb that only reads (history, compare --against-history) does not create a SQLite
+ * file that is not there. Prints one error line and returns NULL on failure. */
+struct sb_store *sb_cli_store_open(const char *verb, const char *location, bool read_only);
 struct sb_session;
 struct sb_sink;
 /* Add the store sink to a session unless recording is off (*sink NULL then). A store that cannot be

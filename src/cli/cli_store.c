@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "compare/compare.h"
@@ -19,7 +20,7 @@ bool sb_cli_store_opt(int c, const char *arg, struct sb_cli_store_opts *o)
 	return true;
 }
 
-struct sb_store *sb_cli_store_open(const char *verb, const char *location)
+struct sb_store *sb_cli_store_open(const char *verb, const char *location, bool read_only)
 {
 	char where[4096];
 	struct sb_error err = {0};
@@ -27,6 +28,11 @@ struct sb_store *sb_cli_store_open(const char *verb, const char *location)
 	if (rc == 0) {
 		sb_cli_fail("%s: SANDBENCH_STORE is '%s': no store to read (give --store PATH)", verb,
 			    getenv("SANDBENCH_STORE"));
+		return NULL;
+	}
+	if (rc > 0 && read_only && !strstr(where, "://") && access(where, F_OK) != 0) {
+		sb_cli_fail("%s: no store at %s: nothing recorded yet (sandbench history import DIR loads reports)", verb,
+			    where);
 		return NULL;
 	}
 	struct sb_store *s = NULL;

@@ -161,7 +161,7 @@ int sb_cmd_compare(int argc, char **argv)
 			rc = sb_cli_fail("compare: %s", err.msg);
 			goto done;
 		}
-		if (!(st = sb_cli_store_open("compare", store))) {
+		if (!(st = sb_cli_store_open("compare", store, true))) {
 			rc = 1;
 			goto done;
 		}

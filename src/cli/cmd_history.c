@@ -54,7 +54,7 @@ static int history_import(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return sb_cli_fail("history import: give a directory or file to import (see sandbench history --help)");
-	struct sb_store *s = sb_cli_store_open("history import", store);
+	struct sb_store *s = sb_cli_store_open("history import", store, false);
 	if (!s)
 		return 1;
 	struct sb_store_import_stats st = {0};
@@ -257,7 +257,7 @@ static int history_query(int argc, char **argv)
 	}
 	if (optind < argc)
 		return sb_cli_fail("history: unexpected argument '%s' (see sandbench history --help)", argv[optind]);
-	struct sb_store *s = sb_cli_store_open("history", store);
+	struct sb_store *s = sb_cli_store_open("history", store, true);
 	if (!s)
 		return 1;
 	json_t *res = NULL;

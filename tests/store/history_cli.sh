@@ -88,6 +88,8 @@ expect_error "bad --since" "--since 'soon'" $sb history --since soon
 expect_error "bad --stat" "statistic 'p42'" $sb history --stat p42
 expect_error "stray operand" "unexpected argument 'x'" $sb history x
 expect_error "a directory as the store" "is a directory" $sb history --store "$TMP"
+expect_error "history does not create a store" "no store at $TMP/none.db: nothing recorded yet" $sb history --store "$TMP/none.db"
+[ ! -e "$TMP/none.db" ] && ok "and left no file" || fail "history created $TMP/none.db"
 expect_error "import of a missing path" "nosuch.json" $sb history import "$TMP/nosuch.json"
 echo '{"schema": ' > "$TMP/bad.json"
 expect_error "import of malformed JSON" "bad.json: malformed JSON" $sb history import "$TMP/bad.json"
