@@ -1,9 +1,10 @@
 #!/bin/bash
 # Install what sandbench needs from Debian, only what is missing. Groups:
-#   build    compiler, meson/ninja, jansson, libseccomp, libmicrohttpd, busybox-static (rootfs)
+#   build    compiler, meson/ninja, jansson, libseccomp, libmicrohttpd, busybox-static (rootfs), SQLite +
+#            libpq (results store)
 #   test     cmocka, python3-jsonschema (report validation), file, iproute2, hyperfine, chromium +
 #            python3-pil (the HTML report loaded and screenshotted headless), prometheus (promtool)
-#            and python3-prometheus-client (the metrics endpoint's checks)
+#            and python3-prometheus-client (the metrics endpoint's checks), postgresql (store tests)
 #   runtimes the sandbox runtimes the integration tests drive (bwrap ...)
 set -eu
 want=()
@@ -12,11 +13,13 @@ for group in "$@"; do
 	case $group in
 	build)
 		add gcc libc6-dev meson ninja-build pkg-config libjansson-dev libseccomp-dev busybox-static git
-		add libmicrohttpd-dev ;;
+		add libmicrohttpd-dev
+		add libsqlite3-dev libpq-dev ;;
 	test)
 		add libcmocka-dev python3 python3-jsonschema file iproute2 procps hyperfine util-linux
 		add chromium python3-pil
-		add prometheus python3-prometheus-client ;;
+		add prometheus python3-prometheus-client
+		add postgresql ;;
 	runtimes)
 		add bubblewrap crun runc lxc firejail podman docker.io containerd
 		# the qemu driver: QEMU, the Linux source and tools for the minimal guest kernel,

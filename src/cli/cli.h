@@ -58,6 +58,38 @@ void sb_cli_print_json(const json_t *v);
 int sb_cli_prepare_assets(const struct sb_driver *drv, char *agent, size_t agent_len, char *rootfs,
 			  size_t rootfs_len);
 
+/* The results store (src/cli/cli_store.c): --store PATH|URL and --no-store on run, matrix and
+ * paired; every finished result is recorded unless recording is off (docs/history.md). */
+#define SB_CLI_OPT_STORE 0x100
+#define SB_CLI_OPT_NO_STORE 0x101
+#define SB_CLI_STORE_LONGOPTS                                                                       \
+	{"store", required_argument, NULL, SB_CLI_OPT_STORE}, {"no-store", no_argument, NULL, SB_CLI_OPT_NO_STORE}
+struct sb_cli_store_opts {
+	const char *location; /* --store */
+	bool off;             /* --no-store */
+};
+/* Handle option c if it is --store or --no-store (returns true). */
+bool sb_cli_store_opt(int c, const char *arg, struct sb_cli_store_opts *o);
+struct sb_store;
+/* Open the store for a verb that reads or writes it (--store, $SANDBENCH_STORE, the default file).
+ * read_only: a verb that only reads (history, compare --against-history) does not create a SQLite
+ * file that is not there. Prints one error line and returns NULL on failure. */
+struct sb_store *sb_cli_store_open(const char *verb, const char *location, bool read_only);
+struct sb_session;
+struct sb_sink;
+/* Add the store sink to a session unless recording is off (*sink NULL then). A store that cannot be
+ * opened is a tool error: one line printed, returns 1 (use --no-store to run without it). */
+int sb_cli_store_sink(const char *verb, const struct sb_cli_store_opts *o, struct sb_session *session,
+		      struct sb_sink **sink);
+/* After the verb's results went to the session: a failed recording is a warning on stderr (the
+ * run's own result stands); unless quiet, one line on stdout says where the results went. */
+void sb_cli_store_done(const char *verb, const struct sb_sink *sink, bool quiet);
+struct sb_compare_input;
+/* Load every operand (a report, a directory of reports, a matrix summary) into one compare input
+ * (free with sb_compare_input_free, also after a failure). Prints one error line and returns 1 on
+ * failure, 0 on success. */
+int sb_cli_load_reports(const char *verb, char *const *paths, int n, struct sb_compare_input *all);
+
 int sb_cmd_list(int argc, char **argv);
 int sb_cmd_drivers(int argc, char **argv);
 int sb_cmd_run(int argc, char **argv);
@@ -71,3 +103,7 @@ int sb_cmd_doctor(int argc, char **argv);
 int sb_cmd_report(int argc, char **argv);
 int sb_cmd_top(int argc, char **argv);
 int sb_cmd_metrics(int argc, char **argv);
+
+int sb_cmd_history(int argc, char **argv);
+int sb_cmd_baseline(int argc, char **argv);
+int sb_cmd_slo(int argc, char **argv);

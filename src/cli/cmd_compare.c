@@ -7,6 +7,8 @@
 #include "compare/compare.h"
 #include "compare/render.h"
 #include "core/report.h"
+#include "store/baseline.h"
+#include "store/store.h"
 
 static void compare_usage(void)
 {
@@ -16,7 +18,8 @@ static void compare_usage(void)
 	       "                         [--test mann-whitney|permutation]\n"
 	       "                         [--allow-mismatch] [--strict]\n"
 	       "                         [--host-mismatch warn|error] [--fail-on-warn]\n"
-	       "                         [--json | --markdown] [--out FILE]\n\n"
+	       "                         [--json | --markdown] [--out FILE]\n"
+	       "       sandbench compare --against-history N CURRENT [--store PATH|URL] [options]\n\n"
 	       "BASELINE and CURRENT are each a report, a directory of reports (paired by scenario and\n"
 	       "driver; several runs of one pair are pooled as sessions) or a matrix summary\n"
 	       "(sandbench.matrix/v1). Per metric: the statistic (--on, default p50) of the raw samples,\n"
@@ -30,6 +33,8 @@ static void compare_usage(void)
 	       "(docs/compare.md).\n"
 	       "--json prints the result (schema sandbench.compare/v1), --markdown a PR comment; --out\n"
 	       "also writes the JSON to FILE.\n"
+	       "--against-history N: the baseline is the last N recorded runs of each current report's\n"
+	       "scenario, driver, driver version and parameters on the same host class (docs/history.md).\n"
 	       "Exit: 0 pass, 1 tool error or a failed guard, 2 regression, 3 warnings with --fail-on-warn.\n");
 }
 
@@ -55,13 +60,15 @@ int sb_cmd_compare(int argc, char **argv)
 		{"out", required_argument, NULL, 'o'},		{"help", no_argument, NULL, 'h'},
 		{"correction", required_argument, NULL, 'c'},	{"drift", required_argument, NULL, 'D'},
 		{"normalize", required_argument, NULL, 'N'},	{"test", required_argument, NULL, 'X'},
+		{"against-history", required_argument, NULL, 'A'}, {"store", required_argument, NULL, 's'},
 		{NULL, 0, NULL, 0},
 	};
 	struct sb_compare_opts o = {
 		.defaults = {.statistic = SB_STAT_P50, .threshold = 0.10, .alpha = 0.05, .min_change = -1,
 			     .drift = -1, .entry = -1},
 	};
-	const char *budgets_path = NULL, *out = NULL;
+	const char *budgets_path = NULL, *out = NULL, *store = NULL;
+	unsigned against = 0;
 	bool json = false, markdown = false;
 	struct sb_budgets *budgets = NULL;
 	struct sb_compare_input in[2] = {0};
@@ -125,19 +132,47 @@ int sb_cmd_compare(int argc, char **argv)
 		case 'j': json = true; break;
 		case 'm': markdown = true; break;
 		case 'o': out = optarg; break;
+		case 'A':
+			if (!sb_cli_uint("--against-history", optarg, &against))
+				return 1;
+			if (against < 1)
+				return sb_cli_fail("compare: --against-history 0: expected the number of recorded runs to compare with");
+			break;
+		case 's': store = optarg; break;
 		case 'h': compare_usage(); return 0;
 		}
 	}
 	if (json && markdown)
 		return sb_cli_fail("compare: --json and --markdown are exclusive (use --out FILE for the JSON)");
-	if (argc - optind != 2)
+	if (against && argc - optind != 1)
+		return sb_cli_fail("compare: --against-history takes CURRENT only, got %d operands", argc - optind);
+	if (!against && argc - optind != 2)
 		return sb_cli_fail("compare: expected BASELINE and CURRENT, got %d operand%s (see sandbench compare --help)",
 				   argc - optind, argc - optind == 1 ? "" : "s");
+	if (store && !against)
+		return sb_cli_fail("compare: --store goes with --against-history");
 	if (budgets_path && sb_budgets_load(budgets_path, &budgets, &err) < 0)
 		return sb_cli_fail("compare: %s", err.msg);
 	o.budgets = budgets;
-	if (sb_compare_input_load(argv[optind], "baseline", &in[0], &err) < 0 ||
-	    sb_compare_input_load(argv[optind + 1], "current", &in[1], &err) < 0) {
+	if (against) {
+		/* The baseline from the store: the last runs of the same configuration. */
+		struct sb_store *st = NULL;
+		if (sb_compare_input_load(argv[optind], "current", &in[1], &err) < 0) {
+			rc = sb_cli_fail("compare: %s", err.msg);
+			goto done;
+		}
+		if (!(st = sb_cli_store_open("compare", store, true))) {
+			rc = 1;
+			goto done;
+		}
+		int hrc = sb_store_history_input(st, &in[1], against, &in[0], &err);
+		sb_store_close(st);
+		if (hrc < 0) {
+			rc = sb_cli_fail("compare: %s", err.msg);
+			goto done;
+		}
+	} else if (sb_compare_input_load(argv[optind], "baseline", &in[0], &err) < 0 ||
+		   sb_compare_input_load(argv[optind + 1], "current", &in[1], &err) < 0) {
 		rc = sb_cli_fail("compare: %s", err.msg);
 		goto done;
 	}

@@ -33,7 +33,8 @@ static void matrix_usage(void)
 {
 	printf("usage: sandbench matrix [--drivers all|D1,D2,...] [--scenarios quick|standard|full|AXIS|S1,S2,...]\n"
 	       "                        [--runs N] [--warmup W] [--timeout S] [--param k=v]... [--out DIR] [--json]\n"
-	       "                        [--no-host-ref] [--setup-timeout S] [--keep-series]\n\n"
+	       "                        [--no-host-ref] [--setup-timeout S] [--keep-series]\n"
+	       "                        [--store PATH|URL | --no-store]\n\n"
 	       "Runs each scenario on each driver (default: all drivers, the quick profile). Drivers that\n"
 	       "are not usable here, or lack a capability a scenario needs, get SKIP cells with the reason.\n"
 	       "Iterations are interleaved: round i runs iteration i on every driver, the driver order\n"
@@ -41,7 +42,8 @@ static void matrix_usage(void)
 	       "DIR (default ./sandbench-matrix) and prints one block per scenario: drivers as rows, the\n"
 	       "scenario's headline metrics as columns (as many as fit the terminal, 120 columns when not a\n"
 	       "terminal), cells p50 (p99), the best of each column marked '*'. Every metric is in the JSON;\n"
-	       "`sandbench report --html` draws them all.\n");
+	       "`sandbench report --html` draws them all. Every report and the summary\n"
+	       "are recorded in the history store (docs/history.md); --no-store: not.\n");
 }
 
 static int select_drivers(const char *spec, struct drv_entry *out, size_t *n)
@@ -153,12 +155,14 @@ int sb_cmd_matrix(int argc, char **argv)
 		{"drivers", required_argument, NULL, 'd'}, {"scenarios", required_argument, NULL, 's'},
 		SB_CLI_ITER_LONGOPTS,
 		{"out", required_argument, NULL, 'o'},     {"json", no_argument, NULL, 'j'},
+		SB_CLI_STORE_LONGOPTS,
 		{"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
 	};
 	const char *drivers_spec = "all", *scn_spec = "quick", *out = "sandbench-matrix";
 	int rc = 0, c;
 	struct sb_cli_iter_opts it = {.runs = -1, .warmup = -1, .timeout_s = 60};
 	bool json = false;
+	struct sb_cli_store_opts store = {0};
 	struct sb_error err = {0};
 	optind = 1;
 	while ((c = sb_cli_next_opt(argc, argv, "matrix", opts, &it)) != -1) {
@@ -171,6 +175,8 @@ int sb_cmd_matrix(int argc, char **argv)
 		case 's': scn_spec = optarg; break;
 		case 'o': out = optarg; break;
 		case 'j': json = true; break;
+		case SB_CLI_OPT_STORE:
+		case SB_CLI_OPT_NO_STORE: sb_cli_store_opt(c, optarg, &store); break;
 		case 'h': matrix_usage(); goto done;
 		}
 	}
@@ -220,6 +226,12 @@ int sb_cmd_matrix(int argc, char **argv)
 	if (!session || sb_session_add_sink(session, sb_sink_json_new(out, SB_JSON_MATRIX_DIR)) < 0) {
 		sb_session_free(session);
 		rc = sb_cli_fail("matrix: out of memory");
+		goto done;
+	}
+	struct sb_sink *store_sink;
+	if (sb_cli_store_sink("matrix", &store, session, &store_sink) != 0) {
+		sb_session_free(session);
+		rc = 1;
 		goto done;
 	}
 	const char *run_id = session->run_id, *started = session->started_at;
@@ -302,6 +314,7 @@ int sb_cmd_matrix(int argc, char **argv)
 		sb_buf_free(&tb);
 		printf("\nreports and matrix.json: %s/\ncharts of them all: sandbench report --html matrix.html %s\n", out, out);
 	}
+	sb_cli_store_done("matrix", store_sink, json);
 	for (size_t i = 0; i < nscn * ndrv; i++)
 		json_decref(reports[i]);
 	free(reports);

@@ -25,7 +25,8 @@ static void paired_usage(void)
 	       "options: [--pairs N] [--warmup W] [--timeout SECONDS] [--alpha A] [--threshold F]\n"
 	       "         [--metric GLOB]... [--require-significance [--max-retries K]]\n"
 	       "         [--fail-on-regression PCT] [--fail-on-warn] [--allow-nonzero]\n"
-	       "         [--output-cap BYTES] [--json | --markdown] [--out FILE]\n\n"
+	       "         [--output-cap BYTES] [--json | --markdown] [--out FILE]\n"
+	       "         [--store PATH|URL | --no-store]\n\n"
 	       "Runs W warmup pairs (default 2, excluded) then N pairs (default 20), alternating which side\n"
 	       "goes first (A B | B A | ...). Commands without shell syntax run directly, others under\n"
 	       "/bin/sh -c; each run records wall, cpu (user+sys), user and sys ms and max RSS (wait4).\n"
@@ -37,6 +38,7 @@ static void paired_usage(void)
 	       "with --fail-on-regression PCT, only when the whole CI is worse by >= PCT%%.\n"
 	       "--require-significance adds pairs in growing batches, up to K more looks (default 3), each at\n"
 	       "alpha/(K+1).\n"
+	       "The document is recorded in the history store (docs/history.md); --no-store: not.\n"
 	       "Exit: 0 pass, 1 tool error or a failed run, 2 regression, 3 warn with --fail-on-warn.\n");
 }
 
@@ -146,7 +148,7 @@ int sb_cmd_paired(int argc, char **argv)
 		{"allow-nonzero", no_argument, NULL, 'Z'},	   {"output-cap", required_argument, NULL, 'c'},
 		{"json", no_argument, NULL, 'j'},		   {"markdown", no_argument, NULL, 'M'},
 		{"out", required_argument, NULL, 'o'},		   {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		SB_CLI_STORE_LONGOPTS,				   {NULL, 0, NULL, 0},
 	};
 	const char *bcmd = NULL, *ccmd = NULL, *bdrv = NULL, *cdrv = NULL, *drv_both = NULL, *out = NULL;
 	struct sb_params common = {0}, bparams = {0}, cparams = {0};
@@ -160,6 +162,7 @@ int sb_cmd_paired(int argc, char **argv)
 	memset(sides, 0, sizeof(sides));
 	json_t *doc = NULL;
 	struct sb_session *session = NULL;
+	struct sb_cli_store_opts store = {0};
 	struct sb_error err = {0};
 	int c, rc = 1;
 	optind = 1;
@@ -239,6 +242,8 @@ int sb_cmd_paired(int argc, char **argv)
 		case 'j': json = true; break;
 		case 'M': markdown = true; break;
 		case 'o': out = optarg; break;
+		case SB_CLI_OPT_STORE:
+		case SB_CLI_OPT_NO_STORE: sb_cli_store_opt(c, optarg, &store); break;
 		case 'h': paired_usage(); rc = 0; goto done;
 		}
 	}
@@ -319,6 +324,9 @@ int sb_cmd_paired(int argc, char **argv)
 		sb_cli_fail("paired: out of memory");
 		goto done;
 	}
+	struct sb_sink *store_sink;
+	if (sb_cli_store_sink("paired", &store, session, &store_sink) != 0)
+		goto done;
 	json_t *host = session->host;
 	json_t *bdesc, *cdesc;
 	if (cmd_mode) {
@@ -380,6 +388,7 @@ int sb_cmd_paired(int argc, char **argv)
 		sb_render_paired_markdown(stdout, doc);
 	else
 		sb_render_paired_table(stdout, doc);
+	sb_cli_store_done("paired", store_sink, json || markdown);
 	fflush(stdout);
 	rc = sb_paired_exit_code(doc, fail_on_warn);
 done:

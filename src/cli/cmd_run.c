@@ -25,6 +25,7 @@ static void run_usage(void)
 	       "                     [--timeout SECONDS] [--param k=v]... [--out FILE|DIR] [--json]\n"
 	       "                     [--repeat K] [--no-host-ref] [--setup-timeout S] [--keep-series]\n"
 	       "                     [--live [--sample-interval S] [--registry PATH]]\n"
+	       "                     [--store PATH|URL | --no-store]\n"
 	       "       sandbench run --profile quick|standard|full [options]\n\n"
 	       "Runs each scenario on driver D (default: process): W warmup iterations (kept in the\n"
 	       "report, flagged, excluded from statistics), then N measured ones, each with a deadline\n"
@@ -43,6 +44,8 @@ static void run_usage(void)
 	       "its driver's stats, into the shared-memory registry PATH (default $SANDBENCH_REGISTRY or\n"
 	       "/dev/shm/sandbench-metrics): watch with `sandbench top` or `sandbench metrics serve`;\n"
 	       "with --keep-series, scenarios that ask for it keep the samples as live_* series.\n"
+	       "Every report is also recorded in the history store (--store, $SANDBENCH_STORE, or\n"
+	       "~/.local/share/sandbench/history.db; docs/history.md); --no-store: not.\n"
 	       "Exit: 0 all ok or skipped, 1 an error, 130/143 interrupted (reports still written).\n");
 }
 
@@ -58,7 +61,7 @@ int sb_cmd_run(int argc, char **argv)
 		{"driver", required_argument, NULL, 'd'}, SB_CLI_ITER_LONGOPTS,
 		{"out", required_argument, NULL, 'o'},
 		{"json", no_argument, NULL, 'j'},         {"profile", required_argument, NULL, 'P'},
-		{"repeat", required_argument, NULL, 'r'},
+		{"repeat", required_argument, NULL, 'r'}, SB_CLI_STORE_LONGOPTS,
 		{"live", no_argument, NULL, 'L'},         {"sample-interval", required_argument, NULL, 'I'},
 		{"registry", required_argument, NULL, 'G'},
 		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
@@ -70,6 +73,7 @@ int sb_cmd_run(int argc, char **argv)
 	struct sb_cli_iter_opts it = {.runs = -1, .warmup = -1, .timeout_s = 60};
 	bool json = false;
 	unsigned repeat = 1;
+	struct sb_cli_store_opts store = {0};
 	struct sb_error err = {0};
 	int c, rc = 0;
 	optind = 1;
@@ -83,6 +87,8 @@ int sb_cmd_run(int argc, char **argv)
 		case 'o': out = optarg; break;
 		case 'j': json = true; break;
 		case 'P': profile = optarg; break;
+		case SB_CLI_OPT_STORE:
+		case SB_CLI_OPT_NO_STORE: sb_cli_store_opt(c, optarg, &store); break;
 		case 'r':
 			if (!sb_cli_uint("--repeat", optarg, &repeat)) {
 				rc = 1;
@@ -198,6 +204,12 @@ int sb_cmd_run(int argc, char **argv)
 			goto done;
 		}
 	}
+	struct sb_sink *store_sink;
+	if (sb_cli_store_sink("run", &store, session, &store_sink) != 0) {
+		sb_session_free(session);
+		rc = 1;
+		goto done;
+	}
 	json_t *reports[256];
 	size_t nrep = 0;
 	json_t *summary = json_array();
@@ -253,6 +265,7 @@ int sb_cmd_run(int argc, char **argv)
 		sb_render_reports_table(stdout, reports, nrep);
 	if (!json && nrep)
 		printf("\nreports: %s%s\n", out, out_is_file ? "" : "/");
+	sb_cli_store_done("run", store_sink, json);
 	fflush(stdout);
 	for (size_t i = 0; i < nrep; i++)
 		json_decref(reports[i]);

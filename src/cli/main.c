@@ -23,6 +23,10 @@ static const struct {
 	{"doctor", sb_cmd_doctor, "leftovers of crashed runs; host fixes runtimes need"},
 	{"top", sb_cmd_top, "live CPU, memory, disk, network of running sandboxes (run --live)"},
 	{"metrics", sb_cmd_metrics, "serve the live sandboxes' metrics to Prometheus (metrics serve)"},
+
+	{"history", sb_cmd_history, "the results store: import documents, a metric over time, change points"},
+	{"baseline", sb_cmd_baseline, "save reports as this host class's baseline, or check against it"},
+	{"slo", sb_cmd_slo, "check reports against service-level objectives, one line"},
 };
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
 
