@@ -34,7 +34,7 @@ static void matrix_usage(void)
 	printf("usage: sandbench matrix [--drivers all|D1,D2,...] [--scenarios quick|standard|full|AXIS|S1,S2,...]\n"
 	       "                        [--runs N] [--warmup W] [--timeout S] [--param k=v]... [--out DIR] [--json]\n"
 	       "                        [--no-host-ref] [--setup-timeout S] [--keep-series]\n"
-	       "                        [--store PATH|URL | --no-store]\n\n"
+	       "                        [--store PATH|URL | --no-store] [--html FILE]\n\n"
 	       "Runs each scenario on each driver (default: all drivers, the quick profile). Drivers that\n"
 	       "are not usable here, or lack a capability a scenario needs, get SKIP cells with the reason.\n"
 	       "Iterations are interleaved: round i runs iteration i on every driver, the driver order\n"
@@ -156,9 +156,10 @@ int sb_cmd_matrix(int argc, char **argv)
 		SB_CLI_ITER_LONGOPTS,
 		{"out", required_argument, NULL, 'o'},     {"json", no_argument, NULL, 'j'},
 		SB_CLI_STORE_LONGOPTS,
+		{"html", required_argument, NULL, 'H'},
 		{"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
 	};
-	const char *drivers_spec = "all", *scn_spec = "quick", *out = "sandbench-matrix";
+	const char *drivers_spec = "all", *scn_spec = "quick", *out = "sandbench-matrix", *html = NULL;
 	int rc = 0, c;
 	struct sb_cli_iter_opts it = {.runs = -1, .warmup = -1, .timeout_s = 60};
 	bool json = false;
@@ -175,6 +176,7 @@ int sb_cmd_matrix(int argc, char **argv)
 		case 's': scn_spec = optarg; break;
 		case 'o': out = optarg; break;
 		case 'j': json = true; break;
+		case 'H': html = optarg; break;
 		case SB_CLI_OPT_STORE:
 		case SB_CLI_OPT_NO_STORE: sb_cli_store_opt(c, optarg, &store); break;
 		case 'h': matrix_usage(); goto done;
@@ -224,6 +226,11 @@ int sb_cmd_matrix(int argc, char **argv)
 	char ended[40];
 	struct sb_session *session = sb_session_new();
 	if (!session || sb_session_add_sink(session, sb_sink_json_new(out, SB_JSON_MATRIX_DIR)) < 0) {
+		sb_session_free(session);
+		rc = sb_cli_fail("matrix: out of memory");
+		goto done;
+	}
+	if (html && sb_session_add_sink(session, sb_sink_html_new(html, "sandbench matrix")) < 0) {
 		sb_session_free(session);
 		rc = sb_cli_fail("matrix: out of memory");
 		goto done;
@@ -304,6 +311,8 @@ int sb_cmd_matrix(int argc, char **argv)
 		json_object_set_new(summary, "interrupted", json_true());
 	if (sb_session_matrix(session, summary, &err) < 0)
 		rc = sb_cli_fail("matrix: %s", err.msg);
+	if (sb_session_finish(session, &err) < 0)
+		rc = sb_cli_fail("matrix: %s", err.msg);
 	if (json) {
 		sb_cli_print_json(summary);
 	} else {
@@ -312,7 +321,11 @@ int sb_cmd_matrix(int argc, char **argv)
 		sb_render_matrix_term(summary, sb_cli_term_width(), &tb);
 		fwrite(tb.data ? tb.data : "", 1, tb.len, stdout);
 		sb_buf_free(&tb);
-		printf("\nreports and matrix.json: %s/\ncharts of them all: sandbench report --html matrix.html %s\n", out, out);
+		printf("\nreports and matrix.json: %s/\n", out);
+		if (html)
+			printf("the page with charts of them all: %s\n", html);
+		else
+			printf("charts of them all: sandbench report --html matrix.html %s (or --html FILE)\n", out);
 	}
 	sb_cli_store_done("matrix", store_sink, json);
 	for (size_t i = 0; i < nscn * ndrv; i++)

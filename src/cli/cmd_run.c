@@ -25,7 +25,7 @@ static void run_usage(void)
 	       "                     [--timeout SECONDS] [--param k=v]... [--out FILE|DIR] [--json]\n"
 	       "                     [--repeat K] [--no-host-ref] [--setup-timeout S] [--keep-series]\n"
 	       "                     [--live [--sample-interval S] [--registry PATH]]\n"
-	       "                     [--store PATH|URL | --no-store]\n"
+	       "                     [--store PATH|URL | --no-store] [--html FILE]\n"
 	       "       sandbench run --profile quick|standard|full [options]\n\n"
 	       "Runs each scenario on driver D (default: process): W warmup iterations (kept in the\n"
 	       "report, flagged, excluded from statistics), then N measured ones, each with a deadline\n"
@@ -63,9 +63,10 @@ int sb_cmd_run(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},         {"profile", required_argument, NULL, 'P'},
 		{"repeat", required_argument, NULL, 'r'}, SB_CLI_STORE_LONGOPTS,
 		{"live", no_argument, NULL, 'L'},         {"sample-interval", required_argument, NULL, 'I'},
-		{"registry", required_argument, NULL, 'G'},
+		{"registry", required_argument, NULL, 'G'}, {"html", required_argument, NULL, 'H'},
 		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
+	const char *html = NULL;
 	bool live = false;
 	double interval = 1;
 	const char *registry = NULL, *live_only = NULL;
@@ -87,6 +88,7 @@ int sb_cmd_run(int argc, char **argv)
 		case 'o': out = optarg; break;
 		case 'j': json = true; break;
 		case 'P': profile = optarg; break;
+		case 'H': html = optarg; break;
 		case SB_CLI_OPT_STORE:
 		case SB_CLI_OPT_NO_STORE: sb_cli_store_opt(c, optarg, &store); break;
 		case 'r':
@@ -204,6 +206,11 @@ int sb_cmd_run(int argc, char **argv)
 			goto done;
 		}
 	}
+	if (html && sb_session_add_sink(session, sb_sink_html_new(html, NULL)) < 0) {
+		sb_session_free(session);
+		rc = sb_cli_fail("run: out of memory");
+		goto done;
+	}
 	struct sb_sink *store_sink;
 	if (sb_cli_store_sink("run", &store, session, &store_sink) != 0) {
 		sb_session_free(session);
@@ -263,8 +270,10 @@ int sb_cmd_run(int argc, char **argv)
 		sb_cli_print_json(summary);
 	else if (nrep)
 		sb_render_reports_table(stdout, reports, nrep);
+	if (sb_session_finish(session, &err) < 0)
+		rc = sb_cli_fail("run: %s", err.msg);
 	if (!json && nrep)
-		printf("\nreports: %s%s\n", out, out_is_file ? "" : "/");
+		printf("\nreports: %s%s%s%s\n", out, out_is_file ? "" : "/", html ? "; page: " : "", html ? html : "");
 	sb_cli_store_done("run", store_sink, json);
 	fflush(stdout);
 	for (size_t i = 0; i < nrep; i++)

@@ -135,3 +135,18 @@ int sb_session_paired(struct sb_session *s, const json_t *paired, struct sb_erro
 {
 	FAN_OUT(s, on_paired, paired, err);
 }
+
+int sb_session_finish(struct sb_session *s, struct sb_error *err)
+{
+	int first = 0;
+	for (size_t i = 0; i < s->nsinks; i++) {
+		struct sb_sink *k = s->sinks[i];
+		struct sb_error e = {0};
+		int rc = k->finish ? k->finish(k, &e) : 0;
+		if (rc < 0 && first == 0) {
+			first = rc;
+			sb_error_set(err, -rc, "%s", e.msg);
+		}
+	}
+	return first;
+}

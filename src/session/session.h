@@ -21,7 +21,10 @@ struct sb_sink {
 	int (*on_matrix)(struct sb_sink *sink, const json_t *summary, struct sb_error *err);
 	/* A paired A/B document (sandbench.paired/v1). */
 	int (*on_paired)(struct sb_sink *sink, const json_t *paired, struct sb_error *err);
-	/* Free the sink (and flush what it holds). */
+	/* Everything has been handed over: write what the sink gathered (a page of all the results).
+	 * Called once by sb_session_finish, before close. */
+	int (*finish)(struct sb_sink *sink, struct sb_error *err);
+	/* Free the sink. */
 	void (*close)(struct sb_sink *sink);
 	/* Live boxes, for sinks that watch sandboxes while they run (the metrics registry). */
 	sb_box_event_fn box_event;
@@ -55,6 +58,9 @@ int sb_session_report(struct sb_session *s, const json_t *report, char *where, s
 		      struct sb_error *err);
 int sb_session_matrix(struct sb_session *s, const json_t *summary, struct sb_error *err);
 int sb_session_paired(struct sb_session *s, const json_t *paired, struct sb_error *err);
+/* The invocation is done (also after an interrupt): every sink writes what it gathered. The first
+ * failure is returned; the other sinks still finish. */
+int sb_session_finish(struct sb_session *s, struct sb_error *err);
 
 /* The JSON file sink. Layouts: */
 enum sb_json_layout {
@@ -64,6 +70,9 @@ enum sb_json_layout {
 };
 /* Writes atomically (temp file, fsync, rename). The directory must exist. */
 struct sb_sink *sb_sink_json_new(const char *path, enum sb_json_layout layout);
+/* The HTML sink: gathers every report and paired document of the invocation and, at finish, writes
+ * one self-contained page (the same as `sandbench report --html`) to path, atomically. */
+struct sb_sink *sb_sink_html_new(const char *path, const char *title);
 
 /* The live-metrics sink: a sampler thread (src/metrics/sampler.h) that watches every box of the
  * session's runs and publishes it into the shared-memory registry; with keep_series it also feeds
