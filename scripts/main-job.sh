@@ -3,7 +3,7 @@
 # driver, print the table and write the reports (and their history store) into ./sandbench-results.
 set -eu
 cd "$(dirname "$0")/.."
-bash scripts/deps.sh build test
+bash scripts/deps.sh build
 [ -f build/build.ninja ] || meson setup build --buildtype=release >/dev/null
 ninja -C build >/dev/null
 driver=${SANDBENCH_DRIVER:-native}
