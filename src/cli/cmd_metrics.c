@@ -18,7 +18,61 @@
 #include "metrics/expose.h"
 #include "metrics/registry.h"
 
+#include <dlfcn.h>
+
 #define DEFAULT_LISTEN "127.0.0.1:9464"
+
+/* libmicrohttpd is loaded on the first `metrics serve`: linked in, it and the TLS stack it pulls
+ * (gnutls, nettle, p11-kit ... 11 libraries) would cost every sandbench start several ms, which
+ * `sandbench exec` pays on each call. The names below resolve to this table. */
+static struct {
+	__typeof__(MHD_create_response_from_buffer) *create_response_from_buffer;
+	__typeof__(MHD_add_response_header) *add_response_header;
+	__typeof__(MHD_queue_response) *queue_response;
+	__typeof__(MHD_destroy_response) *destroy_response;
+	__typeof__(MHD_lookup_connection_value) *lookup_connection_value;
+	__typeof__(MHD_start_daemon) *start_daemon;
+	__typeof__(MHD_get_daemon_info) *get_daemon_info;
+	__typeof__(MHD_stop_daemon) *stop_daemon;
+} mhd;
+#define MHD_create_response_from_buffer mhd.create_response_from_buffer
+#define MHD_add_response_header mhd.add_response_header
+#define MHD_queue_response mhd.queue_response
+#define MHD_destroy_response mhd.destroy_response
+#define MHD_lookup_connection_value mhd.lookup_connection_value
+#define MHD_start_daemon mhd.start_daemon
+#define MHD_get_daemon_info mhd.get_daemon_info
+#define MHD_stop_daemon mhd.stop_daemon
+
+/* 0, or -1 with why filled (the library or one of its functions is missing). */
+static int mhd_load(char *why, size_t len)
+{
+	void *h = dlopen("libmicrohttpd.so.12", RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		snprintf(why, len, "cannot load libmicrohttpd (apt-get install libmicrohttpd12): %s", dlerror());
+		return -1;
+	}
+	struct {
+		void **slot;
+		const char *name;
+	} fns[] = {
+		{(void **)&mhd.create_response_from_buffer, "MHD_create_response_from_buffer"},
+		{(void **)&mhd.add_response_header, "MHD_add_response_header"},
+		{(void **)&mhd.queue_response, "MHD_queue_response"},
+		{(void **)&mhd.destroy_response, "MHD_destroy_response"},
+		{(void **)&mhd.lookup_connection_value, "MHD_lookup_connection_value"},
+		{(void **)&mhd.start_daemon, "MHD_start_daemon"},
+		{(void **)&mhd.get_daemon_info, "MHD_get_daemon_info"},
+		{(void **)&mhd.stop_daemon, "MHD_stop_daemon"},
+	};
+	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
+		if (!(*fns[i].slot = dlsym(h, fns[i].name))) {
+			snprintf(why, len, "libmicrohttpd lacks %s", fns[i].name);
+			return -1;
+		}
+	}
+	return 0;
+}
 
 static void metrics_usage(void)
 {
@@ -180,8 +234,10 @@ static int metrics_serve(int argc, char **argv)
 	if (!parse_listen(listen, &ss, &sslen, &v6))
 		return sb_cli_fail("metrics serve: --listen %s: expected HOST:PORT, e.g. %s or [::1]:9464", listen,
 				   DEFAULT_LISTEN);
-	/* A registry that is there but unreadable is refused now, not at the first scrape. */
 	char msg[512];
+	if (mhd_load(msg, sizeof(msg)) < 0)
+		return sb_cli_fail("metrics serve: %s", msg);
+	/* A registry that is there but unreadable is refused now, not at the first scrape. */
 	size_t n;
 	if (take_snapshot(&sv, &n, msg, sizeof(msg)) < 0) {
 		free(sv.e);
