@@ -193,6 +193,8 @@ struct launch_batch {
 	unsigned n;
 	atomic_uint next;
 	int64_t t0, stagger_ns;
+	sb_box_then_fn then;
+	void *then_arg;
 };
 
 static void *launcher(void *arg)
@@ -215,6 +217,15 @@ static void *launcher(void *arg)
 		struct sb_error err = {0};
 		l->rc = box_new_named(lb->ctx, &l->box, &l->create_ns, &l->start_ns, &err);
 		l->ready_ns = sb_now_ns() - lb->t0;
+		if (l->rc == 0 && lb->then) {
+			/* The box stays tracked whatever the follow-up says: the runner destroys it. */
+			l->rc = lb->then(lb->then_arg, l->box, &err);
+			l->done_ns = sb_now_ns() - lb->t0;
+			if (l->rc < 0)
+				snprintf(l->error, sizeof(l->error), "%s", err.msg);
+			continue;
+		}
+		l->done_ns = l->ready_ns;
 		if (l->rc < 0) {
 			snprintf(l->error, sizeof(l->error), "%s", err.msg);
 			if (l->box) { /* created but did not start: it is tracked, destroy it now */
@@ -229,13 +240,20 @@ static void *launcher(void *arg)
 unsigned sb_scn_boxes_new(struct sb_scn_ctx *ctx, unsigned n, unsigned parallel, int64_t stagger_ns,
 			  struct sb_box_launch *out)
 {
+	return sb_scn_boxes_new_then(ctx, n, parallel, stagger_ns, NULL, NULL, out);
+}
+
+unsigned sb_scn_boxes_new_then(struct sb_scn_ctx *ctx, unsigned n, unsigned parallel, int64_t stagger_ns,
+			       sb_box_then_fn then, void *then_arg, struct sb_box_launch *out)
+{
 	memset(out, 0, n * sizeof(*out));
 	if (n == 0)
 		return 0;
 	unsigned threads = parallel == 0 || parallel > n ? n : parallel;
 	if (stagger_ns > 0)
 		threads = n; /* each waits for its own start time */
-	struct launch_batch lb = {.ctx = ctx, .out = out, .n = n, .t0 = sb_now_ns(), .stagger_ns = stagger_ns};
+	struct launch_batch lb = {.ctx = ctx, .out = out, .n = n, .t0 = sb_now_ns(), .stagger_ns = stagger_ns,
+				  .then = then, .then_arg = then_arg};
 	atomic_init(&lb.next, 0);
 	pthread_t *tids = calloc(threads, sizeof(*tids));
 	unsigned started = 0;

@@ -33,13 +33,18 @@ struct sb_metric_def {
 
 /* Per-box outcome of sb_scn_boxes_new (many sandboxes at once). */
 struct sb_box_launch {
-	struct sb_box *box;   /* NULL when it failed */
+	struct sb_box *box;   /* NULL when create or start failed (a failed follow-up leaves it) */
 	int rc;               /* 0, or the negative errno of the failure */
 	char error[256];      /* why it failed */
 	int64_t queued_ns;    /* when it was asked for, from the batch's start */
 	int64_t create_ns, start_ns;
 	int64_t ready_ns;     /* create+start done, from the batch's start */
+	int64_t done_ns;      /* the follow-up (sb_scn_boxes_new_then) done, from the batch's start */
 };
+
+/* A follow-up run in the launcher thread right after its box is ready (e.g. the first command of
+ * a time-to-interactive); a failure fails that box (the box itself stays tracked). */
+typedef int (*sb_box_then_fn)(void *arg, struct sb_box *box, struct sb_error *err);
 
 /* Called (from the runner's thread or a launcher thread) when a box comes or goes: alive once it
  * is started, !alive before it is destroyed. The live metrics sampler watches boxes through it. */
@@ -76,6 +81,7 @@ struct sb_scn_ctx {
 /* Return codes from setup/run_once: 0 ok, -ENOTSUP skip (err says why), other negative error. */
 struct sb_scenario {
 	const char *name;
+	const char *const *aliases; /* older names that still resolve to it (NULL-terminated), or NULL */
 	const char *axis;        /* latency | resource | density | throughput | stability */
 	const char *description; /* one line */
 	unsigned caps;           /* driver capabilities needed */
@@ -137,6 +143,10 @@ int sb_scn_box_destroy(struct sb_scn_ctx *ctx, struct sb_box *box);
  * succeeded. `stagger_ns` > 0 starts box i at i*stagger_ns after the batch began. */
 unsigned sb_scn_boxes_new(struct sb_scn_ctx *ctx, unsigned n, unsigned parallel, int64_t stagger_ns,
 			  struct sb_box_launch *out);
+/* The same, with then(then_arg, box) run in each box's launcher thread once it is ready; its
+ * end is out[i].done_ns. Counts boxes whose create, start and follow-up all succeeded. */
+unsigned sb_scn_boxes_new_then(struct sb_scn_ctx *ctx, unsigned n, unsigned parallel, int64_t stagger_ns,
+			       sb_box_then_fn then, void *then_arg, struct sb_box_launch *out);
 /* Track a box made another way (clone). */
 int sb_scn_box_track(struct sb_scn_ctx *ctx, struct sb_box *box);
 /* Exec with the current deadline; a non-zero exit status is an error naming the command. */
