@@ -23,6 +23,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,11 +46,11 @@
 
 void sbn_new_id(char out[40])
 {
-	static unsigned counter;
+	static atomic_uint counter;
 	unsigned r = 0;
 	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
 		r = (unsigned)sb_now_ns();
-	snprintf(out, 40, "%d-%u-%04x", (int)getpid(), counter++, r & 0xffff);
+	snprintf(out, 40, "%d-%u-%04x", (int)getpid(), atomic_fetch_add(&counter, 1), r & 0xffff);
 }
 
 /* Child side: report and die. */
@@ -278,10 +279,10 @@ int sbn_box_make(const struct sbn_cfg *cfg, const char *name, int src_upper, str
 	bool host_objects = cfg->net == SBN_NET_VETH;
 	for (int c = 0; c < SBN_CTRL_N; c++)
 		host_objects |= box->cg.dir[c][0] != '\0';
-	static bool run_dir;
-	if (!run_dir && (rc = sbn_run_dir_make(err)) < 0)
+	static atomic_bool run_dir;
+	if (!atomic_load(&run_dir) && (rc = sbn_run_dir_make(err)) < 0)
 		goto fail;
-	run_dir = true;
+	atomic_store(&run_dir, true);
 	if (host_objects) {
 		box->marker = true; /* removed on failure too, whatever of it was written */
 		if ((rc = sbn_marker_write(box->id, box->name, owners, nown, &box->cg, NULL, err)) < 0)
