@@ -183,6 +183,14 @@ int sb_drv_template_drop(const struct sb_driver *d, const struct sb_box_spec *sp
 	return DISPATCH(d, template_drop, err, spec, deadline_ns, err);
 }
 
+int sb_drv_template_droppable(const struct sb_driver *d, struct sb_error *err)
+{
+	if (d->template_prepare && !d->template_drop)
+		return sb_error_set(err, ENOTSUP, "unsupported by %s: template_drop (its template cannot be removed, "
+				    "so it cannot start cold)", d->name);
+	return 0;
+}
+
 int sb_drv_list(const struct sb_driver *d, const struct sb_box_spec *spec, sb_line_fn emit, void *arg,
 		int64_t deadline_ns, struct sb_error *err)
 {

@@ -154,6 +154,9 @@ int sb_drv_template_prepare(const struct sb_driver *d, const struct sb_box_spec 
  * a template_prepare but cannot drop what it made. */
 int sb_drv_template_drop(const struct sb_driver *d, const struct sb_box_spec *spec, int64_t deadline_ns,
 			 struct sb_error *err);
+/* Whether a cold start is possible (the template is the rootfs, or it can be dropped), without
+ * dropping anything: 0, or -ENOTSUP with the reason. */
+int sb_drv_template_droppable(const struct sb_driver *d, struct sb_error *err);
 int sb_drv_list(const struct sb_driver *d, const struct sb_box_spec *spec, sb_line_fn emit, void *arg,
 		int64_t deadline_ns, struct sb_error *err);
 int sb_drv_inspect(const struct sb_driver *d, struct sb_box *box, struct sb_box_info *out, int64_t deadline_ns,

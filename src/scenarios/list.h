@@ -2,7 +2,13 @@
  * `const struct sb_scenario sb_scn_<ident>` defined in one file of src/scenarios/; a line whose
  * definition is missing is a link error. Include with SB_SCENARIO(ident) defined. */
 SB_SCENARIO(latency_spawn)
-SB_SCENARIO(latency_exec_output)
+SB_SCENARIO(latency_exec)
+SB_SCENARIO(latency_cold_start)
+SB_SCENARIO(latency_warm_start)
+SB_SCENARIO(latency_start_net)
+SB_SCENARIO(latency_start_no_net)
+SB_SCENARIO(latency_start_jailed)
+SB_SCENARIO(latency_start_big_image)
 SB_SCENARIO(latency_shell_pool)
 SB_SCENARIO(throughput_stdout)
 SB_SCENARIO(throughput_exec_rate)
