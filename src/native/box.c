@@ -163,10 +163,14 @@ static int child_prepare(const struct sb_box *box, bool copy_first, int *ctl, in
 	return 0;
 }
 
-static _Noreturn void child_main(const struct sb_box *box, int ctl, bool copy_first)
+static _Noreturn void child_main(const struct sb_box *box, int ctl, bool copy_first, bool main_thread)
 {
 	char why[512];
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* The parent-death signal follows the thread that made us, not the process: from another
+	 * thread (a burst's launcher, which exits once its box is up) it would kill a live box. There
+	 * the control socket is the tie: init exits when sandbench's end closes (init.c). */
+	if (main_thread)
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 	prctl(PR_SET_NAME, SBN_INIT_COMM);
 	/* No handler and nothing ignored: init's spawns then need no per-signal work (init.c), and as
 	 * the namespace's init it ignores what it does not handle anyway. */
@@ -303,11 +307,12 @@ int sbn_box_make(const struct sbn_cfg *cfg, const char *name, int src_upper, str
 	ca.flags = CLONE_NEWPID | CLONE_PIDFD | (sbn_unpriv() ? CLONE_NEWUSER : 0);
 	ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
 	ca.exit_signal = SIGCHLD;
+	bool main_thread = syscall(SYS_gettid) == getpid();
 	/* Fork-like (no new stack): the child runs on a copy of this stack, as after fork(). */
 	pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
 	if (pid == 0) {
 		close(sp[0]);
-		child_main(box, sp[1], src_upper >= 0);
+		child_main(box, sp[1], src_upper >= 0, main_thread);
 	}
 	close(sp[1]);
 	box->ctl = sp[0];
