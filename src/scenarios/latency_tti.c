@@ -180,6 +180,7 @@ const struct sb_scenario sb_scn_latency_tti = {
 	.caps = SB_CAP_EXEC,
 	.profiles = SB_PROFILE_STANDARD | SB_PROFILE_FULL,
 	.params = tti_params,
+	.profile_params = (const struct sb_profile_param[]){{SB_PROFILE_FULL, "n", "100"}, {0, NULL, NULL}},
 	.metrics = tti_metrics,
 	.default_runs = 5,
 	.default_warmup = 1,

@@ -69,7 +69,8 @@ void sb_scn_tag(struct sb_scn_ctx *ctx, const char *key, const char *fmt, ...)
 
 const char *sb_scn_param(const struct sb_scn_ctx *ctx, const char *key)
 {
-	return sb_params_get_def(ctx->params, ctx->defs, key);
+	const char *v = sb_params_get(ctx->params, key);
+	return v ? v : sb_scenario_profile_default(ctx->scn, ctx->profile, key);
 }
 
 int sb_scn_param_size(struct sb_scn_ctx *ctx, const char *key, uint64_t *out)
@@ -321,12 +322,22 @@ int sb_scn_exec_ok(struct sb_scn_ctx *ctx, struct sb_box *box, const char *const
 	return 0;
 }
 
+const char *sb_scenario_profile_default(const struct sb_scenario *s, unsigned profile, const char *key)
+{
+	for (const struct sb_profile_param *pp = s->profile_params; profile && pp && pp->key; pp++)
+		if ((pp->profiles & profile) && strcmp(pp->key, key) == 0)
+			return pp->value;
+	return sb_params_get_def(NULL, s->params, key);
+}
+
 static json_t *params_json(const struct sb_scenario *s, const struct sb_run_opts *o)
 {
 	json_t *p = json_object();
-	for (const struct sb_param_def *d = s->params; d && d->key; d++)
-		if (d->default_value)
-			json_object_set_new(p, d->key, json_string(d->default_value));
+	for (const struct sb_param_def *d = s->params; d && d->key; d++) {
+		const char *v = sb_scenario_profile_default(s, o->profile, d->key);
+		if (v)
+			json_object_set_new(p, d->key, json_string(v));
+	}
 	for (size_t i = 0; o->params && i < o->params->n; i++)
 		json_object_set_new(p, o->params->items[i].key, json_string(o->params->items[i].value));
 	return p;
@@ -470,6 +481,7 @@ int sb_run_begin(const struct sb_scenario *s, const struct sb_run_opts *o, struc
 		     : (o->agent_host_path && o->agent_host_path[0]) ? o->agent_host_path
 		     : "sandbench-agent"; /* not found: the exec error will name it */
 	ctx->run_id = o->run_id;
+	ctx->profile = o->profile;
 	ctx->err = &run->serr;
 	ctx->meta = run->meta;
 	ctx->tags = sb_report_tags(run->report);

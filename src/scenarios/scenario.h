@@ -31,6 +31,12 @@ struct sb_metric_def {
 	const char *meaning; /* one line */
 };
 
+/* A parameter default that differs in one profile (latency-tti: n=100 in the full profile). */
+struct sb_profile_param {
+	unsigned profiles; /* enum sb_profile bits it applies to */
+	const char *key, *value;
+};
+
 /* Per-box outcome of sb_scn_boxes_new (many sandboxes at once). */
 struct sb_box_launch {
 	struct sb_box *box;   /* NULL when create or start failed (a failed follow-up leaves it) */
@@ -61,6 +67,7 @@ struct sb_scn_ctx {
 	struct sb_box_spec spec;        /* base spec; sb_scn_box_new names each box */
 	const char *agent;              /* sandbench-agent path as seen inside a sandbox */
 	const char *run_id;
+	unsigned profile;               /* the profile bit the run was picked by, 0 = none */
 	unsigned iteration;             /* 0-based, warmups first */
 	bool warmup;
 	int64_t deadline_ns;            /* current phase's deadline (setup or iteration) */
@@ -87,6 +94,8 @@ struct sb_scenario {
 	unsigned caps;           /* driver capabilities needed */
 	unsigned profiles;       /* enum sb_profile bits */
 	const struct sb_param_def *params;
+	/* Defaults of params that differ when the scenario runs as part of a profile (a NULL key ends). */
+	const struct sb_profile_param *profile_params;
 	const struct sb_metric_def *metrics; /* ends with a NULL name */
 	unsigned default_runs, default_warmup;
 	int (*setup)(struct sb_scn_ctx *ctx);
@@ -127,7 +136,9 @@ int sb_scn_box_series(struct sb_scn_ctx *ctx, struct sb_box *box);
 /* Set a report tag (string value). */
 void sb_scn_tag(struct sb_scn_ctx *ctx, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Scenario parameter (or its declared default). */
+/* A parameter's default: the profile's (profile_params) when run by that profile, else declared. */
+const char *sb_scenario_profile_default(const struct sb_scenario *s, unsigned profile, const char *key);
+/* Scenario parameter (or its default: the profile's, else the declared one). */
 const char *sb_scn_param(const struct sb_scn_ctx *ctx, const char *key);
 /* Scenario parameter parsed as a size (K/M/G) or unsigned integer; malformed = error naming it. */
 int sb_scn_param_size(struct sb_scn_ctx *ctx, const char *key, uint64_t *out);

@@ -81,6 +81,17 @@ names = [s["name"] for s in cat] + [a for s in cat for a in s["aliases"]]
 assert len(names) == len(set(names)), names
 assert "latency-exec-output" in next(s for s in cat if s["name"] == "latency-exec")["aliases"]
 PY
+# the full profile makes a burst of 100 (profile_params); named alone it stays at 10
+$sb run --profile full --driver process --runs 1 --warmup 0 --keep-series --out "$TMP/full" > /dev/null 2>&1
+$sb run latency-tti --driver process --runs 1 --warmup 0 --keep-series --out "$TMP/named.json" > /dev/null 2>&1
+/usr/bin/python3 - "$TMP/full" "$TMP/named.json" <<'PY' && ok "tti: n=100 in the full profile, 10 named alone" || fail "tti profile default"
+import json, pathlib, sys
+full = json.loads(next(pathlib.Path(sys.argv[1]).glob("latency-tti--*.json")).read_text())
+named = json.loads(open(sys.argv[2]).read())
+for r, n in ((full, 100), (named, 10)):
+    assert r["status"] == "ok" and r["scenario"]["params"]["n"] == str(n), r["scenario"]
+    assert len(r["series"][0]["points"]) == n, len(r["series"][0]["points"])
+PY
 expect_error "tti bad mode" "parameter mode=fast" $sb run latency-tti --param mode=fast --runs 1 --out "$TMP/bad"
 
 # native, where it runs here (root, namespaces)
