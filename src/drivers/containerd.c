@@ -266,10 +266,11 @@ static int ctr_drop(const struct sb_box_spec *spec, int64_t deadline_ns, struct 
 	snprintf(ref, sizeof(ref), "%s/rootfs:%s", CTR_IMAGE_PREFIX, hash);
 	if (strcmp(in->image, ref) == 0)
 		in->image[0] = '\0';
-	/* containerd's garbage collector then drops its content and snapshots */
+	/* containerd's garbage collector then drops its content and snapshots; run to the end even
+	 * while sandbench is being interrupted */
+	const char *rm[] = {ctr_bin, "-n", CTR_NS, "images", "rm", "--sync", ref, NULL};
 	struct sb_error e = {0};
-	if (ctr_run((const char *const[]){"images", "rm", "--sync", ref, NULL}, deadline_ns, NULL, &e) < 0 &&
-	    !strstr(e.msg, "not found")) {
+	if (sb_eng_run_teardown(rm, deadline_ns, &e) < 0 && !strstr(e.msg, "not found")) {
 		*err = e;
 		return -e.code;
 	}

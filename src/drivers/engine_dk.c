@@ -285,9 +285,10 @@ int sb_dk_template_drop(const struct sb_box_spec *spec, int64_t deadline_ns, str
 	snprintf(tag, sizeof(tag), "%s/rootfs:%s", dk->image_prefix, hash);
 	if (strcmp(dk->image, tag) == 0)
 		dk->image[0] = '\0';
+	/* Run to the end even while sandbench is being interrupted: a cold start's image must go. */
 	const char *rmi[] = {dk->cli, "rmi", tag, NULL};
 	struct sb_error e = {0};
-	if (sb_rt_run(rmi, deadline_ns, NULL, &e) < 0 && !sb_eng_image_missing(e.msg)) {
+	if (sb_eng_run_teardown(rmi, deadline_ns, &e) < 0 && !sb_eng_image_missing(e.msg)) {
 		*err = e;
 		return dk_fail(dk, err);
 	}
