@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/params.h"
+#include "core/signals.h"
 #include "core/util.h"
 #include "image/image.h"
 #include "image/kernel.h"
@@ -31,10 +33,15 @@ int sb_cmd_image(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"out", required_argument, NULL, 'o'}, {"kernel", required_argument, NULL, 'k'},
-		{"jobs", required_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+		{"jobs", required_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'},
+		{"big", no_argument, NULL, 'b'},        {"files", required_argument, NULL, 'f'},
+		{"size", required_argument, NULL, 's'}, {NULL, 0, NULL, 0},
 	};
 	const char *out = NULL, *kernel = NULL;
 	unsigned jobs = 2;
+	bool big = false;
+	unsigned files = SB_IMAGE_BIG_FILES;
+	uint64_t size = SB_IMAGE_BIG_BYTES;
 	int c;
 	optind = 1;
 	while ((c = sb_cli_getopt(argc, argv, "image", opts)) != -1) {
@@ -50,8 +57,19 @@ int sb_cmd_image(int argc, char **argv)
 			if (end == optarg || *end || j < 1 || j > 64)
 				return sb_cli_fail("image: --jobs %s: expected a number from 1 to 64", optarg);
 			jobs = (unsigned)j;
+		} else if (c == 'b') {
+			big = true;
+		} else if (c == 'f') {
+			if (!sb_cli_uint("--files", optarg, &files))
+				return 1;
+			if (files == 0)
+				return sb_cli_fail("image: --files must be at least 1");
+		} else if (c == 's') {
+			if (sb_parse_size(optarg, &size) < 0 || size == 0)
+				return sb_cli_fail("image: --size '%s' is not a size like 200M", optarg);
 		} else if (c == 'h') {
 			printf("usage: sandbench image build [--out DIR] [--kernel minimal|debian [--jobs N]]\n"
+			       "                            [--big [--files N] [--size S]]\n"
 			       "Builds the standard rootfs (busybox-static + sandbench-agent + /etc files) into a\n"
 			       "content-addressed directory under DIR (default $SANDBENCH_CACHE, else\n"
 			       "/var/cache/sandbench as root), reusing it when its inputs did not change, and\n"
@@ -60,12 +78,19 @@ int sb_cmd_image(int argc, char **argv)
 			       "  minimal  from Debian's linux-source with images/kernel/minimal.config (minutes;\n"
 			       "           make -jN, default 2)\n"
 			       "  debian   the vmlinux of Debian's linux-image-cloud-amd64 (downloaded, not installed)\n"
-			       "           and the virtio modules it needs\n");
+			       "           and the virtio modules it needs\n"
+			       "--big: the big image instead (latency-start-big-image): the standard rootfs plus\n"
+			       "N files (default %u) of S bytes in all (default 200M) under /data, built once.\n",
+			       SB_IMAGE_BIG_FILES);
 			return 0;
 		}
 	}
 	if (optind >= argc || strcmp(argv[optind], "build") != 0)
-		return sb_cli_fail("image: expected 'build' (sandbench image build [--out DIR])");
+		return sb_cli_fail("image: expected 'build' (sandbench image build [--out DIR] [--big])");
+	if (!big && (files != SB_IMAGE_BIG_FILES || size != SB_IMAGE_BIG_BYTES))
+		return sb_cli_fail("image: --files and --size go with --big");
+	if (big && kernel)
+		return sb_cli_fail("image: --big and --kernel build different things: give one");
 	if (optind + 1 < argc)
 		return sb_cli_fail("image: unexpected argument '%s'", argv[optind + 1]);
 	char agent[4096], rootfs[4096];
@@ -87,6 +112,14 @@ int sb_cmd_image(int argc, char **argv)
 	if (sb_image_build(out ? out : sb_image_default_cache_dir(), agent, rootfs, sizeof(rootfs), &reused,
 			   &err) < 0)
 		return sb_cli_fail("image: %s", err.msg);
+	if (big) {
+		char base[4096];
+		snprintf(base, sizeof(base), "%s", rootfs);
+		sb_signals_install();
+		if (sb_image_build_big(out ? out : sb_image_default_cache_dir(), base, files, size, rootfs,
+				       sizeof(rootfs), &reused, &err) < 0)
+			return sb_cli_fail("image: %s", err.msg);
+	}
 	printf("%s\n", rootfs);
 	fprintf(stderr, "%s\n", reused ? "(reused: inputs unchanged)" : "(built)");
 	return 0;

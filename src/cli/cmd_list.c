@@ -76,9 +76,12 @@ int sb_cmd_list(int argc, char **argv)
 			json_array_append_new(metrics, json_pack("{s:s, s:s, s:b, s:s}", "name", m->name, "unit", m->unit,
 								 "higher_is_better", m->dir == SB_HIGHER_IS_BETTER,
 								 "meaning", m->meaning));
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "name", s->name, "axis",
+		json_t *aliases = json_array();
+		for (const char *const *a = s->aliases; a && *a; a++)
+			json_array_append_new(aliases, json_string(*a));
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "name", s->name, "axis",
 						      s->axis, "needs", caps, "profiles", prof, "description",
-						      s->description, "params", params, "metrics", metrics));
+						      s->description, "params", params, "metrics", metrics, "aliases", aliases));
 	}
 	if (json)
 		sb_cli_print_json(arr);

@@ -256,7 +256,7 @@ int sb_cmd_matrix(int argc, char **argv)
 				.warmup = it.warmup, .timeout_s = it.timeout_s, .host_ref = !it.no_host_ref, .setup_timeout_s = it.setup_timeout_s,
 				.keep_series = it.keep_series, .agent_host_path = drv[d].agent,
 				.rootfs = drv[d].rootfs[0] ? drv[d].rootfs : NULL,
-				.progress = isatty(STDERR_FILENO) && !json,
+				.progress = isatty(STDERR_FILENO) && !json, .profile = sb_profile_parse(scn_spec),
 			};
 			sb_session_fill(session, &o);
 			if (sb_run_begin(scn[s], &o, &runs_of[d], &err) < 0) {

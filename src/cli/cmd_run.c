@@ -231,7 +231,7 @@ int sb_cmd_run(int argc, char **argv)
 			.drv = drv, .probe = &probe, .runs = it.runs, .warmup = it.warmup,
 			.timeout_s = it.timeout_s, .host_ref = !it.no_host_ref, .setup_timeout_s = it.setup_timeout_s,
 			.keep_series = it.keep_series, .agent_host_path = agent, .rootfs = rootfs[0] ? rootfs : NULL,
-			.progress = isatty(STDERR_FILENO) && !json,
+			.progress = isatty(STDERR_FILENO) && !json, .profile = profile ? sb_profile_parse(profile) : 0,
 		};
 		sb_session_fill(session, &o);
 		if (live_sink)

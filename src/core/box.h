@@ -10,6 +10,13 @@
 #include "core/params.h"
 #include "core/proc.h"
 
+/* The network a scenario asks for; a driver parameter that sets the network wins over it. */
+enum sb_box_net {
+	SB_BOX_NET_DEFAULT = 0, /* whatever the driver's parameters say */
+	SB_BOX_NET_NONE,        /* loopback only */
+	SB_BOX_NET_LINK,        /* a host<->sandbox link (SB_CAP_NET: native's veth) */
+};
+
 /* What a sandbox should be. Everything but name is optional. */
 struct sb_box_spec {
 	const char *name;               /* unique per run; drivers embed it in their markers */
@@ -20,6 +27,10 @@ struct sb_box_spec {
 	uint64_t mem_limit_bytes;       /* 0 = none */
 	uint64_t pids_limit;            /* 0 = none */
 	double cpu_limit;               /* CPUs, 0 = none */
+	enum sb_box_net net;
+	/* The strictest isolation the driver offers (read-only root, no network, no capabilities
+	 * left), on top of its defaults: what a jailed start costs. */
+	bool strict;
 	void *drv_state;                /* the driver instance's state (its open op), or NULL */
 };
 
@@ -62,6 +73,13 @@ struct sb_box_stats {
 	uint64_t boot_init_ns;       /* guest: /init start -> agent serving its channels */
 	uint64_t boot_ready_ns;      /* host: VMM started -> agent answered on the channel */
 	uint64_t boot_first_exec_ns; /* host: agent answered -> first exec completed */
+};
+
+/* What a runtime's own inspect path says about one sandbox. */
+struct sb_box_info {
+	char name[128];   /* the name the runtime knows it by (what its list shows) */
+	char status[32];  /* the runtime's word: running, created, stopped, ... */
+	pid_t pid;        /* its init on the host, 0 when the runtime does not say */
 };
 
 struct sb_box; /* opaque, owned by the driver */

@@ -252,6 +252,64 @@ static int ctr_prepare(const struct sb_box_spec *spec, int64_t deadline_ns, stru
 	return 0;
 }
 
+static int ctr_drop(const struct sb_box_spec *spec, int64_t deadline_ns, struct sb_error *err)
+{
+	if (ctr_resolve() < 0)
+		return sb_error_set(err, ENOENT, "containerd: ctr is not installed");
+	struct ctr_inst *in = spec->drv_state;
+	if (!in)
+		return sb_error_set(err, EINVAL, "containerd: driver used without an instance (sb_drv_open)");
+	char hash[17], ref[160];
+	int rc = sb_eng_rootfs_hash(spec->rootfs, hash, err);
+	if (rc < 0)
+		return rc;
+	snprintf(ref, sizeof(ref), "%s/rootfs:%s", CTR_IMAGE_PREFIX, hash);
+	if (strcmp(in->image, ref) == 0)
+		in->image[0] = '\0';
+	/* containerd's garbage collector then drops its content and snapshots; run to the end even
+	 * while sandbench is being interrupted */
+	const char *rm[] = {ctr_bin, "-n", CTR_NS, "images", "rm", "--sync", ref, NULL};
+	struct sb_error e = {0};
+	if (sb_eng_run_teardown(rm, deadline_ns, &e) < 0 && !strstr(e.msg, "not found")) {
+		*err = e;
+		return -e.code;
+	}
+	return 0;
+}
+
+/* `ctr containers ls` filtered by the owner label every box of this process carries. */
+static int ctr_list(const struct sb_box_spec *spec, sb_line_fn emit, void *arg, int64_t deadline_ns,
+		    struct sb_error *err)
+{
+	if (ctr_resolve() < 0)
+		return sb_error_set(err, ENOENT, "containerd: ctr is not installed");
+	char filter[160];
+	snprintf(filter, sizeof(filter), "labels.\"%s\"==%s", SB_ENG_LABEL_OWNER, sb_eng_owner());
+	char *ids = NULL;
+	int rc = ctr_run((const char *const[]){"containers", "ls", "-q", filter, NULL}, deadline_ns, &ids, err), n = 0;
+	for (char *save, *l = rc == 0 ? strtok_r(ids, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save), n++)
+		emit(arg, l);
+	free(ids);
+	return rc < 0 ? rc : n;
+}
+
+/* `ctr containers info`: the container record (containerd keeps no state there; a task's status
+ * is another request, so status stays empty). */
+static int ctr_inspect(struct sb_box *box, struct sb_box_info *out, int64_t deadline_ns, struct sb_error *err)
+{
+	char *text = NULL;
+	int rc = ctr_run((const char *const[]){"containers", "info", box->name, NULL}, deadline_ns, &text, err);
+	json_t *j = rc == 0 ? json_loads(text, 0, NULL) : NULL;
+	const char *id = json_string_value(json_object_get(j, "ID"));
+	if (rc == 0 && !id)
+		rc = sb_error_set(err, EPROTO, "containerd: containers info %s: no ID in its answer", box->name);
+	if (id)
+		snprintf(out->name, sizeof(out->name), "%s", id);
+	json_decref(j);
+	free(text);
+	return rc;
+}
+
 static int ctr_remove_held(const char *name, int64_t deadline_ns, struct sb_error *err)
 {
 	struct sb_error e = {0};
@@ -633,6 +691,9 @@ const struct sb_driver sb_driver_containerd = {
 	.open = ctr_open,
 	.close = ctr_close,
 	.template_prepare = ctr_prepare,
+	.template_drop = ctr_drop,
+	.list = ctr_list,
+	.box_inspect = ctr_inspect,
 	.box_create = ctr_create,
 	.box_exec = ctr_exec,
 	.box_agent_open = ctr_agent_open,

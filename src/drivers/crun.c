@@ -40,6 +40,12 @@ static int crun_create(const struct sb_box_spec *spec, struct sb_box **out, int6
 	return sb_oci_box_create(&crun_rt, spec, out, deadline_ns, err);
 }
 
+static int crun_list(const struct sb_box_spec *spec, sb_line_fn emit, void *arg, int64_t deadline_ns,
+		     struct sb_error *err)
+{
+	return sb_oci_list(&crun_rt, spec, emit, arg, deadline_ns, err);
+}
+
 static int crun_leftovers(bool clean, sb_line_fn emit, void *arg, struct sb_error *err)
 {
 	return sb_oci_leftovers(&crun_rt, clean, emit, arg, err);
@@ -226,6 +232,7 @@ const struct sb_driver sb_driver_crun = {
 	.name = "crun",
 	.summary = "crun (OCI runtime in C): bundle from the standard rootfs, create+start, exec per command",
 	SB_OCI_COMMON_OPS,
+	.list = crun_list,
 	.caps = SB_OCI_CAPS,
 	.probe = crun_probe,
 	.box_create = crun_create,

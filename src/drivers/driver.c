@@ -175,6 +175,35 @@ int sb_drv_template_prepare(const struct sb_driver *d, const struct sb_box_spec 
 	return d->template_prepare ? d->template_prepare(spec, deadline_ns, err) : 0;
 }
 
+int sb_drv_template_drop(const struct sb_driver *d, const struct sb_box_spec *spec, int64_t deadline_ns,
+			 struct sb_error *err)
+{
+	if (!d->template_drop && !d->template_prepare)
+		return 0; /* nothing is cached beyond the rootfs, which the caller owns */
+	return DISPATCH(d, template_drop, err, spec, deadline_ns, err);
+}
+
+int sb_drv_template_droppable(const struct sb_driver *d, struct sb_error *err)
+{
+	if (d->template_prepare && !d->template_drop)
+		return sb_error_set(err, ENOTSUP, "unsupported by %s: template_drop (its template cannot be removed, "
+				    "so it cannot start cold)", d->name);
+	return 0;
+}
+
+int sb_drv_list(const struct sb_driver *d, const struct sb_box_spec *spec, sb_line_fn emit, void *arg,
+		int64_t deadline_ns, struct sb_error *err)
+{
+	return DISPATCH(d, list, err, spec, emit, arg, deadline_ns, err);
+}
+
+int sb_drv_inspect(const struct sb_driver *d, struct sb_box *box, struct sb_box_info *out, int64_t deadline_ns,
+		   struct sb_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	return DISPATCH(d, box_inspect, err, box, out, deadline_ns, err);
+}
+
 int sb_drv_create(const struct sb_driver *d, const struct sb_box_spec *spec, struct sb_box **out,
 		  int64_t deadline_ns, struct sb_error *err)
 {

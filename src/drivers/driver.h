@@ -86,6 +86,15 @@ struct sb_driver {
 	/* Get an image/bundle/rootfs ready for spec (timed by the runner as "image prepare"). */
 	int (*template_prepare)(const struct sb_box_spec *spec, int64_t deadline_ns,
 				struct sb_error *err);
+	/* Remove what template_prepare made for spec (an imported image, ...), so that the next
+	 * template_prepare starts from nothing (a cold start). NULL where the template is the rootfs
+	 * directory itself; a driver with template_prepare but no template_drop cannot start cold. */
+	int (*template_drop)(const struct sb_box_spec *spec, int64_t deadline_ns, struct sb_error *err);
+	/* Through the runtime's own listing (crun list, podman ps, ctr c ls, lxc-ls, a registry):
+	 * the name of every sandbox it knows of that sandbench made (spec: the instance and driver
+	 * parameters), each passed to emit. Returns how many, or -errno. */
+	int (*list)(const struct sb_box_spec *spec, sb_line_fn emit, void *arg, int64_t deadline_ns,
+		    struct sb_error *err);
 	/* Make the sandbox. box_start may be NULL when create already leaves it running. */
 	int (*box_create)(const struct sb_box_spec *spec, struct sb_box **out, int64_t deadline_ns,
 			  struct sb_error *err);
@@ -111,6 +120,9 @@ struct sb_driver {
 	/* Release everything the box holds and free it, even when something fails (reported in err). */
 	int (*box_destroy)(struct sb_box *box, int64_t deadline_ns, struct sb_error *err);
 	int (*box_stats)(struct sb_box *box, struct sb_box_stats *out, struct sb_error *err);
+	/* Through the runtime's own inspect path (crun state, podman inspect, lxc-info, ...). */
+	int (*box_inspect)(struct sb_box *box, struct sb_box_info *out, int64_t deadline_ns,
+			   struct sb_error *err);
 	/* Host pids of the sandbox's processes; *n set to the count (may exceed cap). */
 	int (*box_pids)(struct sb_box *box, pid_t *pids, size_t cap, size_t *n, struct sb_error *err);
 	/* doctor: report (and with clean, remove) what crashed runs of this driver left behind, found
@@ -138,6 +150,17 @@ void sb_drv_close(const struct sb_driver *d, void *state);
 /* Dispatchers: check the op exists (else -ENOTSUP, "unsupported by DRIVER: OP"), then call it. */
 int sb_drv_template_prepare(const struct sb_driver *d, const struct sb_box_spec *spec,
 			    int64_t deadline_ns, struct sb_error *err);
+/* 0 when the driver keeps no template beyond the rootfs (nothing to drop); -ENOTSUP when it has
+ * a template_prepare but cannot drop what it made. */
+int sb_drv_template_drop(const struct sb_driver *d, const struct sb_box_spec *spec, int64_t deadline_ns,
+			 struct sb_error *err);
+/* Whether a cold start is possible (the template is the rootfs, or it can be dropped), without
+ * dropping anything: 0, or -ENOTSUP with the reason. */
+int sb_drv_template_droppable(const struct sb_driver *d, struct sb_error *err);
+int sb_drv_list(const struct sb_driver *d, const struct sb_box_spec *spec, sb_line_fn emit, void *arg,
+		int64_t deadline_ns, struct sb_error *err);
+int sb_drv_inspect(const struct sb_driver *d, struct sb_box *box, struct sb_box_info *out, int64_t deadline_ns,
+		   struct sb_error *err);
 int sb_drv_create(const struct sb_driver *d, const struct sb_box_spec *spec, struct sb_box **out,
 		  int64_t deadline_ns, struct sb_error *err);
 int sb_drv_start(const struct sb_driver *d, struct sb_box *box, int64_t deadline_ns,

@@ -125,6 +125,12 @@ int sb_dk_prepare(struct sb_dk *dk, const struct sb_box_spec *spec, int64_t dead
 		  struct sb_error *err);
 int sb_dk_create(struct sb_dk *dk, const struct sb_box_spec *spec, struct sb_box **out,
 		 int64_t deadline_ns, struct sb_error *err);
+/* Remove the image prepared from spec->rootfs (cold starts). */
+int sb_dk_template_drop(const struct sb_box_spec *spec, int64_t deadline_ns, struct sb_error *err);
+/* `ps` of this process's containers of the driver; `inspect` of one. */
+int sb_dk_list(const struct sb_box_spec *spec, sb_line_fn emit, void *arg, int64_t deadline_ns,
+	       struct sb_error *err);
+int sb_dk_inspect(struct sb_box *box, struct sb_box_info *out, int64_t deadline_ns, struct sb_error *err);
 int sb_dk_exec(struct sb_box *box, const struct sb_exec_req *req, struct sb_proc_result *res,
 	       struct sb_error *err);
 int sb_dk_agent_open(struct sb_box *box, struct sb_agent_conn *conn, int64_t deadline_ns,
@@ -148,4 +154,5 @@ extern const struct sb_param_def sb_dk_params[];
 	.close = sb_dk_close, .params = sb_dk_params, .image = SB_IMAGE_ROOTFS, .agent_in_box = "/sandbench-agent",   \
 	.box_exec = sb_dk_exec, .box_agent_open = sb_dk_agent_open,                         \
 	.box_copy_in = sb_dk_copy_in, .box_copy_out = sb_dk_copy_out, .box_stop = sb_dk_stop, \
-	.box_destroy = sb_dk_destroy, .box_stats = sb_dk_stats, .box_pids = sb_dk_pids
+	.box_destroy = sb_dk_destroy, .box_stats = sb_dk_stats, .box_pids = sb_dk_pids,        \
+	.template_drop = sb_dk_template_drop, .list = sb_dk_list, .box_inspect = sb_dk_inspect

@@ -271,6 +271,77 @@ int sb_dk_prepare(struct sb_dk *dk, const struct sb_box_spec *spec, int64_t dead
 	return 0;
 }
 
+int sb_dk_template_drop(const struct sb_box_spec *spec, int64_t deadline_ns, struct sb_error *err)
+{
+	struct sb_dk *dk = sb_dk_instance(spec, err);
+	if (!dk)
+		return -EINVAL;
+	if (dk_resolve(dk) < 0)
+		return sb_error_set(err, ENOENT, "%s: %s is not installed", dk->driver, dk->cli_name);
+	char hash[17], tag[160];
+	int rc = sb_eng_rootfs_hash(spec->rootfs, hash, err);
+	if (rc < 0)
+		return rc;
+	snprintf(tag, sizeof(tag), "%s/rootfs:%s", dk->image_prefix, hash);
+	if (strcmp(dk->image, tag) == 0)
+		dk->image[0] = '\0';
+	/* Run to the end even while sandbench is being interrupted: a cold start's image must go. */
+	const char *rmi[] = {dk->cli, "rmi", tag, NULL};
+	struct sb_error e = {0};
+	if (sb_eng_run_teardown(rmi, deadline_ns, &e) < 0 && !sb_eng_image_missing(e.msg)) {
+		*err = e;
+		return dk_fail(dk, err);
+	}
+	return 0;
+}
+
+/* This process's containers of this driver, by the labels every one carries. */
+int sb_dk_list(const struct sb_box_spec *spec, sb_line_fn emit, void *arg, int64_t deadline_ns,
+	       struct sb_error *err)
+{
+	struct sb_dk *dk = sb_dk_instance(spec, err);
+	if (!dk)
+		return -EINVAL;
+	if (dk_resolve(dk) < 0)
+		return sb_error_set(err, ENOENT, "%s: %s is not installed", dk->driver, dk->cli_name);
+	char fdrv[128], fown[128];
+	snprintf(fdrv, sizeof(fdrv), "label=%s=%s", SB_ENG_LABEL_DRIVER, dk->driver);
+	snprintf(fown, sizeof(fown), "label=%s=%s", SB_ENG_LABEL_OWNER, sb_eng_owner());
+	const char *ps[] = {dk->cli, "ps", "-a", "--filter", fdrv, "--filter", fown, "--format", "{{.Names}}", NULL};
+	char *names = NULL;
+	int rc = sb_rt_run(ps, deadline_ns, &names, err), n = 0;
+	if (rc < 0) {
+		free(names);
+		return dk_fail(dk, err);
+	}
+	for (char *save, *l = strtok_r(names, "\n", &save); l; l = strtok_r(NULL, "\n", &save), n++)
+		emit(arg, l);
+	free(names);
+	return n;
+}
+
+int sb_dk_inspect(struct sb_box *box, struct sb_box_info *out, int64_t deadline_ns, struct sb_error *err)
+{
+	const char *argv[] = {box->dk->cli, "inspect", "--format", "{{.Name}} {{.State.Status}} {{.State.Pid}}",
+			      box->id, NULL};
+	char *text = NULL;
+	int rc = sb_rt_run(argv, deadline_ns, &text, err);
+	if (rc < 0) {
+		free(text);
+		return dk_fail(box->dk, err);
+	}
+	char name[128] = "";
+	int pid = 0;
+	if (sscanf(text, "%127s %31s %d", name, out->status, &pid) != 3)
+		rc = sb_error_set(err, EPROTO, "%s inspect %s: unexpected output '%.80s'", box->dk->cli_name, box->name,
+				  text);
+	free(text);
+	/* docker says "/name" */
+	snprintf(out->name, sizeof(out->name), "%s", name[0] == '/' ? name + 1 : name);
+	out->pid = pid;
+	return rc;
+}
+
 int sb_dk_create(struct sb_dk *dk, const struct sb_box_spec *spec, struct sb_box **out,
 		 int64_t deadline_ns, struct sb_error *err)
 {
@@ -304,8 +375,13 @@ int sb_dk_create(struct sb_dk *dk, const struct sb_box_spec *spec, struct sb_box
 	if (oci)
 		sb_argv_addf(&a, "--runtime=%s", oci);
 	sb_argv_add_all(&a, dk->run_flags);
-	if (strcmp(net, "none") == 0)
+	if (strcmp(net, "none") == 0 || (spec->strict && !sb_params_get(spec->params, "net")))
 		sb_argv_add(&a, "--network=none");
+	/* The strictest the engine offers without a policy file: read-only root, no capabilities,
+	 * no privilege gain. */
+	if (spec->strict)
+		sb_argv_add_all(&a, (const char *const[]){"--read-only", "--cap-drop=ALL",
+							  "--security-opt=no-new-privileges", NULL});
 	if (spec->mem_limit_bytes)
 		sb_argv_addf(&a, "--memory=%llu", (unsigned long long)spec->mem_limit_bytes);
 	if (spec->pids_limit)

@@ -271,6 +271,43 @@ static int init_pid(struct sb_box *box, struct sb_error *err)
 	return rc;
 }
 
+/* lxc-ls of sandbench's own lxcpath: every box there is one of ours. */
+static int lxc_list(const struct sb_box_spec *spec, sb_line_fn emit, void *arg, int64_t deadline_ns,
+		    struct sb_error *err)
+{
+	const char *argv[] = {"lxc-ls", "-P", LXC_ROOT, "-1", NULL};
+	char *out = NULL;
+	int rc = sb_rt_run(argv, deadline_ns, &out, err), n = 0;
+	for (char *save, *l = rc == 0 ? strtok_r(out, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save), n++)
+		emit(arg, l);
+	free(out);
+	return rc < 0 ? rc : n;
+}
+
+static int lxc_inspect(struct sb_box *box, struct sb_box_info *out, int64_t deadline_ns, struct sb_error *err)
+{
+	const char *argv[] = {"lxc-info", "-n", box->name, "-P", LXC_ROOT, "-s", "-p", NULL};
+	char *text = NULL;
+	int rc = sb_rt_run(argv, deadline_ns, &text, err);
+	for (char *save, *l = rc == 0 ? strtok_r(text, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
+		char word[32];
+		int pid;
+		if (sscanf(l, "State: %31s", word) == 1) {
+			for (char *c = word; *c; c++)
+				*c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+			snprintf(out->status, sizeof(out->status), "%s", word);
+		} else if (sscanf(l, "PID: %d", &pid) == 1) {
+			out->pid = pid;
+		}
+	}
+	free(text);
+	if (rc == 0 && !out->status[0])
+		rc = sb_error_set(err, EPROTO, "lxc: lxc-info %s said no state", box->name);
+	/* lxc-info names no container but the one asked for: it answered for this name */
+	snprintf(out->name, sizeof(out->name), "%s", box->name);
+	return rc;
+}
+
 static int lxc_stats(struct sb_box *box, struct sb_box_stats *out, struct sb_error *err)
 {
 	int rc = init_pid(box, err);
@@ -411,6 +448,8 @@ const struct sb_driver sb_driver_lxc = {
 		SB_CAP_PIDLIMIT | SB_CAP_ISOLATION | SB_CAP_PIDS,
 	.params = lxc_params,
 	.image = SB_IMAGE_ROOTFS,
+	.list = lxc_list,
+	.box_inspect = lxc_inspect,
 	.agent_in_box = "/sandbench-agent",
 	.probe = lxc_probe,
 	.box_create = lxc_create,

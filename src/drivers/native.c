@@ -5,18 +5,23 @@
  * ready-made from a zygote process, and go back to it to be reset and lent again. See
  * docs/native.md. */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/sched.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/util.h"
 #include "drivers/driver.h"
 #include "native/native.h"
 #include "native/native_int.h"
@@ -115,7 +120,7 @@ static void native_probe(const struct sb_params *params, struct sb_probe *out)
 	out->caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_COPY | SB_CAP_NET | SB_CAP_ISOLATION | SB_CAP_WARM |
 		    SB_CAP_PIDS;
 	if (overlay_available())
-		out->caps |= SB_CAP_CLONE;
+		out->caps |= SB_CAP_CLONE | SB_CAP_SNAPSHOT;
 	if (l->writable[SBN_CTRL_MEMORY] || l->writable[SBN_CTRL_CPUACCT])
 		out->caps |= SB_CAP_STATS;
 	if (l->writable[SBN_CTRL_MEMORY])
@@ -126,7 +131,7 @@ static void native_probe(const struct sb_params *params, struct sb_probe *out)
 		out->caps |= SB_CAP_PIDLIMIT;
 	/* Usable: the reason line carries what limits are (not) available and why. */
 	snprintf(out->reason, sizeof(out->reason), "%.190s%s", l->note,
-		 overlay_available() ? "" : "; no overlayfs: rootfs_mode=tmpfs only, no clone");
+		 overlay_available() ? "" : "; no overlayfs: rootfs_mode=tmpfs only, no clone or snapshot");
 }
 
 /* What an unprivileged box cannot do is an error naming why, never silently dropped. */
@@ -162,14 +167,21 @@ static int build_cfg(const struct sb_box_spec *spec, struct sbn_cfg *cfg, bool *
 	/* overlayfs takes ',' and ':' as separators in its options. */
 	if (strpbrk(cfg->rootfs, ",:"))
 		return sb_error_set(err, EINVAL, "native: rootfs path %s must not contain ',' or ':'", cfg->rootfs);
-	const char *net = sb_params_get_def(p, native_params, "net");
+	/* A scenario's wish (spec->net, spec->strict) applies where the user set no parameter. */
+	const char *net = sb_params_get(p, "net");
+	if (!net)
+		net = spec->net == SB_BOX_NET_LINK ? "veth" : spec->net == SB_BOX_NET_NONE || spec->strict ? "none"
+		      : sb_params_get_def(p, native_params, "net");
 	if (strcmp(net, "none") == 0)
 		cfg->net = SBN_NET_NONE;
 	else if (strcmp(net, "veth") == 0)
 		cfg->net = SBN_NET_VETH;
 	else
 		return sb_error_set(err, EINVAL, "native: net=%s: expected none or veth", net);
-	const char *mode = sb_params_get_def(p, native_params, "rootfs_mode");
+	/* Strict: nothing of the box's root is writable (tmpfs mode: a read-only bind, tmpfs /tmp). */
+	const char *mode = sb_params_get(p, "rootfs_mode");
+	if (!mode)
+		mode = spec->strict ? "tmpfs" : sb_params_get_def(p, native_params, "rootfs_mode");
 	bool unpriv_overlay = true;
 	if (sbn_unpriv()) {
 		char why[256];
@@ -200,7 +212,7 @@ static int build_cfg(const struct sb_box_spec *spec, struct sbn_cfg *cfg, bool *
 		return rc;
 	cfg->io_stats = v != 0;
 	const char *cgs = sb_params_get_def(p, native_params, "cgroups");
-	if (strcmp(cgs, "1") == 0 || strcmp(cgs, "always") == 0)
+	if (strcmp(cgs, "1") == 0 || strcmp(cgs, "always") == 0 || (spec->strict && !sb_params_get(p, "cgroups")))
 		cfg->cgroups = true;
 	else if (strcmp(cgs, "auto") != 0 && strcmp(cgs, "0") != 0)
 		return sb_error_set(err, EINVAL, "native: cgroups=%s: expected auto or 1", cgs);
@@ -209,17 +221,95 @@ static int build_cfg(const struct sb_box_spec *spec, struct sbn_cfg *cfg, bool *
 	return 0;
 }
 
+/* Boxes are made from several threads at once (concurrent_create): what the box path caches
+ * (who we are, where the run directory is, the cgroup layout, the compiled seccomp filters) is
+ * settled once, before the first box, and only read afterwards. */
+static pthread_once_t settle_once = PTHREAD_ONCE_INIT;
+
+static void settle(void)
+{
+	struct sb_error e = {0};
+	char why[256];
+	bool overlay;
+	if (sbn_unpriv())
+		sbn_userns_probe(why, sizeof(why), &overlay);
+	(void)sbn_run_dir();
+	sbn_cg_layout();
+	sbn_seccomp_prepare(&e);
+}
+
+/* The native runtime's own registry of the boxes it holds: what `list` and `box_inspect` read. */
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sb_box **registry;
+static size_t nregistry, capregistry;
+
+static int registry_add(struct sb_box *box, struct sb_error *err)
+{
+	pthread_mutex_lock(&registry_lock);
+	if (nregistry == capregistry) {
+		size_t cap = capregistry ? capregistry * 2 : 32;
+		struct sb_box **grown = realloc(registry, cap * sizeof(*grown));
+		if (!grown) {
+			pthread_mutex_unlock(&registry_lock);
+			sbn_box_free(box, sb_deadline_after(10), NULL);
+			return sb_error_set(err, ENOMEM, "out of memory");
+		}
+		registry = grown;
+		capregistry = cap;
+	}
+	registry[nregistry++] = box;
+	pthread_mutex_unlock(&registry_lock);
+	return 0;
+}
+
+static void registry_remove(struct sb_box *box)
+{
+	pthread_mutex_lock(&registry_lock);
+	for (size_t i = 0; i < nregistry; i++) {
+		if (registry[i] == box) {
+			registry[i] = registry[--nregistry];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&registry_lock);
+}
+
 static int native_create(const struct sb_box_spec *spec, struct sb_box **out, int64_t deadline_ns,
 			 struct sb_error *err)
 {
+	pthread_once(&settle_once, settle);
 	struct sbn_cfg cfg;
 	bool warm = false;
 	int rc = build_cfg(spec, &cfg, &warm, err);
 	if (rc < 0)
 		return rc;
 	if (warm)
-		return sbn_zygote_take(&cfg, spec->name, out, deadline_ns, err);
-	return sbn_box_make(&cfg, spec->name, -1, out, deadline_ns, err);
+		rc = sbn_zygote_take(&cfg, spec->name, out, deadline_ns, err);
+	else
+		rc = sbn_box_make(&cfg, spec->name, -1, out, deadline_ns, err);
+	return rc < 0 ? rc : registry_add(*out, err);
+}
+
+static int native_list(const struct sb_box_spec *spec, sb_line_fn emit, void *arg, int64_t deadline_ns,
+		       struct sb_error *err)
+{
+	pthread_mutex_lock(&registry_lock);
+	size_t n = nregistry;
+	for (size_t i = 0; i < n; i++)
+		emit(arg, registry[i]->name);
+	pthread_mutex_unlock(&registry_lock);
+	return (int)n;
+}
+
+static int native_inspect(struct sb_box *box, struct sb_box_info *out, int64_t deadline_ns, struct sb_error *err)
+{
+	snprintf(out->name, sizeof(out->name), "%s", box->name);
+	/* The pidfd turns readable when init is gone. */
+	struct pollfd pf = {.fd = box->pidfd, .events = POLLIN};
+	bool gone = box->stopped || box->pidfd < 0 || poll(&pf, 1, 0) > 0;
+	snprintf(out->status, sizeof(out->status), "%s", box->stopped ? "stopped" : gone ? "exited" : "running");
+	out->pid = gone ? 0 : box->init_pid;
+	return 0;
 }
 
 static int native_exec(struct sb_box *box, const struct sb_exec_req *req, struct sb_proc_result *res,
@@ -254,7 +344,67 @@ static int native_clone(struct sb_box *box, const struct sb_box_spec *spec, stru
 	if (box->stopped)
 		return sb_error_set(err, ESRCH, "native: box %s is stopped", box->name);
 	/* Same rootfs and settings as the source; the spec only names the copy. */
-	return sbn_box_make(&box->cfg, spec && spec->name ? spec->name : box->name, box->upper_fd, out, deadline_ns, err);
+	pthread_once(&settle_once, settle);
+	int rc = sbn_box_make(&box->cfg, spec && spec->name ? spec->name : box->name, box->upper_fd, out, deadline_ns,
+			      err);
+	return rc < 0 ? rc : registry_add(*out, err);
+}
+
+/* A snapshot is the box's writable layer and the rootfs it lies on: what makes a native box what
+ * it is. Its processes are not saved (no checkpoint of process memory: CRIU fails on this kernel,
+ * docs/native.md); a restore boots a new init on a copy of the saved layer. */
+#define SNAPSHOT_UPPER "upper"
+#define SNAPSHOT_INFO "native-snapshot"
+
+static int native_snapshot(struct sb_box *box, const char *dir, int64_t deadline_ns, struct sb_error *err)
+{
+	if (box->upper_fd < 0)
+		return sb_error_set(err, ENOTSUP, "native: snapshot needs rootfs_mode=overlay (the writable layer is what is saved)");
+	if (box->stopped)
+		return sb_error_set(err, ESRCH, "native: box %s is stopped", box->name);
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/" SNAPSHOT_UPPER, dir);
+	if (mkdir(path, 0755) < 0)
+		return sb_error_set(err, errno, "native: snapshot: mkdir %s: %s", path, strerror(errno));
+	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return sb_error_set(err, errno, "native: snapshot: open %s: %s", path, strerror(errno));
+	int rc = sbn_copy_tree(box->upper_fd, dfd, deadline_ns, err);
+	close(dfd);
+	if (rc < 0)
+		return sb_error_prefix(err, "native: snapshot of box %s", box->name);
+	/* Written last: a snapshot without it is incomplete and refused. */
+	char info[PATH_MAX + 32];
+	int n = snprintf(info, sizeof(info), "rootfs=%s\n", box->cfg.rootfs);
+	snprintf(path, sizeof(path), "%s/" SNAPSHOT_INFO, dir);
+	return sb_write_file_atomic(path, info, (size_t)n, err);
+}
+
+static int native_restore(const struct sb_box_spec *spec, const char *dir, struct sb_box **out,
+			  int64_t deadline_ns, struct sb_error *err)
+{
+	pthread_once(&settle_once, settle);
+	struct sbn_cfg cfg;
+	bool warm = false;
+	int rc = build_cfg(spec, &cfg, &warm, err);
+	if (rc < 0)
+		return rc;
+	if (cfg.rootfs_mode != SBN_ROOTFS_OVERLAY)
+		return sb_error_set(err, ENOTSUP, "native: restore needs rootfs_mode=overlay");
+	char path[PATH_MAX + 32], line[PATH_MAX + 16];
+	snprintf(path, sizeof(path), "%s/" SNAPSHOT_INFO, dir);
+	if (sb_read_line(path, line, sizeof(line)) < 0 || strncmp(line, "rootfs=", 7) != 0)
+		return sb_error_set(err, ENOENT, "native: %s is not a complete native snapshot", dir);
+	if (strcmp(line + 7, cfg.rootfs) != 0)
+		return sb_error_set(err, EINVAL, "native: the snapshot in %s lies on rootfs %s, not %s", dir, line + 7,
+				    cfg.rootfs);
+	snprintf(path, sizeof(path), "%s/" SNAPSHOT_UPPER, dir);
+	int ufd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (ufd < 0)
+		return sb_error_set(err, errno, "native: restore: open %s: %s", path, strerror(errno));
+	rc = sbn_box_make(&cfg, spec->name, ufd, out, deadline_ns, err);
+	close(ufd);
+	return rc < 0 ? rc : registry_add(*out, err);
 }
 
 static int native_stop(struct sb_box *box, int64_t deadline_ns, struct sb_error *err)
@@ -267,6 +417,7 @@ static int native_stop(struct sb_box *box, int64_t deadline_ns, struct sb_error 
 
 static int native_destroy(struct sb_box *box, int64_t deadline_ns, struct sb_error *err)
 {
+	registry_remove(box);
 	return sbn_box_free(box, deadline_ns, err);
 }
 
@@ -350,18 +501,24 @@ static int native_leftovers(bool clean, sb_line_fn emit, void *arg, struct sb_er
 const struct sb_driver sb_driver_native = {
 	.name = "native",
 	.summary = "sandbench's own sandbox: namespaces, overlay rootfs, cgroups, seccomp, no caps; warm zygote",
-	.caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_COPY | SB_CAP_CLONE | SB_CAP_STATS | SB_CAP_NET | SB_CAP_MEMLIMIT |
-		SB_CAP_CPULIMIT | SB_CAP_PIDLIMIT | SB_CAP_ISOLATION | SB_CAP_WARM | SB_CAP_PIDS,
+	.caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_COPY | SB_CAP_CLONE | SB_CAP_SNAPSHOT | SB_CAP_STATS | SB_CAP_NET |
+		SB_CAP_MEMLIMIT | SB_CAP_CPULIMIT | SB_CAP_PIDLIMIT | SB_CAP_ISOLATION | SB_CAP_WARM | SB_CAP_PIDS,
 	.params = native_params,
 	.image = SB_IMAGE_ROOTFS,
 	.agent_in_box = "/sandbench-agent",
+	/* Thread-safe create/start/exec/destroy: see settle(), reap.c, zygote.c, client.c. */
+	.concurrent_create = true,
 	.probe = native_probe,
+	.list = native_list,
 	.box_create = native_create,
 	.box_exec = native_exec,
 	.box_agent_open = native_agent_open,
 	.box_copy_in = native_copy_in,
 	.box_copy_out = native_copy_out,
 	.box_clone = native_clone,
+	.box_snapshot = native_snapshot,
+	.box_restore = native_restore,
+	.box_inspect = native_inspect,
 	.box_stop = native_stop,
 	.box_destroy = native_destroy,
 	.box_stats = native_stats,

@@ -372,6 +372,65 @@ int sb_oci_box_pids(struct sb_box *b, pid_t *pids, size_t cap, size_t *n, struct
 	return 0;
 }
 
+/* ---- the runtime's own list and state ---- */
+
+int sb_oci_list(const struct sb_oci_runtime *rt, const struct sb_box_spec *spec, sb_line_fn emit, void *arg,
+		int64_t deadline_ns, struct sb_error *err)
+{
+	char bin[1024];
+	int rc = sb_rt_binary(spec->params, sb_oci_params, rt->binary, bin, sizeof(bin), err);
+	if (rc < 0)
+		return rc;
+	const char *argv[] = {bin, "list", "--format", "json", NULL};
+	char *out = NULL;
+	if ((rc = sb_rt_run(argv, deadline_ns, &out, err)) < 0) {
+		free(out);
+		return rc;
+	}
+	json_error_t jerr;
+	json_t *list = json_loads(out, 0, &jerr);
+	free(out);
+	/* runc prints "null" for no containers */
+	if (!list || (!json_is_array(list) && !json_is_null(list))) {
+		json_decref(list);
+		return sb_error_set(err, EPROTO, "%s list: not a JSON array (%s)", rt->name, jerr.text);
+	}
+	/* Ours are the containers whose bundle lies under SB_OCI_DIR. */
+	size_t i, pl = strlen(SB_OCI_DIR);
+	int n = 0;
+	json_t *c;
+	json_array_foreach(list, i, c) {
+		const char *id = json_string_value(json_object_get(c, "id"));
+		const char *bundle = json_string_value(json_object_get(c, "bundle"));
+		if (id && bundle && strncmp(bundle, SB_OCI_DIR, pl) == 0 && bundle[pl] == '/') {
+			emit(arg, id);
+			n++;
+		}
+	}
+	json_decref(list);
+	return n;
+}
+
+int sb_oci_box_inspect(struct sb_box *b, struct sb_box_info *out, int64_t deadline_ns, struct sb_error *err)
+{
+	const char *argv[] = {b->bin, "state", b->name, NULL};
+	char *text = NULL;
+	int rc = sb_rt_run(argv, deadline_ns, &text, err);
+	json_t *j = rc == 0 ? json_loads(text, 0, NULL) : NULL;
+	free(text);
+	const char *id = json_string_value(json_object_get(j, "id"));
+	const char *status = json_string_value(json_object_get(j, "status"));
+	if (rc == 0 && (!id || !status))
+		rc = sb_error_set(err, EPROTO, "%s state %s: no id or status in its answer", b->rt->name, b->name);
+	if (rc == 0) {
+		snprintf(out->name, sizeof(out->name), "%s", id);
+		snprintf(out->status, sizeof(out->status), "%s", status);
+		out->pid = (pid_t)json_integer_value(json_object_get(j, "pid"));
+	}
+	json_decref(j);
+	return rc;
+}
+
 /* ---- doctor ---- */
 
 static void emitf(sb_line_fn emit, void *arg, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -54,7 +54,7 @@ extern const struct sb_param_def sb_oci_params[];
 	.params = sb_oci_params, .image = SB_IMAGE_ROOTFS, .agent_in_box = "/sandbench-agent",               \
 	.box_start = sb_oci_box_start, .box_exec = sb_oci_box_exec, .box_agent_open = sb_oci_box_agent_open, \
 	.box_stop = sb_oci_box_stop, .box_destroy = sb_oci_box_destroy, .box_stats = sb_oci_box_stats,   \
-	.box_pids = sb_oci_box_pids
+	.box_pids = sb_oci_box_pids, .box_inspect = sb_oci_box_inspect
 
 /* The vtable ops, parameterised by the runtime. */
 int sb_oci_box_create(const struct sb_oci_runtime *rt, const struct sb_box_spec *spec,
@@ -68,6 +68,10 @@ int sb_oci_box_stop(struct sb_box *box, int64_t deadline_ns, struct sb_error *er
 int sb_oci_box_destroy(struct sb_box *box, int64_t deadline_ns, struct sb_error *err);
 int sb_oci_box_stats(struct sb_box *box, struct sb_box_stats *out, struct sb_error *err);
 int sb_oci_box_pids(struct sb_box *box, pid_t *pids, size_t cap, size_t *n, struct sb_error *err);
+/* `RUNTIME state`; and `RUNTIME list`, keeping the containers whose bundle is under SB_OCI_DIR. */
+int sb_oci_box_inspect(struct sb_box *box, struct sb_box_info *out, int64_t deadline_ns, struct sb_error *err);
+int sb_oci_list(const struct sb_oci_runtime *rt, const struct sb_box_spec *spec, sb_line_fn emit, void *arg,
+		int64_t deadline_ns, struct sb_error *err);
 /* Bundles of rt whose owner is dead, and rt's containers whose bundle under SB_OCI_DIR is gone. */
 int sb_oci_leftovers(const struct sb_oci_runtime *rt, bool clean, sb_line_fn emit, void *arg,
 		     struct sb_error *err);

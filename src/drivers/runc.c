@@ -21,6 +21,12 @@ static int runc_create(const struct sb_box_spec *spec, struct sb_box **out, int6
 	return sb_oci_box_create(&runc_rt, spec, out, deadline_ns, err);
 }
 
+static int runc_list(const struct sb_box_spec *spec, sb_line_fn emit, void *arg, int64_t deadline_ns,
+		     struct sb_error *err)
+{
+	return sb_oci_list(&runc_rt, spec, emit, arg, deadline_ns, err);
+}
+
 static int runc_leftovers(bool clean, sb_line_fn emit, void *arg, struct sb_error *err)
 {
 	return sb_oci_leftovers(&runc_rt, clean, emit, arg, err);
@@ -30,6 +36,7 @@ const struct sb_driver sb_driver_runc = {
 	.name = "runc",
 	.summary = "runc (reference OCI runtime): bundle from the standard rootfs, create+start, exec per command",
 	SB_OCI_COMMON_OPS,
+	.list = runc_list,
 	.caps = SB_OCI_CAPS,
 	.probe = runc_probe,
 	.box_create = runc_create,

@@ -275,7 +275,7 @@ static int populate(const char *root, const char *busybox_path, const char *bb, 
 }
 
 /* Remove temp dirs of builds whose process no longer exists (a crash or kill -9). */
-static void clean_stale_temps(const char *cache_dir)
+void sb_image_clean_stale_temps(const char *cache_dir)
 {
 	DIR *d = opendir(cache_dir);
 	if (!d)
@@ -378,7 +378,7 @@ int sb_image_build_from(const char *cache_dir, const char *busybox_path, const c
 		rc = sb_error_set(err, -rc, "creating cache directory %s: %s", cache_dir, strerror(-rc));
 		goto out;
 	}
-	clean_stale_temps(cache_dir);
+	sb_image_clean_stale_temps(cache_dir);
 	snprintf(tmp, sizeof(tmp), "%s/.tmp-rootfs-%016" PRIx64 "-%d-XXXXXX", cache_dir, hash,
 	         (int)getpid());
 	if (!mkdtemp(tmp)) {

@@ -5,6 +5,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/error.h"
 
@@ -35,3 +36,19 @@ int sb_image_build(const char *cache_dir, const char *agent_path, char *out_root
  * elsewhere). */
 int sb_image_build_from(const char *cache_dir, const char *busybox_path, const char *agent_path,
                         char *out_rootfs, size_t len, bool *reused, struct sb_error *err);
+
+/* Remove temp dirs (.tmp-rootfs-HASH-PID-...) of builds whose process is gone. */
+void sb_image_clean_stale_temps(const char *cache_dir);
+
+/* Copy a rootfs tree (directories, regular files, symlinks; modes and, as root, owners; not the
+ * completeness marker) to dst, which must not exist. On failure a dst this call made is removed. */
+int sb_image_copy(const char *src, const char *dst, int64_t deadline_ns, struct sb_error *err);
+
+/* The big image (`sandbench image build --big`): base_rootfs plus `files` files of bytes/files
+ * incompressible bytes each under /data/dNNN/ (100 per directory), built once into
+ * cache_dir/rootfs-big-<base hash>-<files>-<bytes> (temp dir + rename, like the standard one) and
+ * reused while complete. The defaults are what a large real image weighs. */
+#define SB_IMAGE_BIG_FILES 10000u
+#define SB_IMAGE_BIG_BYTES (200ull << 20)
+int sb_image_build_big(const char *cache_dir, const char *base_rootfs, unsigned files, uint64_t bytes,
+		       char *out, size_t len, bool *reused, struct sb_error *err);

@@ -23,6 +23,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,11 +46,11 @@
 
 void sbn_new_id(char out[40])
 {
-	static unsigned counter;
+	static atomic_uint counter;
 	unsigned r = 0;
 	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
 		r = (unsigned)sb_now_ns();
-	snprintf(out, 40, "%d-%u-%04x", (int)getpid(), counter++, r & 0xffff);
+	snprintf(out, 40, "%d-%u-%04x", (int)getpid(), atomic_fetch_add(&counter, 1), r & 0xffff);
 }
 
 /* Child side: report and die. */
@@ -162,10 +163,14 @@ static int child_prepare(const struct sb_box *box, bool copy_first, int *ctl, in
 	return 0;
 }
 
-static _Noreturn void child_main(const struct sb_box *box, int ctl, bool copy_first)
+static _Noreturn void child_main(const struct sb_box *box, int ctl, bool copy_first, bool main_thread)
 {
 	char why[512];
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* The parent-death signal follows the thread that made us, not the process: from another
+	 * thread (a burst's launcher, which exits once its box is up) it would kill a live box. There
+	 * the control socket is the tie: init exits when sandbench's end closes (init.c). */
+	if (main_thread)
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 	prctl(PR_SET_NAME, SBN_INIT_COMM);
 	/* No handler and nothing ignored: init's spawns then need no per-signal work (init.c), and as
 	 * the namespace's init it ignores what it does not handle anyway. */
@@ -278,10 +283,10 @@ int sbn_box_make(const struct sbn_cfg *cfg, const char *name, int src_upper, str
 	bool host_objects = cfg->net == SBN_NET_VETH;
 	for (int c = 0; c < SBN_CTRL_N; c++)
 		host_objects |= box->cg.dir[c][0] != '\0';
-	static bool run_dir;
-	if (!run_dir && (rc = sbn_run_dir_make(err)) < 0)
+	static atomic_bool run_dir;
+	if (!atomic_load(&run_dir) && (rc = sbn_run_dir_make(err)) < 0)
 		goto fail;
-	run_dir = true;
+	atomic_store(&run_dir, true);
 	if (host_objects) {
 		box->marker = true; /* removed on failure too, whatever of it was written */
 		if ((rc = sbn_marker_write(box->id, box->name, owners, nown, &box->cg, NULL, err)) < 0)
@@ -302,11 +307,12 @@ int sbn_box_make(const struct sbn_cfg *cfg, const char *name, int src_upper, str
 	ca.flags = CLONE_NEWPID | CLONE_PIDFD | (sbn_unpriv() ? CLONE_NEWUSER : 0);
 	ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
 	ca.exit_signal = SIGCHLD;
+	bool main_thread = syscall(SYS_gettid) == getpid();
 	/* Fork-like (no new stack): the child runs on a copy of this stack, as after fork(). */
 	pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
 	if (pid == 0) {
 		close(sp[0]);
-		child_main(box, sp[1], src_upper >= 0);
+		child_main(box, sp[1], src_upper >= 0, main_thread);
 	}
 	close(sp[1]);
 	box->ctl = sp[0];

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -30,6 +31,20 @@ static size_t pack_argv(const char *const *argv, char *buf, size_t cap)
 	return off;
 }
 
+/* /dev/null, opened once per process: one open and close less on every exec. */
+static int dev_null(void)
+{
+	static _Atomic int null_fd = -1;
+	int fd = atomic_load(&null_fd);
+	if (fd >= 0)
+		return fd;
+	int mine = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (mine < 0 || atomic_compare_exchange_strong(&null_fd, &fd, mine))
+		return mine;
+	close(mine); /* another thread was first */
+	return fd;
+}
+
 int sbn_exec(struct sb_box *box, const struct sb_exec_req *req, struct sb_proc_result *res, struct sb_error *err)
 {
 	memset(res, 0, sizeof(*res));
@@ -38,10 +53,19 @@ int sbn_exec(struct sb_box *box, const struct sb_exec_req *req, struct sb_proc_r
 		return sb_error_set(err, EINVAL, "empty command");
 	if (box->stopped || box->ctl < 0)
 		return sb_error_set(err, ESRCH, "box %s is stopped", box->name);
-	static char text[SBN_MSG_MAX - sizeof(struct sbn_msg)];
-	size_t tlen = pack_argv(req->argv, text, sizeof(text));
-	if (!tlen)
+	/* Commands run from several threads at once (one per box): the message is the caller's own. */
+	char small[4096], *text = small;
+	size_t tlen = pack_argv(req->argv, small, sizeof(small));
+	if (!tlen) {
+		text = malloc(SBN_MSG_MAX - sizeof(struct sbn_msg));
+		if (!text)
+			return sb_error_set(err, ENOMEM, "out of memory");
+		tlen = pack_argv(req->argv, text, SBN_MSG_MAX - sizeof(struct sbn_msg));
+	}
+	if (!tlen) {
+		free(text);
 		return sb_error_set(err, E2BIG, "command line too long for box %s", box->name);
+	}
 
 	int in_p[2] = {-1, -1}, out_p[2] = {-1, -1}, err_p[2] = {-1, -1}, rp[2] = {-1, -1};
 	int rc = 0;
@@ -65,11 +89,7 @@ int sbn_exec(struct sb_box *box, const struct sb_exec_req *req, struct sb_proc_r
 				goto out;
 			}
 		}
-		/* Opened once per process: one open and close less on every exec. */
-		static int null_fd = -1;
-		if (!req->stdin_data && null_fd < 0)
-			null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		fds[0] = req->stdin_data ? in_p[0] : null_fd;
+		fds[0] = req->stdin_data ? in_p[0] : dev_null();
 		if (fds[0] < 0) {
 			rc = sb_error_set(err, errno, "open /dev/null: %s", strerror(errno));
 			goto out;
@@ -164,6 +184,8 @@ out:
 	sb_close_fd(&err_p[1]);
 	sb_close_fd(&rp[0]);
 	sb_close_fd(&rp[1]);
+	if (text != small)
+		free(text);
 	return rc;
 }
 

@@ -16,6 +16,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,12 +127,28 @@ int sbn_net_lo_up(void)
 	return rc;
 }
 
+/* The network namespace sandbench runs in, opened once (several threads may ask at once). */
+static int host_netns_fd(void)
+{
+	static _Atomic int host_fd = -1;
+	int fd = atomic_load(&host_fd);
+	if (fd >= 0)
+		return fd;
+	int mine = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (mine < 0)
+		return -errno;
+	if (atomic_compare_exchange_strong(&host_fd, &fd, mine))
+		return mine;
+	close(mine); /* another thread was first */
+	return fd;
+}
+
 int sbn_netns_new(int *out_fd)
 {
-	static int host_fd = -1;
 	*out_fd = -1;
-	if (host_fd < 0 && (host_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) < 0)
-		return -errno;
+	int host_fd = host_netns_fd();
+	if (host_fd < 0)
+		return host_fd;
 	if (unshare(CLONE_NEWNET) < 0)
 		return -errno;
 	int rc = 0;
@@ -186,15 +203,14 @@ static int veth_new(const char *host_if, int netns_fd)
 
 int sbn_net_veth_create(int netns_fd, struct sbn_net *net, struct sb_error *err)
 {
-	/* Start at a pid-dependent slot so parallel runs rarely race for the same names. */
-	int start = (int)((unsigned)getpid() * 7919u % SBN_NET_SLOTS);
-	static int next = -1;
-	if (next < 0)
-		next = start;
+	/* Start at a pid-dependent slot so parallel runs rarely race for the same names; threads of
+	 * one run take turns (the kernel refuses a name taken meanwhile: -EEXIST, next slot). */
+	static _Atomic int next = -1;
+	int expect = -1;
+	atomic_compare_exchange_strong(&next, &expect, (int)((unsigned)getpid() * 7919u % SBN_NET_SLOTS));
 	int rc = -EEXIST;
 	for (int i = 0; i < 64 && rc == -EEXIST; i++) {
-		net->slot = next;
-		next = (next + 1) % SBN_NET_SLOTS;
+		net->slot = (int)((unsigned)atomic_fetch_add(&next, 1) % SBN_NET_SLOTS);
 		snprintf(net->host_if, sizeof(net->host_if), "%s%d", SBN_IF_PREFIX, net->slot);
 		rc = veth_new(net->host_if, netns_fd);
 	}

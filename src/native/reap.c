@@ -8,9 +8,11 @@
  * latest at exit (atexit), so nothing outlives sandbench. If sandbench itself is killed first,
  * the processes are already dead or die with it (parent-death signal) and the marker is what
  * `sandbench doctor` finds. No thread: everything runs in the caller's thread, and the queue is
- * fixed-size memory (no allocation here). */
+ * fixed-size memory (no allocation here). Boxes are destroyed from several threads at once (burst
+ * scenarios), so the queue has a lock, held across fork() so a forked zygote gets a whole queue. */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +38,29 @@ static struct dead queue[SBN_REAP_MAX];
 static int nqueue;
 
 static bool atexit_done;
+static pthread_mutex_t qlock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t qonce = PTHREAD_ONCE_INIT;
+
+static void q_take(void)
+{
+	pthread_mutex_lock(&qlock);
+}
+
+static void q_give(void)
+{
+	pthread_mutex_unlock(&qlock);
+}
+
+static void q_atfork(void)
+{
+	pthread_atfork(q_take, q_give, q_give);
+}
+
+static void q_lock(void)
+{
+	pthread_once(&qonce, q_atfork);
+	q_take();
+}
 
 static void finish(struct dead *d)
 {
@@ -55,13 +80,18 @@ static void at_exit_drain(void)
 	sbn_reap_poll(sb_deadline_after(10));
 }
 
+static int poll_locked(int64_t deadline_ns);
+
 int sbn_reap_defer(struct sb_box *box)
 {
+	q_lock();
 	if (nqueue == SBN_REAP_MAX) {
 		/* Full: make room by waiting for the oldest rather than growing without bound. */
-		sbn_reap_poll(0);
-		if (nqueue == SBN_REAP_MAX)
+		poll_locked(0);
+		if (nqueue == SBN_REAP_MAX) {
+			q_give();
 			return -ENOSPC;
+		}
 	}
 	if (!atexit_done) {
 		atexit(at_exit_drain);
@@ -75,6 +105,7 @@ int sbn_reap_defer(struct sb_box *box)
 	d->our_child = box->our_child;
 	d->marker = box->marker;
 	memcpy(d->id, box->id, sizeof(d->id));
+	q_give();
 	if (box->ctl >= 0)
 		close(box->ctl);
 	if (box->upper_fd >= 0)
@@ -84,6 +115,14 @@ int sbn_reap_defer(struct sb_box *box)
 }
 
 int sbn_reap_poll(int64_t deadline_ns)
+{
+	q_lock();
+	int left = poll_locked(deadline_ns);
+	q_give();
+	return left;
+}
+
+static int poll_locked(int64_t deadline_ns)
 {
 	int left = 0;
 	for (int i = 0; i < nqueue;) {
@@ -121,7 +160,9 @@ int sbn_reap_poll(int64_t deadline_ns)
 
 void sbn_reap_forget(void)
 {
+	q_lock();
 	for (int i = 0; i < nqueue; i++)
 		close(queue[i].pidfd);
 	nqueue = 0;
+	q_give();
 }

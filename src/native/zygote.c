@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,11 @@ static struct {
 } zyg = {.pidfd = -1, .sock = -1};
 
 pid_t sbn_owner_host; /* set in the zygote: sandbench's pid, recorded as a second owner */
+
+/* Boxes are taken and given back from several threads at once (burst scenarios); the requests
+ * and answers on the one socket must not interleave. Recursive: take stops a zygote of another
+ * configuration. */
+static pthread_mutex_t zlock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 
 void sbn_sched_background(pid_t pid)
 {
@@ -296,7 +302,16 @@ void sb_native_shutdown(void)
 	sbn_reap_poll(sb_deadline_after(10));
 }
 
+static void zygote_stop_locked(void);
+
 void sbn_zygote_stop(void)
+{
+	pthread_mutex_lock(&zlock);
+	zygote_stop_locked();
+	pthread_mutex_unlock(&zlock);
+}
+
+static void zygote_stop_locked(void)
 {
 	if (zyg.pid <= 0 || zyg.owner != getpid())
 		return;
@@ -369,8 +384,20 @@ static int ask(void)
 	return rc;
 }
 
+static int take_locked(const struct sbn_cfg *cfg, const char *name, struct sb_box **out, int64_t deadline_ns,
+		       struct sb_error *err);
+
 int sbn_zygote_take(const struct sbn_cfg *cfg, const char *name, struct sb_box **out, int64_t deadline_ns,
 		    struct sb_error *err)
+{
+	pthread_mutex_lock(&zlock);
+	int rc = take_locked(cfg, name, out, deadline_ns, err);
+	pthread_mutex_unlock(&zlock);
+	return rc;
+}
+
+static int take_locked(const struct sbn_cfg *cfg, const char *name, struct sb_box **out, int64_t deadline_ns,
+		       struct sb_error *err)
 {
 	*out = NULL;
 	if (zyg.pid > 0 && zyg.owner != getpid()) {
@@ -390,7 +417,7 @@ int sbn_zygote_take(const struct sbn_cfg *cfg, const char *name, struct sb_box *
 		sbn_zygote_stop();
 		return sb_error_set(err, -rc, "native: the zygote is gone: %s", strerror(-rc));
 	}
-	static char buf[sizeof(struct sbn_msg) + sizeof(struct zbox) + 16];
+	static char buf[sizeof(struct sbn_msg) + sizeof(struct zbox) + 16]; /* under zlock */
 	int fds[3] = {-1, -1, -1}, nfds = 3;
 	/* No box waiting in the socket: whatever the zygote is doing in the background is ours to
 	 * wait for now, at normal priority (it goes back to the background by itself). */
@@ -461,10 +488,12 @@ int sbn_zygote_take(const struct sbn_cfg *cfg, const char *name, struct sb_box *
 
 int sbn_zygote_release(struct sb_box *box)
 {
-	if (box->zygote <= 0 || box->zygote != zyg.pid || zyg.sock < 0)
-		return -ESRCH;
+	pthread_mutex_lock(&zlock);
 	struct sbn_msg m = {.type = ZMSG_RELEASE};
-	if (sbn_send(zyg.sock, &m, box->id, strlen(box->id) + 1, NULL, 0) < 0)
+	bool ours = box->zygote > 0 && box->zygote == zyg.pid && zyg.sock >= 0;
+	bool sent = ours && sbn_send(zyg.sock, &m, box->id, strlen(box->id) + 1, NULL, 0) == 0;
+	pthread_mutex_unlock(&zlock);
+	if (!sent)
 		return -ESRCH;
 	if (box->ctl >= 0)
 		close(box->ctl);

@@ -24,6 +24,11 @@ const struct sb_scenario *sb_scenario_find(const char *name)
 	for (size_t i = 0; i < sizeof(catalog) / sizeof(catalog[0]); i++)
 		if (strcmp(catalog[i]->name, name) == 0)
 			return catalog[i];
+	/* A renamed scenario keeps its old name as an alias: scripts and budgets written for it run on. */
+	for (size_t i = 0; i < sizeof(catalog) / sizeof(catalog[0]); i++)
+		for (const char *const *a = catalog[i]->aliases; a && *a; a++)
+			if (strcmp(*a, name) == 0)
+				return catalog[i];
 	return NULL;
 }
 

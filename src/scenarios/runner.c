@@ -69,7 +69,8 @@ void sb_scn_tag(struct sb_scn_ctx *ctx, const char *key, const char *fmt, ...)
 
 const char *sb_scn_param(const struct sb_scn_ctx *ctx, const char *key)
 {
-	return sb_params_get_def(ctx->params, ctx->defs, key);
+	const char *v = sb_params_get(ctx->params, key);
+	return v ? v : sb_scenario_profile_default(ctx->scn, ctx->profile, key);
 }
 
 int sb_scn_param_size(struct sb_scn_ctx *ctx, const char *key, uint64_t *out)
@@ -193,6 +194,8 @@ struct launch_batch {
 	unsigned n;
 	atomic_uint next;
 	int64_t t0, stagger_ns;
+	sb_box_then_fn then;
+	void *then_arg;
 };
 
 static void *launcher(void *arg)
@@ -215,6 +218,15 @@ static void *launcher(void *arg)
 		struct sb_error err = {0};
 		l->rc = box_new_named(lb->ctx, &l->box, &l->create_ns, &l->start_ns, &err);
 		l->ready_ns = sb_now_ns() - lb->t0;
+		if (l->rc == 0 && lb->then) {
+			/* The box stays tracked whatever the follow-up says: the runner destroys it. */
+			l->rc = lb->then(lb->then_arg, l->box, &err);
+			l->done_ns = sb_now_ns() - lb->t0;
+			if (l->rc < 0)
+				snprintf(l->error, sizeof(l->error), "%s", err.msg);
+			continue;
+		}
+		l->done_ns = l->ready_ns;
 		if (l->rc < 0) {
 			snprintf(l->error, sizeof(l->error), "%s", err.msg);
 			if (l->box) { /* created but did not start: it is tracked, destroy it now */
@@ -229,13 +241,20 @@ static void *launcher(void *arg)
 unsigned sb_scn_boxes_new(struct sb_scn_ctx *ctx, unsigned n, unsigned parallel, int64_t stagger_ns,
 			  struct sb_box_launch *out)
 {
+	return sb_scn_boxes_new_then(ctx, n, parallel, stagger_ns, NULL, NULL, out);
+}
+
+unsigned sb_scn_boxes_new_then(struct sb_scn_ctx *ctx, unsigned n, unsigned parallel, int64_t stagger_ns,
+			       sb_box_then_fn then, void *then_arg, struct sb_box_launch *out)
+{
 	memset(out, 0, n * sizeof(*out));
 	if (n == 0)
 		return 0;
 	unsigned threads = parallel == 0 || parallel > n ? n : parallel;
 	if (stagger_ns > 0)
 		threads = n; /* each waits for its own start time */
-	struct launch_batch lb = {.ctx = ctx, .out = out, .n = n, .t0 = sb_now_ns(), .stagger_ns = stagger_ns};
+	struct launch_batch lb = {.ctx = ctx, .out = out, .n = n, .t0 = sb_now_ns(), .stagger_ns = stagger_ns,
+				  .then = then, .then_arg = then_arg};
 	atomic_init(&lb.next, 0);
 	pthread_t *tids = calloc(threads, sizeof(*tids));
 	unsigned started = 0;
@@ -303,12 +322,22 @@ int sb_scn_exec_ok(struct sb_scn_ctx *ctx, struct sb_box *box, const char *const
 	return 0;
 }
 
+const char *sb_scenario_profile_default(const struct sb_scenario *s, unsigned profile, const char *key)
+{
+	for (const struct sb_profile_param *pp = s->profile_params; profile && pp && pp->key; pp++)
+		if ((pp->profiles & profile) && strcmp(pp->key, key) == 0)
+			return pp->value;
+	return sb_params_get_def(NULL, s->params, key);
+}
+
 static json_t *params_json(const struct sb_scenario *s, const struct sb_run_opts *o)
 {
 	json_t *p = json_object();
-	for (const struct sb_param_def *d = s->params; d && d->key; d++)
-		if (d->default_value)
-			json_object_set_new(p, d->key, json_string(d->default_value));
+	for (const struct sb_param_def *d = s->params; d && d->key; d++) {
+		const char *v = sb_scenario_profile_default(s, o->profile, d->key);
+		if (v)
+			json_object_set_new(p, d->key, json_string(v));
+	}
 	for (size_t i = 0; o->params && i < o->params->n; i++)
 		json_object_set_new(p, o->params->items[i].key, json_string(o->params->items[i].value));
 	return p;
@@ -452,6 +481,7 @@ int sb_run_begin(const struct sb_scenario *s, const struct sb_run_opts *o, struc
 		     : (o->agent_host_path && o->agent_host_path[0]) ? o->agent_host_path
 		     : "sandbench-agent"; /* not found: the exec error will name it */
 	ctx->run_id = o->run_id;
+	ctx->profile = o->profile;
 	ctx->err = &run->serr;
 	ctx->meta = run->meta;
 	ctx->tags = sb_report_tags(run->report);

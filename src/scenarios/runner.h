@@ -25,6 +25,8 @@ struct sb_run_opts {
 	const char *rootfs;             /* standard rootfs (drivers whose image is SB_IMAGE_ROOTFS) */
 	bool progress;                  /* progress line on stderr */
 	bool host_ref;                  /* time the host reference before every iteration (core/report.h) */
+	unsigned profile;               /* the profile bit the scenarios were picked by (their profile_params
+					 * apply), 0 = named one by one */
 };
 
 /* Run. Returns 0 with *report set (status ok, skip or error), or a negative errno for bad input

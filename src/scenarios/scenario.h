@@ -31,15 +31,26 @@ struct sb_metric_def {
 	const char *meaning; /* one line */
 };
 
+/* A parameter default that differs in one profile (latency-tti: n=100 in the full profile). */
+struct sb_profile_param {
+	unsigned profiles; /* enum sb_profile bits it applies to */
+	const char *key, *value;
+};
+
 /* Per-box outcome of sb_scn_boxes_new (many sandboxes at once). */
 struct sb_box_launch {
-	struct sb_box *box;   /* NULL when it failed */
+	struct sb_box *box;   /* NULL when create or start failed (a failed follow-up leaves it) */
 	int rc;               /* 0, or the negative errno of the failure */
 	char error[256];      /* why it failed */
 	int64_t queued_ns;    /* when it was asked for, from the batch's start */
 	int64_t create_ns, start_ns;
 	int64_t ready_ns;     /* create+start done, from the batch's start */
+	int64_t done_ns;      /* the follow-up (sb_scn_boxes_new_then) done, from the batch's start */
 };
+
+/* A follow-up run in the launcher thread right after its box is ready (e.g. the first command of
+ * a time-to-interactive); a failure fails that box (the box itself stays tracked). */
+typedef int (*sb_box_then_fn)(void *arg, struct sb_box *box, struct sb_error *err);
 
 /* Called (from the runner's thread or a launcher thread) when a box comes or goes: alive once it
  * is started, !alive before it is destroyed. The live metrics sampler watches boxes through it. */
@@ -56,6 +67,7 @@ struct sb_scn_ctx {
 	struct sb_box_spec spec;        /* base spec; sb_scn_box_new names each box */
 	const char *agent;              /* sandbench-agent path as seen inside a sandbox */
 	const char *run_id;
+	unsigned profile;               /* the profile bit the run was picked by, 0 = none */
 	unsigned iteration;             /* 0-based, warmups first */
 	bool warmup;
 	int64_t deadline_ns;            /* current phase's deadline (setup or iteration) */
@@ -76,11 +88,14 @@ struct sb_scn_ctx {
 /* Return codes from setup/run_once: 0 ok, -ENOTSUP skip (err says why), other negative error. */
 struct sb_scenario {
 	const char *name;
+	const char *const *aliases; /* older names that still resolve to it (NULL-terminated), or NULL */
 	const char *axis;        /* latency | resource | density | throughput | stability */
 	const char *description; /* one line */
 	unsigned caps;           /* driver capabilities needed */
 	unsigned profiles;       /* enum sb_profile bits */
 	const struct sb_param_def *params;
+	/* Defaults of params that differ when the scenario runs as part of a profile (a NULL key ends). */
+	const struct sb_profile_param *profile_params;
 	const struct sb_metric_def *metrics; /* ends with a NULL name */
 	unsigned default_runs, default_warmup;
 	int (*setup)(struct sb_scn_ctx *ctx);
@@ -121,7 +136,9 @@ int sb_scn_box_series(struct sb_scn_ctx *ctx, struct sb_box *box);
 /* Set a report tag (string value). */
 void sb_scn_tag(struct sb_scn_ctx *ctx, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Scenario parameter (or its declared default). */
+/* A parameter's default: the profile's (profile_params) when run by that profile, else declared. */
+const char *sb_scenario_profile_default(const struct sb_scenario *s, unsigned profile, const char *key);
+/* Scenario parameter (or its default: the profile's, else the declared one). */
 const char *sb_scn_param(const struct sb_scn_ctx *ctx, const char *key);
 /* Scenario parameter parsed as a size (K/M/G) or unsigned integer; malformed = error naming it. */
 int sb_scn_param_size(struct sb_scn_ctx *ctx, const char *key, uint64_t *out);
@@ -137,6 +154,10 @@ int sb_scn_box_destroy(struct sb_scn_ctx *ctx, struct sb_box *box);
  * succeeded. `stagger_ns` > 0 starts box i at i*stagger_ns after the batch began. */
 unsigned sb_scn_boxes_new(struct sb_scn_ctx *ctx, unsigned n, unsigned parallel, int64_t stagger_ns,
 			  struct sb_box_launch *out);
+/* The same, with then(then_arg, box) run in each box's launcher thread once it is ready; its
+ * end is out[i].done_ns. Counts boxes whose create, start and follow-up all succeeded. */
+unsigned sb_scn_boxes_new_then(struct sb_scn_ctx *ctx, unsigned n, unsigned parallel, int64_t stagger_ns,
+			       sb_box_then_fn then, void *then_arg, struct sb_box_launch *out);
 /* Track a box made another way (clone). */
 int sb_scn_box_track(struct sb_scn_ctx *ctx, struct sb_box *box);
 /* Exec with the current deadline; a non-zero exit status is an error naming the command. */

@@ -37,7 +37,7 @@ PY
 grep -q '^latency-spawn$' "$TMP/table.txt" && grep -q ' lifecycle_ms' "$TMP/table.txt" \
 	&& grep -Eq '^  process +\*?[0-9.]+ \([0-9.]+\)' "$TMP/table.txt" && ok "table block" || fail "table block: $(cat "$TMP/table.txt")"
 awk 'length > 120 { bad = 1 } END { exit bad }' "$TMP/table.txt" && ok "table fits 120 columns" || fail "a table line is wider than 120"
-[ "$(grep -c '^latency-spawn$\|^latency-exec-output$\|^throughput-stdout$' "$TMP/table.txt")" -eq 3 ] \
+[ "$(grep -c '^latency-spawn$\|^latency-exec$\|^throughput-stdout$' "$TMP/table.txt")" -eq 3 ] \
 	&& ok "one block per scenario" || fail "blocks: $(cat "$TMP/table.txt")"
 
 # A driver that cannot run here becomes SKIP cells with its probe reason, not a failure.
