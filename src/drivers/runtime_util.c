@@ -180,18 +180,23 @@ void sb_rt_first_error(const char *text, char *out, size_t len)
 	}
 }
 
+/* "runtime subcommand": the binary's base name and the next word, skipping global --flag=value
+ * options (runsc takes its state root and network that way before every subcommand). */
 static void cmd_words(const char *const *argv, char *buf, size_t len)
 {
 	buf[0] = '\0';
-	for (size_t i = 0; argv[i] && i < 2; i++) {
+	for (size_t i = 0, words = 0; argv[i] && words < 2; i++) {
+		if (i > 0 && strncmp(argv[i], "--", 2) == 0 && strchr(argv[i], '='))
+			continue;
 		const char *base = i == 0 && strrchr(argv[i], '/') ? strrchr(argv[i], '/') + 1 : argv[i];
-		snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", i ? " " : "", base);
+		snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", words++ ? " " : "", base);
 	}
 }
 
-int sb_rt_run(const char *const *argv, int64_t deadline_ns, char **out, struct sb_error *err)
+static int rt_run(const char *const *argv, int64_t deadline_ns, char **out, bool leave, struct sb_error *err)
 {
-	struct sb_proc_opts o = {.argv = argv, .extra_fd = -1, .deadline_ns = deadline_ns, .out_cap = 4 << 20};
+	struct sb_proc_opts o = {.argv = argv, .extra_fd = -1, .deadline_ns = deadline_ns, .out_cap = 4 << 20,
+				 .leave_group = leave};
 	struct sb_proc_result r;
 	char what[128];
 	cmd_words(argv, what, sizeof(what));
@@ -213,6 +218,16 @@ int sb_rt_run(const char *const *argv, int64_t deadline_ns, char **out, struct s
 	}
 	sb_proc_result_free(&r);
 	return rc;
+}
+
+int sb_rt_run(const char *const *argv, int64_t deadline_ns, char **out, struct sb_error *err)
+{
+	return rt_run(argv, deadline_ns, out, false, err);
+}
+
+int sb_rt_run_leave(const char *const *argv, int64_t deadline_ns, char **out, struct sb_error *err)
+{
+	return rt_run(argv, deadline_ns, out, true, err);
 }
 
 int sb_rt_exec(const char *const *prefix, const struct sb_exec_req *req, const char *const *envp,

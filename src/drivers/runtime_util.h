@@ -53,6 +53,9 @@ void sb_rt_first_error(const char *text, char *out, size_t len);
  * command (its first two words) and the runtime's own first error line. *out (malloc'd stdout) is
  * set when out != NULL and the command succeeded. */
 int sb_rt_run(const char *const *argv, int64_t deadline_ns, char **out, struct sb_error *err);
+/* The same for a command whose helpers stay in its process group after it exits (runsc's create
+ * leaves the sandbox's gofer there): they are not killed with it. */
+int sb_rt_run_leave(const char *const *argv, int64_t deadline_ns, char **out, struct sb_error *err);
 
 /* Run prefix + req->argv through sb_proc_run with req's stdio choices and deadline. envp NULL
  * inherits. The result is filled whenever the command was spawned. */
