@@ -90,6 +90,9 @@ inventory() {
 		runsc)
 			runsc --root=/run/sandbench/runsc/.root list -q 2>/dev/null | grep -v '^probe-' | sed 's/^/runsc-container /'
 			ip -o link 2>/dev/null | awk -F': ' '$2 ~ /^sbg[0-9]/ {print "veth " $2}' ;;
+		nspawn)
+			pgrep -af '[s]ystemd-nspawn .*--machine=sb-' | sed 's/^/process /'
+			ls /run/systemd/nspawn/propagate 2>/dev/null | sed 's/^/nspawn-state /' ;;
 		esac
 		ls -1 "/run/sandbench/$drv" /run/sandbench/oci 2>/dev/null | grep -v ':$' | grep . | grep -v '^probe-' | sed 's/^/state /'
 		find /sys/fs/cgroup -mindepth 1 -maxdepth 6 -type d -name 'sandbench-sb-*' 2>/dev/null | sed 's/^/cgroup /'
@@ -191,6 +194,7 @@ assert len([p for p in d["pairs"] if not p["warmup"]]) == 6, len(d["pairs"])
 }
 case $drv in
 crun | runc | bwrap | runsc) build2 bin "$(command -v "$drv")" ;;
+nspawn) build2 bin "$(command -v systemd-nspawn)" ;;
 podman) build2 runtime "$(command -v crun)" ;;
 podman-runc) build2 runtime "$(command -v runc)" ;;
 esac
@@ -232,7 +236,7 @@ $sb doctor --drivers "$drv" > "$TMP/doctor.out" 2>&1
 # Boxes of these drivers outlive their owner (a daemon's container, a jail, cgroups): doctor must
 # name them. Those of the others die with it (--die-with-parent, the process group).
 case $drv in
-lxc | firejail | podman | podman-runc | docker | containerd | runsc)
+lxc | firejail | podman | podman-runc | docker | containerd | runsc | nspawn)
 	grep -q "^  $drv: " "$TMP/doctor.out" && ok "doctor lists the dead run's leftovers" ||
 		fail "doctor found nothing: $(cat "$TMP/doctor.out")" ;;
 esac
