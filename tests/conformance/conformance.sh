@@ -199,6 +199,18 @@ podman) build2 runtime "$(command -v crun)" ;;
 podman-runc) build2 runtime "$(command -v runc)" ;;
 esac
 
+# gVisor as the engine's OCI runtime (runtime=runsc): the kernel log inside is gVisor's own.
+case $drv in
+podman | podman-runc)
+	if command -v runsc > /dev/null; then
+		got=$($sb exec --driver "$drv" --param runtime=runsc -- dmesg 2> "$TMP/runsc.err" | head -1)
+		case $got in
+		*"Starting gVisor"*) ok "runtime=runsc: the container runs on gVisor" ;;
+		*) fail "runtime=runsc: got '$got': $(head -c 400 "$TMP/runsc.err")" ;;
+		esac
+	fi ;;
+esac
+
 images > "$TMP/images.after"
 cmp -s "$TMP/images.before" "$TMP/images.after" && ok "image reused, not imported again" ||
 	fail "images changed: $(diff "$TMP/images.before" "$TMP/images.after" | tr '\n' ' ')"
