@@ -199,6 +199,19 @@ podman) build2 runtime "$(command -v crun)" ;;
 podman-runc) build2 runtime "$(command -v runc)" ;;
 esac
 
+# runsc: net=hostinet reaches the host end of the veth the driver made (the host answers a
+# connection to a closed port: refused, not unreachable); an unknown platform is one clear error.
+if [ "$drv" = runsc ]; then
+	got=$($sb exec --driver runsc --param net=hostinet -- sh -c \
+		'ip=$(ip -4 -o addr show eth0 | sed "s/.*inet \([0-9.]*\)\/.*/\1/"); nc "${ip%.*}.$((${ip##*.} - 1))" 9 < /dev/null' 2>&1)
+	case $got in
+	*"Connection refused"*) ok "net=hostinet: the sandbox reaches the host end of its veth" ;;
+	*) fail "net=hostinet: $got" ;;
+	esac
+	expect_error "platform= the build does not know" "platform=nosuch: this runsc knows" \
+		$sb exec --driver runsc --param platform=nosuch -- true
+fi
+
 # gVisor as the engine's OCI runtime (runtime=runsc): the kernel log inside is gVisor's own.
 case $drv in
 podman | podman-runc)
