@@ -88,7 +88,7 @@ inventory() {
 		crun | runc)
 			$drv list -q 2>/dev/null | grep -v '^probe-' | sed "s/^/$drv-container /" ;;
 		runsc)
-			runsc --root=/run/sandbench/runsc/.root list -q 2>/dev/null | grep -v '^probe-' | sed 's/^/runsc-container /'
+			runsc --root=/run/sandbench/runsc/.root list -quiet 2>/dev/null | grep -v '^probe-' | sed 's/^/runsc-container /'
 			ip -o link 2>/dev/null | awk -F': ' '$2 ~ /^sbg[0-9]/ {print "veth " $2}' ;;
 		nspawn)
 			pgrep -af '[s]ystemd-nspawn .*--machine=sb-' | sed 's/^/process /'
