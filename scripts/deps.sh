@@ -21,7 +21,7 @@ for group in "$@"; do
 		add prometheus python3-prometheus-client
 		add postgresql ;;
 	runtimes)
-		add bubblewrap crun runc lxc firejail podman docker.io containerd
+		add bubblewrap crun runc lxc firejail podman docker.io containerd runsc systemd-container
 		# the qemu driver: QEMU, the Linux source and tools for the minimal guest kernel,
 		# e2fsprogs for scratch disks, xz-utils for the Debian kernel and source
 		add qemu-system-x86 linux-source-6.1 bc flex bison libelf-dev libssl-dev cpio make xz-utils e2fsprogs ;;

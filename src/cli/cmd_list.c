@@ -124,13 +124,31 @@ int sb_cmd_drivers(int argc, char **argv)
 		struct sb_probe p = probes[i];
 		char caps[160];
 		sb_caps_format(p.usable ? p.caps : all[i]->caps, caps, sizeof(caps));
+		/* The probe's tags (e.g. runsc's platform): an object in JSON, "[k=v ...]" in the table. */
+		json_t *tags = json_object();
+		char tagline[200] = "";
+		for (const char *t = p.tags; *t;) {
+			size_t len = strcspn(t, " ");
+			const char *eq = memchr(t, '=', len);
+			if (eq) {
+				char key[64];
+				snprintf(key, sizeof(key), "%.*s", (int)(eq - t), t);
+				json_object_set_new(tags, key, json_stringn(eq + 1, len - (size_t)(eq - t) - 1));
+				snprintf(tagline + strlen(tagline), sizeof(tagline) - strlen(tagline), "%s%.*s",
+					 tagline[0] ? " " : " [", (int)len, t);
+			}
+			t += len + (t[len] == ' ');
+		}
+		if (tagline[0])
+			snprintf(tagline + strlen(tagline), sizeof(tagline) - strlen(tagline), "]");
 		if (json) {
-			json_array_append_new(arr, json_pack("{s:s, s:b, s:s, s:s, s:s, s:s}", "name", all[i]->name,
+			json_array_append_new(arr, json_pack("{s:s, s:b, s:s, s:s, s:s, s:s, s:o}", "name", all[i]->name,
 							      "usable", p.usable, "version", p.version, "caps", caps,
-							      "reason", p.reason, "summary", all[i]->summary));
+							      "reason", p.reason, "summary", all[i]->summary, "tags", tags));
 		} else {
-			printf("%-11s %-7s %-22s %-40s %s\n", all[i]->name, p.usable ? "yes" : "no",
-			       p.version[0] ? p.version : "-", caps, p.usable ? all[i]->summary : p.reason);
+			json_decref(tags);
+			printf("%-11s %-7s %-22s %-40s %s%s\n", all[i]->name, p.usable ? "yes" : "no",
+			       p.version[0] ? p.version : "-", caps, p.usable ? all[i]->summary : p.reason, tagline);
 		}
 	}
 	free(probes);

@@ -219,8 +219,9 @@ int sb_proc_run(const struct sb_proc_opts *o, struct sb_proc_result *res, struct
 		res->sys_ms = (double)ru.ru_stime.tv_sec * 1e3 + (double)ru.ru_stime.tv_usec / 1e3;
 		res->maxrss_kb = ru.ru_maxrss;
 	}
-	/* Whatever the child left in its group goes with it. */
-	kill(-pid, SIGKILL);
+	/* Whatever the child left in its group goes with it, unless it is meant to stay. */
+	if (!exited || !o->leave_group)
+		kill(-pid, SIGKILL);
 	if (pidfd >= 0)
 		close(pidfd);
 	sb_pump_finish(&pump, res);

@@ -35,6 +35,9 @@ struct sb_proc_opts {
 	int64_t deadline_ns;      /* absolute CLOCK_MONOTONIC, 0 = none */
 	bool new_session;         /* setsid() instead of setpgid(0,0) */
 	int extra_fd;             /* >= 0: passed to the child as fd 3 */
+	/* What the child leaves in its process group outlives it on purpose (a runtime's create
+	 * whose sandbox helpers stay in its group): only a deadline or an interrupt kills the group. */
+	bool leave_group;
 };
 
 struct sb_proc_result {

@@ -28,7 +28,7 @@ static const struct sb_oci_runtime crun_rt = {.name = "crun", .binary = "crun", 
 
 static void crun_probe(const struct sb_params *params, struct sb_probe *out)
 {
-	sb_oci_probe(&crun_rt, params, sb_driver_crun.caps, out);
+	sb_oci_probe(&crun_rt, params, sb_driver_crun.caps, NULL, 0, out);
 	if (!out->usable && strstr(out->reason, "hybrid"))
 		snprintf(out->reason + strlen(out->reason), sizeof(out->reason) - strlen(out->reason),
 			 " (sandbench doctor --prepare-host moves them to v1)");

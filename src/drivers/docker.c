@@ -3,11 +3,14 @@
  * hosts without systemd (and --restore-host stops exactly what it started). */
 #include <errno.h>
 #include <stdio.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <net/if.h>
 #include <unistd.h>
 
+#include "core/util.h"
 #include "drivers/driver.h"
 #include "drivers/engine.h"
 #include "drivers/runtime_util.h"
@@ -31,6 +34,22 @@ static const char *const dockerd_argv[] = {
 static const struct sb_eng_daemon dockerd_daemon = {
 	.name = "dockerd", .argv = dockerd_argv, .socket = "/var/run/docker.sock",
 };
+
+/* gVisor as a docker runtime (runtime=runsc): registered with the dockerd that --prepare-host
+ * starts, as a wrapper that gives runsc --network=host. runsc's own stack refuses the engine's
+ * network namespace on newer kernels (its root-namespace check looks for rmem_default, which
+ * every namespace has now); with host it runs on the kernel's stack inside that namespace. */
+#define RUNSC_WRAPPER SB_ENG_HOSTFIX_DIR "/runsc-docker"
+
+static int write_runsc_wrapper(const char *runsc, struct sb_error *err)
+{
+	char text[PATH_MAX + 64];
+	int n = snprintf(text, sizeof(text), "#!/bin/sh\nexec %s --network=host \"$@\"\n", runsc);
+	int rc = sb_write_file_atomic(RUNSC_WRAPPER, text, (size_t)n, err);
+	if (rc == 0 && chmod(RUNSC_WRAPPER, 0755) < 0)
+		rc = sb_error_set(err, errno, "chmod %s: %s", RUNSC_WRAPPER, strerror(errno));
+	return rc;
+}
 
 static void docker_probe(const struct sb_params *params, struct sb_probe *out)
 {
@@ -92,11 +111,29 @@ static int docker_apply(sb_line_fn emit, void *arg, struct sb_error *err)
 	if (started)
 		emitf(emit, arg, "started containerd for dockerd (log %s/%s.log)", SB_ENG_LOG_DIR, cd->name);
 	/* dockerd makes the docker0 bridge; restore deletes it only if it was not there before */
-	char extra[64];
-	snprintf(extra, sizeof(extra), "docker0_existed=%d\n", if_nametoindex("docker0") ? 1 : 0);
-	rc = sb_eng_daemon_start(&dockerd_daemon, "docker", extra, 60, &started, err);
+	char extra[PATH_MAX + 64], runsc[PATH_MAX], add_runtime[PATH_MAX + 32];
+	int n = snprintf(extra, sizeof(extra), "docker0_existed=%d\n", if_nametoindex("docker0") ? 1 : 0);
+	const char *argv[8];
+	size_t k = 0;
+	for (; dockerd_argv[k]; k++)
+		argv[k] = dockerd_argv[k];
+	if (sb_rt_which("runsc", runsc, sizeof(runsc)) == 0) {
+		if ((rc = sb_mkdir_p(SB_ENG_HOSTFIX_DIR, 0700)) < 0)
+			return sb_error_set(err, -rc, "cannot create %s: %s", SB_ENG_HOSTFIX_DIR, strerror(-rc));
+		if ((rc = write_runsc_wrapper(runsc, err)) < 0)
+			return rc;
+		snprintf(add_runtime, sizeof(add_runtime), "--add-runtime=runsc=%s", RUNSC_WRAPPER);
+		argv[k++] = add_runtime;
+		snprintf(extra + n, sizeof(extra) - (size_t)n, "runsc_wrapper=%s\n", RUNSC_WRAPPER);
+	}
+	argv[k] = NULL;
+	struct sb_eng_daemon dockerd = dockerd_daemon;
+	dockerd.argv = argv;
+	rc = sb_eng_daemon_start(&dockerd, "docker", extra, 60, &started, err);
 	if (rc < 0)
 		return rc;
+	if (k > 3)
+		emit(arg, "registered runsc as a docker runtime (runtime=runsc): " RUNSC_WRAPPER " runs it with --network=host");
 	emitf(emit, arg, "started dockerd --iptables=false (log %s/%s.log, pid file "
 		  SB_ENG_HOSTFIX_DIR "/dockerd.pid)", SB_ENG_LOG_DIR, dockerd_daemon.name);
 	return 0;
@@ -106,13 +143,16 @@ static int docker_restore(sb_line_fn emit, void *arg, struct sb_error *err)
 {
 	char *rec = sb_eng_daemon_record(dockerd_daemon.name);
 	if (rec) {
-		char existed[8] = "1";
+		char existed[8] = "1", wrapper[PATH_MAX] = "";
 		sb_rt_kv(rec, "docker0_existed", existed, sizeof(existed));
+		sb_rt_kv(rec, "runsc_wrapper", wrapper, sizeof(wrapper));
 		free(rec);
 		int rc = sb_eng_daemon_stop(dockerd_daemon.name, 30, err);
 		if (rc < 0)
 			return rc;
 		emit(arg, "stopped the dockerd sandbench started");
+		if (wrapper[0] && unlink(wrapper) == 0)
+			emit(arg, "removed the runsc wrapper it had as a runtime");
 		if (strcmp(existed, "0") == 0 && if_nametoindex("docker0")) {
 			const char *del[] = {"ip", "link", "delete", "docker0", NULL};
 			if (sb_rt_run(del, sb_deadline_after(10), NULL, err) < 0)
@@ -147,7 +187,8 @@ static int docker_host_fix(enum sb_host_fix_mode mode, sb_line_fn emit, void *ar
 				  : "engine running: no change needed");
 	else
 		emit(arg, "engine not running and no systemd here: --prepare-host starts containerd (unless "
-			  "it answers already) and dockerd --iptables=false in the background, logs in "
+			  "it answers already) and dockerd --iptables=false in the background (with runsc "
+			  "registered as runtime=runsc when it is installed), logs in "
 			  SB_ENG_LOG_DIR "/, pid files in " SB_ENG_HOSTFIX_DIR "/");
 	return 0;
 }

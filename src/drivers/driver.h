@@ -111,7 +111,9 @@ struct sb_driver {
 	int (*box_clone)(struct sb_box *box, const struct sb_box_spec *spec, struct sb_box **out,
 			 int64_t deadline_ns, struct sb_error *err);
 	/* Save a running sandbox's state under dir (an empty directory the caller owns) so that
-	 * box_restore can bring up a working copy; the sandbox keeps running. SB_CAP_SNAPSHOT. */
+	 * box_restore can bring up a working copy; the sandbox keeps running (a runtime that ends a
+	 * sandbox to save it brings it back before returning, and that time is part of the snapshot).
+	 * SB_CAP_SNAPSHOT. */
 	int (*box_snapshot)(struct sb_box *box, const char *dir, int64_t deadline_ns, struct sb_error *err);
 	/* A new running sandbox (named spec->name) from a snapshot directory. */
 	int (*box_restore)(const struct sb_box_spec *spec, const char *dir, struct sb_box **out,

@@ -75,6 +75,9 @@ static void strip(char *s)
 /* The engine's own words for "not running" become one clear line. */
 static int dk_fail(struct sb_dk *dk, struct sb_error *err)
 {
+	if (!dk_is_podman(dk) && strstr(err->msg, "Unknown runtime specified runsc"))
+		return sb_error_set(err, ENOENT, "%s: this dockerd has no runsc runtime (the dockerd that "
+				    "`sandbench doctor --prepare-host --drivers docker` starts registers it)", dk->driver);
 	if (dk_is_podman(dk) || (!strstr(err->msg, "Cannot connect") && !strstr(err->msg, "docker.sock")))
 		return -err->code;
 	char path[PATH_MAX];
@@ -357,21 +360,26 @@ int sb_dk_create(struct sb_dk *dk, const struct sb_box_spec *spec, struct sb_box
 		return sb_error_set(err, ENOMEM, "out of memory");
 	b->dk = dk;
 	snprintf(b->name, sizeof(b->name), "%s", spec->name);
-	struct sb_argv a = {0};
-	sb_argv_add_all(&a, (const char *const[]){dk->cli, "run", "-d", "--pull=never", "--name",
-						  spec->name, NULL});
-	sb_argv_addf(&a, "--label=%s=%s", SB_ENG_LABEL_RUN, spec->name);
-	sb_argv_addf(&a, "--label=%s=%s", SB_ENG_LABEL_OWNER, sb_eng_owner());
-	sb_argv_addf(&a, "--label=%s=%s", SB_ENG_LABEL_DRIVER, dk->driver);
 	const char *oci = sb_params_get_def(spec->params, sb_dk_params, "runtime");
 	char oci_path[PATH_MAX];
 	if (oci && *oci && strchr(oci, '/') && sb_rt_which(oci, oci_path, sizeof(oci_path)) < 0) {
 		free(b);
-		sb_argv_free(&a);
 		return sb_error_set(err, ENOENT, "%s: runtime=%s: not an executable file", dk->driver, oci);
 	}
 	if (!oci || !*oci)
 		oci = dk->runtime;
+	struct sb_argv a = {0};
+	sb_argv_add(&a, dk->cli);
+	const char *oci_base = oci && strrchr(oci, '/') ? strrchr(oci, '/') + 1 : oci;
+	if (dk_is_podman(dk) && oci_base && strcmp(oci_base, "runsc") == 0)
+		/* gVisor's own stack refuses the namespace podman made on newer kernels (its root-namespace
+		 * check looks for rmem_default, which every namespace has now): run its sockets on the
+		 * kernel's stack inside that namespace instead */
+		sb_argv_add(&a, "--runtime-flag=network=host");
+	sb_argv_add_all(&a, (const char *const[]){"run", "-d", "--pull=never", "--name", spec->name, NULL});
+	sb_argv_addf(&a, "--label=%s=%s", SB_ENG_LABEL_RUN, spec->name);
+	sb_argv_addf(&a, "--label=%s=%s", SB_ENG_LABEL_OWNER, sb_eng_owner());
+	sb_argv_addf(&a, "--label=%s=%s", SB_ENG_LABEL_DRIVER, dk->driver);
 	if (oci)
 		sb_argv_addf(&a, "--runtime=%s", oci);
 	sb_argv_add_all(&a, dk->run_flags);

@@ -1,6 +1,7 @@
-/* OCI bundles from the standard rootfs and the box life cycle of the OCI runtimes (crun, runc).
+/* OCI bundles from the standard rootfs and the box life cycle of the OCI runtimes (crun, runc,
+ * runsc).
  *
- * One box = one bundle directory /run/sandbench/oci/<box name> holding a marker (owner pid and
+ * One box = one bundle directory /run/sandbench/oci/<box name> (or the runtime's state_dir) holding a marker (owner pid and
  * start time, the container id, its init pid and cgroups) and config.json, plus one container whose
  * init is `/sandbench-agent idle --signal-only` (its stdin is not ours to keep open). Commands run
  * through `RUNTIME exec`, which is what a user of the runtime does. The marker is written before
@@ -32,6 +33,7 @@ const struct sb_param_def sb_oci_params[] = {
 struct sb_box {
 	const struct sb_oci_runtime *rt;
 	char bin[1024];
+	struct sb_argv cmd;  /* bin, then the global flags every call of this box takes */
 	char name[128];
 	char bundle[1200];
 	char cgdirs[4096];   /* the container's cgroup directories, newline-separated */
@@ -108,6 +110,10 @@ json_t *sb_oci_config_new(const struct sb_oci_config *c)
 	for (size_t i = 0; i < sizeof(ns_types) / sizeof(ns_types[0]); i++)
 		if (ns_types[i])
 			json_array_append_new(ns, json_pack("{s:s}", "type", ns_types[i]));
+	if (c->netns_path) {
+		json_t *net = json_array_get(ns, json_array_size(ns) - 1);
+		json_object_set_new(net, "path", json_string(c->netns_path));
+	}
 
 	json_t *res = json_object();
 	if (c->mem_limit_bytes)
@@ -153,6 +159,8 @@ static int box_marker(const struct sb_box *b, struct sb_error *err)
 	char extra[6000];
 	int n = snprintf(extra, sizeof(extra), "runtime=%s\nid=%s\ninit_pid=%d\ninit_start=%llu\n", b->bin,
 			 b->name, (int)b->init_pid, b->init_start);
+	for (size_t i = 1; i < b->cmd.n && n < (int)sizeof(extra); i++)
+		n += snprintf(extra + n, sizeof(extra) - (size_t)n, "global=%s\n", b->cmd.v[i]);
 	for (const char *line = b->cgdirs; *line && n < (int)sizeof(extra);) {
 		const char *end = strchr(line, '\n');
 		int len = end ? (int)(end - line) : (int)strlen(line);
@@ -163,6 +171,50 @@ static int box_marker(const struct sb_box *b, struct sb_error *err)
 }
 
 /* ---- life cycle ---- */
+
+static const char *state_dir(const struct sb_oci_runtime *rt)
+{
+	return rt->state_dir ? rt->state_dir : SB_OCI_DIR;
+}
+
+static const struct sb_param_def *rt_params(const struct sb_oci_runtime *rt)
+{
+	return rt->params ? rt->params : sb_oci_params;
+}
+
+/* prefix (the binary and its global flags) followed by sub, through sb_rt_run (sb_rt_run_leave
+ * when leave: a command that starts the sandbox's helpers). */
+static int run_sub(const char *const *prefix, const char *const *sub, int64_t deadline_ns, char **out,
+		   bool leave, struct sb_error *err)
+{
+	struct sb_argv a = {0};
+	sb_argv_add_all(&a, prefix);
+	sb_argv_add_all(&a, sub);
+	int rc = sb_argv_ok(&a, err);
+	if (rc == 0)
+		rc = (leave ? sb_rt_run_leave : sb_rt_run)(sb_argv_get(&a), deadline_ns, out, err);
+	sb_argv_free(&a);
+	return rc;
+}
+
+static int run_cmd(const char *const *prefix, const char *const *sub, int64_t deadline_ns, char **out,
+		   struct sb_error *err)
+{
+	return run_sub(prefix, sub, deadline_ns, out, false, err);
+}
+
+/* A command of box b that starts (part of) its sandbox. */
+static int run_start(const struct sb_box *b, const char *const *sub, int64_t deadline_ns, struct sb_error *err);
+
+static const char *const *box_cmd(const struct sb_box *b)
+{
+	return sb_argv_get(&b->cmd);
+}
+
+static int run_start(const struct sb_box *b, const char *const *sub, int64_t deadline_ns, struct sb_error *err)
+{
+	return run_sub(box_cmd(b), sub, deadline_ns, NULL, b->rt->helpers_in_group, err);
+}
 
 static bool safe_name(const char *s)
 {
@@ -190,8 +242,29 @@ static int check_rootfs(const char *rootfs, struct sb_error *err)
 	return 0;
 }
 
-static int box_create(const struct sb_oci_runtime *rt, const struct sb_box_spec *spec, struct sb_box **out,
-		      int64_t deadline_ns, struct sb_error *err)
+static void default_net(const struct sb_oci_runtime *rt, const struct sb_box_spec *spec,
+			struct sb_oci_config *c)
+{
+	c->net_host = strcmp(sb_params_get_def(spec->params, rt_params(rt), "net"), "host") == 0;
+}
+
+/* The pid file the runtime wrote: the box's init, its start time and cgroups, into the marker. */
+static int adopt_init(struct sb_box *b, const char *pidfile, const char *cgpath, struct sb_error *err)
+{
+	char pid_s[32];
+	if (sb_read_line(pidfile, pid_s, sizeof(pid_s)) < 0 || atoi(pid_s) <= 0)
+		return sb_error_set(err, EIO, "%s wrote no pid file", b->rt->name);
+	b->init_pid = (pid_t)atoi(pid_s);
+	b->init_start = sb_rt_proc_start(b->init_pid);
+	sb_rt_cgroup_dirs(b->init_pid, SB_OCI_CGROUP_PREFIX, b->cgdirs, sizeof(b->cgdirs));
+	if (!b->cgdirs[0]) /* the init died already: fall back to where the runtime would put them */
+		sb_rt_cgroup_guess_dirs(cgpath + (cgpath[0] == '/'), b->cgdirs, sizeof(b->cgdirs));
+	return box_marker(b, err);
+}
+
+/* A new box: `create` (left for box_start), or with restore_dir `restore --detach` (running). */
+static int box_create(const struct sb_oci_runtime *rt, const struct sb_box_spec *spec, const char *restore_dir,
+		      struct sb_box **out, int64_t deadline_ns, struct sb_error *err)
 {
 	if (!safe_name(spec->name))
 		return sb_error_set(err, EINVAL, "%s: box name '%s' is not a valid container id", rt->name,
@@ -199,30 +272,42 @@ static int box_create(const struct sb_oci_runtime *rt, const struct sb_box_spec 
 	int rc = check_rootfs(spec->rootfs, err);
 	if (rc < 0)
 		return rc;
-	const char *net = sb_params_get_def(spec->params, sb_oci_params, "net");
-	if (strcmp(net, "none") != 0 && strcmp(net, "host") != 0)
-		return sb_error_set(err, EINVAL, "%s: net must be none or host, not '%s'", rt->name, net);
+	if (!rt->configure) {
+		const char *net = sb_params_get_def(spec->params, rt_params(rt), "net");
+		if (strcmp(net, "none") != 0 && strcmp(net, "host") != 0)
+			return sb_error_set(err, EINVAL, "%s: net must be none or host, not '%s'", rt->name, net);
+	}
+	const char *dir = state_dir(rt);
 	struct sb_box *b = calloc(1, sizeof(*b));
 	if (!b)
 		return sb_error_set(err, ENOMEM, "out of memory");
 	b->rt = rt;
 	snprintf(b->name, sizeof(b->name), "%s", spec->name);
-	snprintf(b->bundle, sizeof(b->bundle), "%s/%s", SB_OCI_DIR, spec->name);
-	if ((rc = sb_rt_binary(spec->params, sb_oci_params, rt->binary, b->bin, sizeof(b->bin), err)) < 0) {
+	snprintf(b->bundle, sizeof(b->bundle), "%s/%s", dir, spec->name);
+	if ((rc = sb_rt_binary(spec->params, rt_params(rt), rt->binary, b->bin, sizeof(b->bin), err)) < 0) {
 		free(b);
 		return rc;
 	}
-	if ((rc = sb_mkdir_p(SB_OCI_DIR, 0700)) < 0) {
+	sb_argv_add(&b->cmd, b->bin);
+	sb_argv_add_all(&b->cmd, rt->global_args);
+	if ((rc = sb_argv_ok(&b->cmd, err)) < 0) {
+		sb_argv_free(&b->cmd);
 		free(b);
-		return sb_error_set(err, -rc, "cannot create %s: %s", SB_OCI_DIR, strerror(-rc));
+		return rc;
+	}
+	if ((rc = sb_mkdir_p(dir, 0700)) < 0) {
+		sb_argv_free(&b->cmd);
+		free(b);
+		return sb_error_set(err, -rc, "cannot create %s: %s", dir, strerror(-rc));
 	}
 	if (mkdir(b->bundle, 0700) < 0) {
 		int e = errno;
+		sb_argv_free(&b->cmd);
 		free(b);
 		if (e == EEXIST)
 			return sb_error_set(err, e, "%s: bundle %s/%s already exists (a crashed run? sandbench doctor --clean)",
-					    rt->name, SB_OCI_DIR, spec->name);
-		return sb_error_set(err, e, "cannot create bundle %s/%s: %s", SB_OCI_DIR, spec->name, strerror(e));
+					    rt->name, dir, spec->name);
+		return sb_error_set(err, e, "cannot create bundle %s/%s: %s", dir, spec->name, strerror(e));
 	}
 	/* From here on the box owns the bundle: every failure goes through destroy. */
 	*out = b;
@@ -234,33 +319,44 @@ static int box_create(const struct sb_oci_runtime *rt, const struct sb_box_spec 
 	struct sb_oci_config c = {
 		.box_name = b->name, .rootfs = spec->rootfs, .readonly = true, .args = args,
 		.cgroups_path = cgpath, .mem_limit_bytes = spec->mem_limit_bytes,
-		.pids_limit = spec->pids_limit, .cpus = spec->cpu_limit, .net_host = strcmp(net, "host") == 0,
+		.pids_limit = spec->pids_limit, .cpus = spec->cpu_limit,
 	};
+	if (rt->configure) {
+		rc = rt->configure(spec, b->bundle, &b->cmd, &c, err);
+		if (rc == 0 && (rc = sb_argv_ok(&b->cmd, err)) == 0)
+			rc = box_marker(b, err); /* the per-box flags, for doctor */
+		if (rc < 0)
+			return rc;
+	} else {
+		default_net(rt, spec, &c);
+	}
+	char netns[1300];
+	snprintf(netns, sizeof(netns), "%s/" SB_OCI_NETNS_FILE, b->bundle);
+	if (c.netns_in_bundle)
+		c.netns_path = netns;
 	if ((rc = sb_oci_config_write(b->bundle, &c, err)) < 0)
 		return rc;
 	char pidfile[1300];
 	snprintf(pidfile, sizeof(pidfile), "%s/init.pid", b->bundle);
-	const char *argv[] = {b->bin, "create", "--bundle", b->bundle, "--pid-file", pidfile, b->name, NULL};
 	b->created = true; /* even a failed create may leave state: destroy deletes it */
 	sb_rt_cgroup_guess_dirs(cgpath + (cgpath[0] == '/'), b->cgdirs, sizeof(b->cgdirs));
-	if ((rc = sb_rt_run(argv, deadline_ns, NULL, err)) < 0)
-		return rc;
-	char pid_s[32];
-	if (sb_read_line(pidfile, pid_s, sizeof(pid_s)) < 0 || atoi(pid_s) <= 0)
-		return sb_error_set(err, EIO, "%s create wrote no pid file", rt->name);
-	b->init_pid = (pid_t)atoi(pid_s);
-	b->init_start = sb_rt_proc_start(b->init_pid);
-	sb_rt_cgroup_dirs(b->init_pid, SB_OCI_CGROUP_PREFIX, b->cgdirs, sizeof(b->cgdirs));
-	if (!b->cgdirs[0]) /* the init died already: fall back to where the runtime would put them */
-		sb_rt_cgroup_guess_dirs(cgpath + (cgpath[0] == '/'), b->cgdirs, sizeof(b->cgdirs));
-	return box_marker(b, err);
+	if (restore_dir) {
+		const char *sub[] = {"restore", "--detach", "--image-path", restore_dir, "--bundle", b->bundle,
+				     "--pid-file", pidfile, b->name, NULL};
+		rc = run_start(b, sub, deadline_ns, err);
+	} else {
+		const char *sub[] = {"create", "--bundle", b->bundle, "--pid-file", pidfile, b->name, NULL};
+		rc = run_start(b, sub, deadline_ns, err);
+	}
+	return rc < 0 ? rc : adopt_init(b, pidfile, cgpath, err);
 }
 
-int sb_oci_box_create(const struct sb_oci_runtime *rt, const struct sb_box_spec *spec,
-		      struct sb_box **out, int64_t deadline_ns, struct sb_error *err)
+static int create_or_restore(const struct sb_oci_runtime *rt, const struct sb_box_spec *spec,
+			     const char *restore_dir, struct sb_box **out, int64_t deadline_ns,
+			     struct sb_error *err)
 {
 	*out = NULL;
-	int rc = box_create(rt, spec, out, deadline_ns, err);
+	int rc = box_create(rt, spec, restore_dir, out, deadline_ns, err);
 	if (rc < 0 && *out) {
 		/* Callers get nothing to destroy on failure: undo here, with a budget of its own. */
 		struct sb_error e = {0};
@@ -270,24 +366,55 @@ int sb_oci_box_create(const struct sb_oci_runtime *rt, const struct sb_box_spec 
 	return rc;
 }
 
+int sb_oci_box_create(const struct sb_oci_runtime *rt, const struct sb_box_spec *spec,
+		      struct sb_box **out, int64_t deadline_ns, struct sb_error *err)
+{
+	return create_or_restore(rt, spec, NULL, out, deadline_ns, err);
+}
+
+int sb_oci_box_restore(const struct sb_oci_runtime *rt, const struct sb_box_spec *spec, const char *dir,
+		       struct sb_box **out, int64_t deadline_ns, struct sb_error *err)
+{
+	*out = NULL;
+	if (!rt->checkpoint)
+		return sb_error_set(err, ENOTSUP, "unsupported by %s: box_restore", rt->name);
+	char img[4200];
+	snprintf(img, sizeof(img), "%s/checkpoint.img", dir ? dir : "");
+	if (!dir || access(img, R_OK) < 0)
+		return sb_error_set(err, ENOENT, "%s: no snapshot in %s (no checkpoint.img)", rt->name, dir ? dir : "(null)");
+	return create_or_restore(rt, spec, dir, out, deadline_ns, err);
+}
+
 int sb_oci_box_start(struct sb_box *b, int64_t deadline_ns, struct sb_error *err)
 {
-	const char *argv[] = {b->bin, "start", b->name, NULL};
-	return sb_rt_run(argv, deadline_ns, NULL, err);
+	const char *sub[] = {"start", b->name, NULL};
+	return run_start(b, sub, deadline_ns, err);
 }
 
 int sb_oci_box_exec(struct sb_box *b, const struct sb_exec_req *req, struct sb_proc_result *res,
 		    struct sb_error *err)
 {
-	const char *prefix[] = {b->bin, "exec", b->name, NULL};
-	return sb_rt_exec(prefix, req, NULL, res, err);
+	struct sb_argv a = {0};
+	sb_argv_add_all(&a, box_cmd(b));
+	sb_argv_add_all(&a, (const char *const[]){"exec", b->name, NULL});
+	int rc = sb_argv_ok(&a, err);
+	if (rc == 0)
+		rc = sb_rt_exec(sb_argv_get(&a), req, NULL, res, err);
+	sb_argv_free(&a);
+	return rc;
 }
 
 int sb_oci_box_agent_open(struct sb_box *b, struct sb_agent_conn *conn, int64_t deadline_ns,
 			  struct sb_error *err)
 {
-	const char *argv[] = {b->bin, "exec", b->name, "/sandbench-agent", "serve", NULL};
-	return sb_proc_spawn_piped(argv, &conn->pid, &conn->to_agent, &conn->from_agent, NULL, err);
+	struct sb_argv a = {0};
+	sb_argv_add_all(&a, box_cmd(b));
+	sb_argv_add_all(&a, (const char *const[]){"exec", b->name, "/sandbench-agent", "serve", NULL});
+	int rc = sb_argv_ok(&a, err);
+	if (rc == 0)
+		rc = sb_proc_spawn_piped(sb_argv_get(&a), &conn->pid, &conn->to_agent, &conn->from_agent, NULL, err);
+	sb_argv_free(&a);
+	return rc;
 }
 
 /* SIGKILL the init ourselves and reap it: sandbench is a subreaper, so the init is our child once
@@ -303,38 +430,70 @@ static int kill_init(pid_t pid, unsigned long long start, int64_t deadline_ns)
 	return sb_rt_wait_gone_ns(pid, ns, deadline_ns);
 }
 
+/* Processes of the box outside its sandbox's pid namespace (runsc's gofer) die with the sandbox
+ * but become our zombies (we are a subreaper): until reaped, the runtime's delete waits on them.
+ * Wait for (kill first, when kill_them) and reap each of pids. */
+static void reap_helpers(const pid_t *pids, size_t n, bool kill_them, int64_t deadline_ns)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (kill_them)
+			kill(pids[i], SIGKILL);
+		sb_rt_wait_gone(pids[i], sb_deadline_min(deadline_ns, sb_deadline_after(5)));
+	}
+}
+
+/* The host pids in the box's cgroups, except its init (at most cap). */
+static size_t helpers_of(const char *cgdirs, pid_t init_pid, pid_t *out, size_t cap)
+{
+	pid_t all[64];
+	size_t n = 0, k = 0;
+	if (!cgdirs || !cgdirs[0] || sb_rt_cgroup_pids(cgdirs, all, 64, &n) < 0)
+		return 0;
+	for (size_t i = 0; i < n && i < 64 && k < cap; i++)
+		if (all[i] != init_pid)
+			out[k++] = all[i];
+	return k;
+}
+
 int sb_oci_box_stop(struct sb_box *b, int64_t deadline_ns, struct sb_error *err)
 {
 	/* What a user runs; the init is then ours to reap (or to kill, if the runtime could not). */
-	const char *argv[] = {b->bin, "kill", b->name, "KILL", NULL};
+	const char *sub[] = {"kill", b->name, "KILL", NULL};
+	pid_t helpers[64];
+	size_t nh = helpers_of(b->cgdirs, b->init_pid, helpers, 64);
 	if (b->init_pid > 0 && sb_rt_proc_alive(b->init_pid, b->init_start)) {
 		char ns[64];
 		sb_rt_pidns(b->init_pid, ns, sizeof(ns));
-		if (sb_rt_run(argv, deadline_ns, NULL, NULL) == 0)
+		if (run_cmd(box_cmd(b), sub, deadline_ns, NULL, NULL) == 0)
 			sb_rt_wait_gone_ns(b->init_pid, ns, deadline_ns);
 	}
-	if (kill_init(b->init_pid, b->init_start, deadline_ns) < 0)
+	int rc = kill_init(b->init_pid, b->init_start, deadline_ns);
+	reap_helpers(helpers, nh, true, deadline_ns);
+	if (rc < 0)
 		return sb_error_set(err, ETIMEDOUT, "%s: init %d of %s did not die", b->rt->name, (int)b->init_pid,
 				    b->name);
 	return 0;
 }
 
 /* Delete the container (tolerating "does not exist"), its cgroups, any mount and the bundle. */
-static int remove_all(const char *bin, const char *rtname, const char *id, const char *bundle,
+static int remove_all(const char *const *prefix, const char *rtname, const char *id, const char *bundle,
 		      const char *cgdirs, pid_t init_pid, unsigned long long init_start, bool created,
 		      int64_t deadline_ns, struct sb_error *err)
 {
 	int rc = 0;
+	pid_t helpers[64];
+	size_t nh = helpers_of(cgdirs, init_pid, helpers, 64);
 	if (kill_init(init_pid, init_start, deadline_ns) < 0)
 		rc = sb_error_set(err, ETIMEDOUT, "%s: init %d of %s did not die", rtname, (int)init_pid, id);
+	reap_helpers(helpers, nh, true, deadline_ns);
 	if (created) {
-		const char *argv[] = {bin, "delete", "--force", id, NULL};
+		const char *del[] = {"delete", "--force", id, NULL};
 		struct sb_error e = {0};
-		if (sb_rt_run(argv, deadline_ns, NULL, &e) < 0) {
-			const char *st[] = {bin, "state", id, NULL};
+		if (run_cmd(prefix, del, deadline_ns, NULL, &e) < 0) {
+			const char *st[] = {"state", id, NULL};
 			struct sb_error e2 = {0};
 			/* Only a container that still exists makes this a failure. */
-			if (sb_rt_run(st, sb_deadline_min(deadline_ns, sb_deadline_after(5)), NULL, &e2) == 0 && rc == 0)
+			if (run_cmd(prefix, st, sb_deadline_min(deadline_ns, sb_deadline_after(5)), NULL, &e2) == 0 && rc == 0)
 				rc = sb_error_set(err, e.code, "%s", e.msg);
 		}
 	}
@@ -352,10 +511,44 @@ int sb_oci_box_destroy(struct sb_box *b, int64_t deadline_ns, struct sb_error *e
 {
 	if (!b)
 		return 0;
-	int rc = remove_all(b->bin, b->rt->name, b->name, b->bundle, b->cgdirs, b->init_pid, b->init_start,
+	int rc = remove_all(box_cmd(b), b->rt->name, b->name, b->bundle, b->cgdirs, b->init_pid, b->init_start,
 			    b->created, deadline_ns, err);
+	sb_argv_free(&b->cmd);
 	free(b);
 	return rc;
+}
+
+int sb_oci_box_snapshot(struct sb_box *b, const char *dir, int64_t deadline_ns, struct sb_error *err)
+{
+	if (!b->rt->checkpoint)
+		return sb_error_set(err, ENOTSUP, "unsupported by %s: box_snapshot", b->rt->name);
+	char ns[64];
+	sb_rt_pidns(b->init_pid, ns, sizeof(ns));
+	pid_t helpers[64];
+	size_t nh = helpers_of(b->cgdirs, b->init_pid, helpers, 64);
+	const char *ckpt[] = {"checkpoint", "--image-path", dir, b->name, NULL};
+	int rc = run_cmd(box_cmd(b), ckpt, deadline_ns, NULL, err);
+	if (rc < 0)
+		return rc;
+	reap_helpers(helpers, nh, false, deadline_ns);
+	/* The saved sandbox exits. It is our child (a subreaper's): reap it, or the runtime's delete
+	 * would wait on its zombie. `checkpoint --leave-running` would spare the delete and restore
+	 * below, but its CLI stays attached to the sandbox it restarts and never returns. */
+	if (sb_rt_wait_gone_ns(b->init_pid, ns, deadline_ns) < 0)
+		return sb_error_set(err, ETIMEDOUT, "%s: sandbox %d of %s did not exit after checkpoint", b->rt->name,
+				    (int)b->init_pid, b->name);
+	const char *del[] = {"delete", b->name, NULL};
+	if ((rc = run_cmd(box_cmd(b), del, deadline_ns, NULL, err)) < 0)
+		return rc;
+	char pidfile[1300], cgpath[200];
+	snprintf(pidfile, sizeof(pidfile), "%s/init.pid", b->bundle);
+	snprintf(cgpath, sizeof(cgpath), "%s%s%s", b->rt->cgroup_relative ? "" : "/", SB_OCI_CGROUP_PREFIX, b->name);
+	unlink(pidfile);
+	const char *restore[] = {"restore", "--detach", "--image-path", dir, "--bundle", b->bundle,
+				 "--pid-file", pidfile, b->name, NULL};
+	if ((rc = run_start(b, restore, deadline_ns, err)) < 0)
+		return rc;
+	return adopt_init(b, pidfile, cgpath, err);
 }
 
 int sb_oci_box_stats(struct sb_box *b, struct sb_box_stats *out, struct sb_error *err)
@@ -458,13 +651,36 @@ static void marker_cgroups(const char *text, char *out, size_t len)
 	}
 }
 
+/* The binary and global flags a crashed box was driven with: its marker's global= lines, else
+ * the runtime's fixed ones (markers of older builds). */
+static void marker_prefix(const struct sb_oci_runtime *rt, const char *text, const char *runtime,
+			  struct sb_argv *out)
+{
+	sb_argv_add(out, runtime);
+	bool any = false;
+	for (const char *line = text; line && *line;) {
+		const char *end = strchr(line, '\n');
+		size_t n = end ? (size_t)(end - line) : strlen(line);
+		if (n > 7 && strncmp(line, "global=", 7) == 0) {
+			char arg[1024];
+			snprintf(arg, sizeof(arg), "%.*s", (int)(n - 7), line + 7);
+			sb_argv_add(out, arg);
+			any = true;
+		}
+		line = end ? end + 1 : NULL;
+	}
+	if (!any)
+		sb_argv_add_all(out, rt->global_args);
+}
+
 int sb_oci_leftovers(const struct sb_oci_runtime *rt, bool clean, sb_line_fn emit, void *arg,
 		     struct sb_error *err)
 {
 	int found = 0, rc = 0;
 	char bin[1024];
 	bool have_bin = sb_rt_which(rt->binary, bin, sizeof(bin)) == 0;
-	DIR *d = opendir(SB_OCI_DIR);
+	const char *sdir = state_dir(rt);
+	DIR *d = opendir(sdir);
 	while (d) {
 		struct dirent *de = readdir(d);
 		if (!de)
@@ -472,7 +688,7 @@ int sb_oci_leftovers(const struct sb_oci_runtime *rt, bool clean, sb_line_fn emi
 		if (de->d_name[0] == '.')
 			continue;
 		char dir[1200], *text = NULL, drv[64], id[128], runtime[1024], v[64], pid_s[32], start_s[32];
-		snprintf(dir, sizeof(dir), "%s/%s", SB_OCI_DIR, de->d_name);
+		snprintf(dir, sizeof(dir), "%s/%s", sdir, de->d_name);
 		if (sb_rt_marker_read(dir, &text) < 0)
 			continue; /* no marker: not ours to judge */
 		sb_rt_kv(text, "driver", drv, sizeof(drv));
@@ -492,8 +708,14 @@ int sb_oci_leftovers(const struct sb_oci_runtime *rt, bool clean, sb_line_fn emi
 			char cg[4096];
 			marker_cgroups(text, cg, sizeof(cg));
 			struct sb_error e = {0};
-			int r = remove_all(runtime, rt->name, id[0] ? id : de->d_name, dir, cg, (pid_t)atoi(pid_s),
-					   strtoull(start_s, NULL, 10), id[0] != 0, sb_deadline_after(30), &e);
+			struct sb_argv prefix = {0};
+			marker_prefix(rt, text, runtime, &prefix);
+			int r = sb_argv_ok(&prefix, &e);
+			if (r == 0)
+				r = remove_all(sb_argv_get(&prefix), rt->name, id[0] ? id : de->d_name, dir, cg,
+					       (pid_t)atoi(pid_s), strtoull(start_s, NULL, 10), id[0] != 0,
+					       sb_deadline_after(30), &e);
+			sb_argv_free(&prefix);
 			if (r < 0 && rc == 0)
 				rc = sb_error_set(err, e.code, "%s", e.msg);
 			emitf(emit, arg, "%s %s", r < 0 ? "could not remove" : "removed", id);
@@ -503,11 +725,14 @@ int sb_oci_leftovers(const struct sb_oci_runtime *rt, bool clean, sb_line_fn emi
 	if (d)
 		closedir(d);
 	/* Containers the runtime still lists with a bundle of ours that no longer exists. */
-	if (have_bin) {
-		const char *argv[] = {bin, "list", "--format", "json", NULL};
+	struct sb_argv prefix = {0};
+	sb_argv_add(&prefix, bin);
+	sb_argv_add_all(&prefix, rt->global_args);
+	if (have_bin && sb_argv_ok(&prefix, NULL) == 0) {
+		const char *sub[] = {"list", "--format", "json", NULL};
 		char *out = NULL;
 		json_t *list = NULL;
-		if (sb_rt_run(argv, sb_deadline_after(10), &out, NULL) == 0)
+		if (run_cmd(sb_argv_get(&prefix), sub, sb_deadline_after(10), &out, NULL) == 0)
 			list = json_loads(out, 0, NULL);
 		free(out);
 		size_t i;
@@ -515,16 +740,16 @@ int sb_oci_leftovers(const struct sb_oci_runtime *rt, bool clean, sb_line_fn emi
 		json_array_foreach(list, i, c) {
 			const char *id = json_string_value(json_object_get(c, "id"));
 			const char *bundle = json_string_value(json_object_get(c, "bundle"));
-			size_t pl = strlen(SB_OCI_DIR);
-			if (!id || !bundle || strncmp(bundle, SB_OCI_DIR, pl) != 0 || bundle[pl] != '/' ||
+			size_t pl = strlen(sdir);
+			if (!id || !bundle || strncmp(bundle, sdir, pl) != 0 || bundle[pl] != '/' ||
 			    sb_is_dir(bundle))
 				continue;
 			found++;
 			emitf(emit, arg, "container %s of a removed bundle %s", id, bundle);
 			if (clean) {
-				const char *del[] = {bin, "delete", "--force", id, NULL};
+				const char *del[] = {"delete", "--force", id, NULL};
 				struct sb_error e = {0};
-				int r = sb_rt_run(del, sb_deadline_after(30), NULL, &e);
+				int r = run_cmd(sb_argv_get(&prefix), del, sb_deadline_after(30), NULL, &e);
 				if (r < 0 && rc == 0)
 					rc = sb_error_set(err, e.code, "%s", e.msg);
 				emitf(emit, arg, "%s %s", r < 0 ? "could not remove" : "removed", id);
@@ -532,20 +757,21 @@ int sb_oci_leftovers(const struct sb_oci_runtime *rt, bool clean, sb_line_fn emi
 		}
 		json_decref(list);
 	}
+	sb_argv_free(&prefix);
 	return rc < 0 ? rc : found;
 }
 
 /* ---- probe ---- */
 
 void sb_oci_probe(const struct sb_oci_runtime *rt, const struct sb_params *params, unsigned caps,
-		  struct sb_probe *out)
+		  const char *const *trial_args, double trial_s, struct sb_probe *out)
 {
 	memset(out, 0, sizeof(*out));
 	char bin[1024];
 	struct sb_error be = {0};
 	if (sb_params_get(params, "bin")) {
 		/* Another build (bin=PATH): its version and its trial start, not the packaged one's. */
-		if (sb_rt_binary(params, sb_oci_params, rt->binary, bin, sizeof(bin), &be) < 0) {
+		if (sb_rt_binary(params, rt_params(rt), rt->binary, bin, sizeof(bin), &be) < 0) {
 			snprintf(out->reason, sizeof(out->reason), "%s", be.msg);
 			return;
 		}
@@ -571,7 +797,7 @@ void sb_oci_probe(const struct sb_oci_runtime *rt, const struct sb_params *param
 	}
 	char name[64], bundle[256], rootfs[300], cgpath[128];
 	snprintf(name, sizeof(name), "probe-%s-%d", rt->name, (int)getpid());
-	snprintf(bundle, sizeof(bundle), "%s/%s", SB_OCI_DIR, name);
+	snprintf(bundle, sizeof(bundle), "%s/%s", state_dir(rt), name);
 	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", bundle);
 	snprintf(cgpath, sizeof(cgpath), "%s%s%s", rt->cgroup_relative ? "" : "/", SB_OCI_CGROUP_PREFIX, name);
 	sb_rm_rf(bundle); /* a stale one of a previous process with our pid */
@@ -580,9 +806,17 @@ void sb_oci_probe(const struct sb_oci_runtime *rt, const struct sb_params *param
 		snprintf(out->reason, sizeof(out->reason), "cannot create %s: %s", rootfs, strerror(-rc));
 		return;
 	}
-	char extra[128];
-	snprintf(extra, sizeof(extra), "runtime=%s\nid=%s\n", bin, name);
-	rc = sb_rt_marker_write(bundle, rt->name, name, extra, &e);
+	struct sb_argv cmd = {0};
+	sb_argv_add(&cmd, bin);
+	sb_argv_add_all(&cmd, rt->global_args);
+	sb_argv_add_all(&cmd, trial_args);
+	char extra[2048];
+	int n = snprintf(extra, sizeof(extra), "runtime=%s\nid=%s\n", bin, name);
+	for (size_t i = 1; i < cmd.n && n < (int)sizeof(extra); i++)
+		n += snprintf(extra + n, sizeof(extra) - (size_t)n, "global=%s\n", cmd.v[i]);
+	rc = sb_argv_ok(&cmd, &e);
+	if (rc == 0)
+		rc = sb_rt_marker_write(bundle, rt->name, name, extra, &e);
 	const char *subdirs[] = {"proc", "dev", "sys", "tmp"};
 	for (size_t i = 0; rc == 0 && i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
 		char p[400];
@@ -595,11 +829,13 @@ void sb_oci_probe(const struct sb_oci_runtime *rt, const struct sb_params *param
 	if (rc == 0)
 		rc = sb_oci_config_write(bundle, &c, &e);
 	if (rc == 0) {
-		const char *argv[] = {bin, "run", "--bundle", bundle, name, NULL};
-		rc = sb_rt_run(argv, sb_deadline_after(20), NULL, &e);
+		const char *sub[] = {"run", "--bundle", bundle, name, NULL};
+		rc = run_cmd(sb_argv_get(&cmd), sub, sb_deadline_after(trial_s > 0 ? trial_s : 20), NULL, &e);
 	}
-	const char *del[] = {bin, "delete", "--force", name, NULL};
-	sb_rt_run(del, sb_deadline_after(10), NULL, NULL);
+	const char *del[] = {"delete", "--force", name, NULL};
+	if (sb_argv_ok(&cmd, NULL) == 0)
+		run_cmd(sb_argv_get(&cmd), del, sb_deadline_after(10), NULL, NULL);
+	sb_argv_free(&cmd);
 	char cgleaf[160], cgdirs[4096];
 	snprintf(cgleaf, sizeof(cgleaf), "%s%s", SB_OCI_CGROUP_PREFIX, name);
 	sb_rt_cgroup_guess_dirs(cgleaf, cgdirs, sizeof(cgdirs));

@@ -1,7 +1,8 @@
-/* OCI bundles and the box life cycle shared by the OCI runtimes (crun, runc): a per-box bundle
- * under /run/sandbench/oci/<box name> whose config.json is generated from the standard rootfs, and
- * create/start/exec/delete through the runtime's CLI. The runtime drivers differ only in the
- * struct sb_oci_runtime they pass, their probe messages and host fixes. */
+/* OCI bundles and the box life cycle shared by the OCI runtimes (crun, runc, runsc): a per-box
+ * bundle under /run/sandbench/oci/<box name> (or the runtime's own state_dir) whose config.json is
+ * generated from the standard rootfs, and create/start/exec/delete (and checkpoint/restore where the
+ * runtime has them) through the runtime's CLI. The runtime drivers differ only in the struct
+ * sb_oci_runtime they pass, their probe messages and host fixes. */
 #pragma once
 #include <jansson.h>
 #include <stdbool.h>
@@ -12,8 +13,13 @@
 #define SB_OCI_DIR "/run/sandbench/oci"
 /* Annotation carried by every container sandbench makes; its value is the box name. */
 #define SB_OCI_ANNOTATION "sandbench.run"
+/* A network namespace a runtime's configure made for a box, bind-mounted in its bundle. */
+#define SB_OCI_NETNS_FILE "netns"
 /* Prefix of each container's cgroup leaf, followed by the box name. */
 #define SB_OCI_CGROUP_PREFIX "sandbench-"
+
+struct sb_oci_config;
+struct sb_argv;
 
 struct sb_oci_runtime {
 	const char *name;     /* driver name, also the marker's driver= */
@@ -21,6 +27,24 @@ struct sb_oci_runtime {
 	/* The runtime resolves a relative cgroupsPath under the caller's own cgroups (runc); when
 	 * false it is taken from the hierarchy root, so an absolute path is given (crun). */
 	bool cgroup_relative;
+	/* Where the per-box bundles (each with its marker) live; NULL = SB_OCI_DIR. */
+	const char *state_dir;
+	/* Flags given before the subcommand on every call (NULL-terminated, may be NULL), e.g. a
+	 * state root of the runtime's own. */
+	const char *const *global_args;
+	/* The driver's parameters; NULL = sb_oci_params (net=none|host, bin). */
+	const struct sb_param_def *params;
+	/* Per-box setup instead of net=none|host: check the runtime's own parameters, append per-box
+	 * global flags to global and adjust the config (e.g. a network namespace made under bundle,
+	 * which must be released by unmounting below bundle). Called once the bundle and its marker
+	 * exist. NULL: the default net=none|host. */
+	int (*configure)(const struct sb_box_spec *spec, const char *bundle, struct sb_argv *global,
+			 struct sb_oci_config *c, struct sb_error *err);
+	/* `checkpoint --image-path` and `restore --detach --image-path --bundle` work. */
+	bool checkpoint;
+	/* create/start/restore leave helpers of the sandbox in the CLI's process group (runsc's
+	 * gofer): they must not be killed when the CLI exits. */
+	bool helpers_in_group;
 };
 
 /* What goes into config.json. */
@@ -35,6 +59,8 @@ struct sb_oci_config {
 	double cpus;                 /* 0 = none */
 	bool net_host;               /* share the host network namespace instead of a new one */
 	const char *bind_agent;      /* host file bind-mounted read-only at /sandbench-agent, or NULL */
+	const char *netns_path;      /* join this network namespace (a bind-mounted nsfs file), or NULL */
+	bool netns_in_bundle;        /* set by a runtime's configure: join <bundle>/SB_OCI_NETNS_FILE */
 };
 
 /* The runtime-spec document for c (a new reference), or NULL on allocation failure. */
@@ -52,6 +78,9 @@ extern const struct sb_param_def sb_oci_params[];
 /* (The capabilities are not part of it: each runtime states its own .caps.) */
 #define SB_OCI_COMMON_OPS                                                                              \
 	.params = sb_oci_params, .image = SB_IMAGE_ROOTFS, .agent_in_box = "/sandbench-agent",               \
+	SB_OCI_BOX_OPS
+/* Only the box ops, for a runtime with parameters of its own (runsc). */
+#define SB_OCI_BOX_OPS                                                                                 \
 	.box_start = sb_oci_box_start, .box_exec = sb_oci_box_exec, .box_agent_open = sb_oci_box_agent_open, \
 	.box_stop = sb_oci_box_stop, .box_destroy = sb_oci_box_destroy, .box_stats = sb_oci_box_stats,   \
 	.box_pids = sb_oci_box_pids, .box_inspect = sb_oci_box_inspect
@@ -72,11 +101,19 @@ int sb_oci_box_pids(struct sb_box *box, pid_t *pids, size_t cap, size_t *n, stru
 int sb_oci_box_inspect(struct sb_box *box, struct sb_box_info *out, int64_t deadline_ns, struct sb_error *err);
 int sb_oci_list(const struct sb_oci_runtime *rt, const struct sb_box_spec *spec, sb_line_fn emit, void *arg,
 		int64_t deadline_ns, struct sb_error *err);
+/* Snapshot: `checkpoint --image-path DIR` (which ends the sandbox), then the box is brought back
+ * from DIR under its own name and bundle, so it goes on running. -ENOTSUP unless rt->checkpoint. */
+int sb_oci_box_snapshot(struct sb_box *box, const char *dir, int64_t deadline_ns, struct sb_error *err);
+/* A new running box for spec from a snapshot directory (`restore --detach`), in a bundle of its own. */
+int sb_oci_box_restore(const struct sb_oci_runtime *rt, const struct sb_box_spec *spec, const char *dir,
+		       struct sb_box **out, int64_t deadline_ns, struct sb_error *err);
 /* Bundles of rt whose owner is dead, and rt's containers whose bundle under SB_OCI_DIR is gone. */
 int sb_oci_leftovers(const struct sb_oci_runtime *rt, bool clean, sb_line_fn emit, void *arg,
 		     struct sb_error *err);
 
 /* Probe: binary, version, and a real trial start of a throw-away container (the agent's `true`
- * bind-mounted into an empty rootfs). On failure out->reason carries the runtime's own message. */
+ * bind-mounted into an empty rootfs). On failure out->reason carries the runtime's own message.
+ * trial_args (NULL-terminated, may be NULL) are extra global flags for the trial, and the trial
+ * is given trial_s seconds (0 = 20). */
 void sb_oci_probe(const struct sb_oci_runtime *rt, const struct sb_params *params, unsigned caps,
-		  struct sb_probe *out);
+		  const char *const *trial_args, double trial_s, struct sb_probe *out);

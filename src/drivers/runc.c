@@ -12,7 +12,7 @@ static const struct sb_oci_runtime runc_rt = {.name = "runc", .binary = "runc", 
 
 static void runc_probe(const struct sb_params *params, struct sb_probe *out)
 {
-	sb_oci_probe(&runc_rt, params, sb_driver_runc.caps, out);
+	sb_oci_probe(&runc_rt, params, sb_driver_runc.caps, NULL, 0, out);
 }
 
 static int runc_create(const struct sb_box_spec *spec, struct sb_box **out, int64_t deadline_ns,

@@ -180,18 +180,23 @@ void sb_rt_first_error(const char *text, char *out, size_t len)
 	}
 }
 
+/* "runtime subcommand": the binary's base name and the next word, skipping global --flag=value
+ * options (runsc takes its state root and network that way before every subcommand). */
 static void cmd_words(const char *const *argv, char *buf, size_t len)
 {
 	buf[0] = '\0';
-	for (size_t i = 0; argv[i] && i < 2; i++) {
+	for (size_t i = 0, words = 0; argv[i] && words < 2; i++) {
+		if (i > 0 && strncmp(argv[i], "--", 2) == 0 && strchr(argv[i], '='))
+			continue;
 		const char *base = i == 0 && strrchr(argv[i], '/') ? strrchr(argv[i], '/') + 1 : argv[i];
-		snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", i ? " " : "", base);
+		snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", words++ ? " " : "", base);
 	}
 }
 
-int sb_rt_run(const char *const *argv, int64_t deadline_ns, char **out, struct sb_error *err)
+static int rt_run(const char *const *argv, int64_t deadline_ns, char **out, bool leave, struct sb_error *err)
 {
-	struct sb_proc_opts o = {.argv = argv, .extra_fd = -1, .deadline_ns = deadline_ns, .out_cap = 4 << 20};
+	struct sb_proc_opts o = {.argv = argv, .extra_fd = -1, .deadline_ns = deadline_ns, .out_cap = 4 << 20,
+				 .leave_group = leave};
 	struct sb_proc_result r;
 	char what[128];
 	cmd_words(argv, what, sizeof(what));
@@ -213,6 +218,16 @@ int sb_rt_run(const char *const *argv, int64_t deadline_ns, char **out, struct s
 	}
 	sb_proc_result_free(&r);
 	return rc;
+}
+
+int sb_rt_run(const char *const *argv, int64_t deadline_ns, char **out, struct sb_error *err)
+{
+	return rt_run(argv, deadline_ns, out, false, err);
+}
+
+int sb_rt_run_leave(const char *const *argv, int64_t deadline_ns, char **out, struct sb_error *err)
+{
+	return rt_run(argv, deadline_ns, out, true, err);
 }
 
 int sb_rt_exec(const char *const *prefix, const struct sb_exec_req *req, const char *const *envp,
@@ -457,6 +472,72 @@ int sb_rt_cgroup_dirs(pid_t pid, const char *must_contain, char *out, size_t len
 	}
 	fclose(f);
 	return 0;
+}
+
+int sb_rt_cgroup_make(const char *leaf, char *out, size_t len)
+{
+	out[0] = '\0';
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	if (!f)
+		return -errno;
+	char line[4096];
+	int rc = 0;
+	while (rc == 0 && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		char *c1 = strchr(line, ':');
+		char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2)
+			continue;
+		*c2 = '\0';
+		char mnt[1024], root[1024], dir[2200];
+		if (!cgroup_mount(c1 + 1, mnt, sizeof(mnt), root, sizeof(root)))
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s\n", mnt, leaf);
+		if (strstr(out, dir))
+			continue; /* co-mounted controllers: one directory */
+		dir[strlen(dir) - 1] = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+			rc = -errno;
+			break;
+		}
+		if (strlen(out) + strlen(dir) + 2 < len) {
+			strcat(out, dir);
+			strcat(out, "\n");
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+static int remove_subtree(const char *dir, int64_t deadline_ns)
+{
+	int left = 0;
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		char sub[2400];
+		snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name);
+		left += remove_subtree(sub, deadline_ns);
+	}
+	if (d)
+		closedir(d);
+	return left + sb_rt_cgroup_remove(dir, deadline_ns);
+}
+
+int sb_rt_cgroup_remove_tree(const char *dirs, int64_t deadline_ns)
+{
+	int left = 0;
+	for (const char *line = dirs; line && *line;) {
+		const char *end = strchr(line, '\n');
+		char dir[2200];
+		snprintf(dir, sizeof(dir), "%.*s", (int)(end ? end - line : (long)strlen(line)), line);
+		line = end ? end + 1 : NULL;
+		if (dir[0])
+			left += remove_subtree(dir, deadline_ns);
+	}
+	return left;
 }
 
 int sb_rt_cgroup_remove(const char *dirs, int64_t deadline_ns)

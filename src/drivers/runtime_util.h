@@ -53,6 +53,9 @@ void sb_rt_first_error(const char *text, char *out, size_t len);
  * command (its first two words) and the runtime's own first error line. *out (malloc'd stdout) is
  * set when out != NULL and the command succeeded. */
 int sb_rt_run(const char *const *argv, int64_t deadline_ns, char **out, struct sb_error *err);
+/* The same for a command whose helpers stay in its process group after it exits (runsc's create
+ * leaves the sandbox's gofer there): they are not killed with it. */
+int sb_rt_run_leave(const char *const *argv, int64_t deadline_ns, char **out, struct sb_error *err);
 
 /* Run prefix + req->argv through sb_proc_run with req's stdio choices and deadline. envp NULL
  * inherits. The result is filled whenever the command was spawned. */
@@ -114,6 +117,12 @@ int sb_rt_umount_below(const char *dir);
  * each hierarchy this process is in, newline-separated (existing or not). For cleaning up after a
  * runtime that failed before its container's init could be asked. */
 int sb_rt_cgroup_guess_dirs(const char *leaf, char *out, size_t len);
+/* Make <mount>/<leaf> on every hierarchy this process is in (the root of each, as crun's absolute
+ * cgroupsPath does), newline-separated into out. 0, or -errno when one could not be made. */
+int sb_rt_cgroup_make(const char *leaf, char *out, size_t len);
+/* sb_rt_cgroup_remove for directories that may have children (a runtime's own sub-cgroups, e.g.
+ * systemd-nspawn's payload/supervisor): deepest first. Returns how many could not be removed. */
+int sb_rt_cgroup_remove_tree(const char *dirs, int64_t deadline_ns);
 
 /* A launcher (`*pid`, our child) is starting a sandbox: poll ready(arg) every poll_us until it says
  * yes (0), the launcher exits first (-EIO: "WHAT exited N: <first error line of errfile>", *pid

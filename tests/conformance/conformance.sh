@@ -87,6 +87,12 @@ inventory() {
 			pgrep -af '[f]irejail --quiet --noprofile --name=sb-' | sed 's/^/process /' ;;
 		crun | runc)
 			$drv list -q 2>/dev/null | grep -v '^probe-' | sed "s/^/$drv-container /" ;;
+		runsc)
+			runsc --root=/run/sandbench/runsc/.root list -quiet 2>/dev/null | grep -v '^probe-' | sed 's/^/runsc-container /'
+			ip -o link 2>/dev/null | awk -F': ' '$2 ~ /^sbg[0-9]/ {print "veth " $2}' ;;
+		nspawn)
+			pgrep -af '[s]ystemd-nspawn .*--machine=sb-' | sed 's/^/process /'
+			ls /run/systemd/nspawn/propagate 2>/dev/null | sed 's/^/nspawn-state /' ;;
 		esac
 		ls -1 "/run/sandbench/$drv" /run/sandbench/oci 2>/dev/null | grep -v ':$' | grep . | grep -v '^probe-' | sed 's/^/state /'
 		find /sys/fs/cgroup -mindepth 1 -maxdepth 6 -type d -name 'sandbench-sb-*' 2>/dev/null | sed 's/^/cgroup /'
@@ -198,9 +204,35 @@ assert len([p for p in d["pairs"] if not p["warmup"]]) == 6, len(d["pairs"])
 		$sb exec --driver "$drv" --param "$param=/nonexistent/x" -- true
 }
 case $drv in
-crun | runc | bwrap) build2 bin "$(command -v "$drv")" ;;
+crun | runc | bwrap | runsc) build2 bin "$(command -v "$drv")" ;;
+nspawn) build2 bin "$(command -v systemd-nspawn)" ;;
 podman) build2 runtime "$(command -v crun)" ;;
 podman-runc) build2 runtime "$(command -v runc)" ;;
+esac
+
+# runsc: net=hostinet reaches the host end of the veth the driver made (the host answers a
+# connection to a closed port: refused, not unreachable); an unknown platform is one clear error.
+if [ "$drv" = runsc ]; then
+	got=$($sb exec --driver runsc --param net=hostinet -- sh -c \
+		'ip=$(ip -4 -o addr show eth0 | sed "s/.*inet \([0-9.]*\)\/.*/\1/"); nc "${ip%.*}.$((${ip##*.} - 1))" 9 < /dev/null' 2>&1)
+	case $got in
+	*"Connection refused"*) ok "net=hostinet: the sandbox reaches the host end of its veth" ;;
+	*) fail "net=hostinet: $got" ;;
+	esac
+	expect_error "platform= the build does not know" "platform=nosuch: this runsc knows" \
+		$sb exec --driver runsc --param platform=nosuch -- true
+fi
+
+# gVisor as the engine's OCI runtime (runtime=runsc): the kernel log inside is gVisor's own.
+case $drv in
+podman | podman-runc)
+	if command -v runsc > /dev/null; then
+		got=$($sb exec --driver "$drv" --param runtime=runsc -- dmesg 2> "$TMP/runsc.err" | head -1)
+		case $got in
+		*"Starting gVisor"*) ok "runtime=runsc: the container runs on gVisor" ;;
+		*) fail "runtime=runsc: got '$got': $(head -c 400 "$TMP/runsc.err")" ;;
+		esac
+	fi ;;
 esac
 
 images > "$TMP/images.after"
@@ -240,7 +272,7 @@ $sb doctor --drivers "$drv" > "$TMP/doctor.out" 2>&1
 # Boxes of these drivers outlive their owner (a daemon's container, a jail, cgroups): doctor must
 # name them. Those of the others die with it (--die-with-parent, the process group).
 case $drv in
-lxc | firejail | podman | podman-runc | docker | containerd)
+lxc | firejail | podman | podman-runc | docker | containerd | runsc | nspawn)
 	grep -q "^  $drv: " "$TMP/doctor.out" && ok "doctor lists the dead run's leftovers" ||
 		fail "doctor found nothing: $(cat "$TMP/doctor.out")" ;;
 esac

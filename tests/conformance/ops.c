@@ -205,6 +205,11 @@ int main(int argc, char **argv)
 		char snap[600];
 		snprintf(snap, sizeof(snap), "%s/snapshot", tmp);
 		mkdir(snap, 0700);
+		/* A file only this sandbox's state holds: the restored copy must print it back. */
+		struct sb_proc_result wres;
+		rc = run(box, (const char *const[]){"sh", "-c", "printf conformance-state > /tmp/sb-state", NULL}, &wres, &err);
+		check(rc == 0 && wres.exit_code == 0, "snapshot: write state into the sandbox", err.msg);
+		sb_proc_result_free(&wres);
 		rc = sb_drv_snapshot(drv, box, snap, sb_deadline_after(120), &err);
 		check(rc == 0, "snapshot", err.msg);
 		struct sb_box_spec rspec = spec;
@@ -216,6 +221,11 @@ int main(int argc, char **argv)
 		}
 		if (restored) {
 			check(exec_prints(restored, "conformance-restored"), "restore: the restored sandbox runs commands", NULL);
+			struct sb_proc_result sres;
+			rc = run(restored, (const char *const[]){"cat", "/tmp/sb-state", NULL}, &sres, &err);
+			check(rc == 0 && sres.exit_code == 0 && sres.out && strcmp(sres.out, "conformance-state") == 0,
+			      "restore: the restored sandbox has the snapshotted state", sres.out ? sres.out : err.msg);
+			sb_proc_result_free(&sres);
 			check(sb_drv_destroy(drv, restored, sb_deadline_after(60), &err) == 0, "restore: destroy", err.msg);
 		}
 		check(exec_prints(box, "conformance-after-snapshot"), "snapshot: the original keeps running", NULL);
