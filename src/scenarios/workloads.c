@@ -94,7 +94,7 @@ static int disk_seq_run_once(struct sb_scn_ctx *ctx)
 	const char *wargv[] = {ctx->agent, "disk-write", path, "--size", size_s, "--bs", bs_s, NULL};
 	const char *rargv[] = {ctx->agent, "disk-read", path, "--bs", bs_s, NULL};
 	json_t *w = NULL, *r = NULL;
-	double wr, rd;
+	double wr = 0, rd = 0;
 	rc = run_workload(ctx, wargv, &w);
 	if (rc == 0)
 		rc = run_workload(ctx, rargv, &r);
@@ -137,7 +137,7 @@ static int disk_rand_run_once(struct sb_scn_ctx *ctx)
 	const char *argv[] = {ctx->agent, "disk-rand", path, "--size", size_s, "--ops", ops_s,
 			      write ? "--write" : NULL, NULL};
 	json_t *j = NULL;
-	double iops, p50, p99;
+	double iops = 0, p50 = 0, p99 = 0;
 	rc = run_workload(ctx, argv, &j);
 	if (rc == 0)
 		rc = number(ctx, j, "iops", &iops);
@@ -181,7 +181,7 @@ static int mem_touch_run_once(struct sb_scn_ctx *ctx)
 	snprintf(size_s, sizeof(size_s), "%" PRIu64, size);
 	const char *argv[] = {ctx->agent, "mem-touch", size_s, NULL};
 	json_t *j = NULL;
-	double ms, rss;
+	double ms = 0, rss = 0;
 	rc = run_workload(ctx, argv, &j);
 	if (rc == 0)
 		rc = number(ctx, j, "ms", &ms);
