@@ -94,12 +94,19 @@ inventory() {
 			pgrep -af '[s]ystemd-nspawn .*--machine=sb-' | sed 's/^/process /'
 			ls /run/systemd/nspawn/propagate 2>/dev/null | sed 's/^/nspawn-state /' ;;
 		esac
-		ls -1 "/run/sandbench/$drv" /run/sandbench/oci 2>/dev/null | grep -v ':$' | grep . | grep -v '^probe-' | sed 's/^/state /'
+		# state entries, with the box a marker file names (native's are named by pid, not box)
+		for f in "/run/sandbench/$drv"/* /run/sandbench/oci/*; do
+			[ -e "$f" ] || continue
+			case ${f##*/} in probe-* | .*) continue ;; esac
+			n=$([ -f "$f" ] && sed -n 's/^name=//p' "$f" 2>/dev/null | head -1)
+			echo "state ${f##*/}${n:+ $n}"
+		done
 		find /sys/fs/cgroup -mindepth 1 -maxdepth 6 -type d -name 'sandbench-sb-*' 2>/dev/null | sed 's/^/cgroup /'
 		awk '$5 ~ "^/run/sandbench/" {print "mount " $5}' /proc/self/mountinfo
 		# sandboxes of owners that are gone (bwrap and the cmd example carry SANDBENCH_BOX)
 		for p in $(pgrep -f '[S]ANDBENCH_BOX=sb-' 2>/dev/null); do
-			[ "$p" = $$ ] || echo "process $(tr '\0' ' ' < /proc/$p/cmdline 2>/dev/null | cut -c1-80)"
+			cmd=$(tr '\0' ' ' < /proc/$p/cmdline 2>/dev/null)
+			[ "$p" = $$ ] || [ -z "$cmd" ] || echo "process $cmd"
 		done
 	} | grep -v -- sb-probe- | sort
 }

@@ -49,9 +49,21 @@ static bool exec_prints(struct sb_box *box, const char *token)
 	return ok;
 }
 
+/* Alive, and not a zombie waiting for its parent (a driver's launcher may be our own child). */
 static bool pid_alive(pid_t p)
 {
-	return kill(p, 0) == 0 || errno == EPERM;
+	if (kill(p, 0) < 0 && errno != EPERM)
+		return false;
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)p);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *close_paren = strrchr(buf, ')');
+	return !close_paren || (close_paren[1] == ' ' && close_paren[2] != 'Z' && close_paren[2] != 'X');
 }
 
 static void check_agent(struct sb_box *box)
