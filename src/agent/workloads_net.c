@@ -132,12 +132,31 @@ static int listen_on(const char *cmd, const struct sockaddr_storage *ss, socklen
 	return fd;
 }
 
+/* An address as text (for the JSON: which addresses the traffic used). */
+static void addr_str(const struct sockaddr_storage *sp, char *buf, size_t len)
+{
+	const struct sockaddr_storage ss = *sp;
+	snprintf(buf, len, "?");
+	if (ss.ss_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, buf, (socklen_t)len);
+	else if (ss.ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, buf, (socklen_t)len);
+}
+
+static char first_peer[64] = "?";
+
 static int accept_one(const char *cmd, int lfd)
 {
 	int fd;
-	while ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) < 0)
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	while ((fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC)) < 0) {
 		if (errno != EINTR && errno != ECONNABORTED)
 			agent_fail(cmd, errno, "accept");
+		sl = sizeof(ss);
+	}
+	if (strcmp(first_peer, "?") == 0)
+		addr_str(&ss, first_peer, sizeof(first_peer));
 	return fd;
 }
 
@@ -289,7 +308,7 @@ int agent_cmd_tcp_sink(int argc, char **argv)
 		rsum += r;
 	}
 	print_throughput(cmd, total, agent_secs(first, last));
-	printf(",\"streams\":%u", n);
+	printf(",\"peer\":\"%s\",\"streams\":%u", first_peer, n);
 	if (n > 1) {
 		printf(",\"stream_mib_per_s\":[");
 		for (unsigned i = 0; i < n; i++)
@@ -433,23 +452,28 @@ int agent_cmd_tcp_accept_loop(int argc, char **argv)
 	uint64_t accepted = 0;
 	int64_t t0 = 0, t1 = 0;
 	while (!got_stop && (count == 0 || accepted < count)) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
 			agent_fail(cmd, errno, "accept");
 		}
 		t1 = agent_now(CLOCK_MONOTONIC);
-		if (accepted++ == 0)
+		if (accepted++ == 0) {
 			t0 = t1;
+			addr_str(&ss, first_peer, sizeof(first_peer));
+		}
 		progress_bytes = accepted;
 		close(fd);
 	}
 	close(lfd);
 	double secs = accepted > 1 ? agent_secs(t0, t1) : 1e-9;
 	printf("{\"workload\":\"%s\",\"accepted\":%" PRIu64 ",\"seconds\":%.9f,"
-	       "\"accepts_per_s\":%.6g}\n",
-	       cmd, accepted, secs, accepted > 1 ? (double)(accepted - 1) / secs : (double)accepted);
+	       "\"accepts_per_s\":%.6g,\"peer\":\"%s\"}\n",
+	       cmd, accepted, secs, accepted > 1 ? (double)(accepted - 1) / secs : (double)accepted,
+	       first_peer);
 	return 0;
 }
 
@@ -551,8 +575,8 @@ int agent_cmd_tcp_echo(int argc, char **argv)
 		progress_bytes = echoed;
 	}
 	close(fd);
-	printf("{\"workload\":\"%s\",\"bytes\":%" PRIu64 ",\"reads\":%" PRIu64 "}\n", cmd,
-	       echoed ? echoed : 1, msgs ? msgs : 1);
+	printf("{\"workload\":\"%s\",\"bytes\":%" PRIu64 ",\"reads\":%" PRIu64 ",\"peer\":\"%s\"}\n",
+	       cmd, echoed ? echoed : 1, msgs ? msgs : 1, first_peer);
 	return 0;
 }
 

@@ -220,14 +220,14 @@ int sb_wl_host_wait(struct sb_scn_ctx *ctx, struct sb_wl_host_proc *hp, const ch
 	char first[200] = "";
 	sb_read_line(hp->err_path, first, sizeof(first));
 	if (rc == -ETIMEDOUT)
-		return sb_error_set(ctx->err, ETIMEDOUT, "%s: the host's end was killed at its deadline%s%s", what,
+		return sb_error_set(ctx->err, ETIME, "%s: the host's end was killed at its deadline%s%s", what,
 				    first[0] ? ": " : "", first);
 	if (rc < 0)
 		return sb_error_set(ctx->err, -rc, "%s: waiting for the host's end: %s", what, strerror(-rc));
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		/* Exit 3 is the agent's own deadline (docs/agent-protocol.md). */
 		bool deadline = WIFEXITED(status) && WEXITSTATUS(status) == 3;
-		return sb_error_set(ctx->err, deadline ? ETIMEDOUT : EIO, "%s: the host's end %s%s%s", what,
+		return sb_error_set(ctx->err, deadline ? ETIME : EIO, "%s: the host's end %s%s%s", what,
 				    deadline ? "passed its deadline and was stopped" : "failed",
 				    first[0] ? ": " : "", first);
 	}
