@@ -254,22 +254,33 @@ int agent_cmd_disk_rand(int argc, char **argv)
 		if (do_fsync && fdatasync(fd) < 0)
 			agent_fail(cmd, errno, "fdatasync %s", pos[0]);
 		int64_t b = agent_now(CLOCK_MONOTONIC);
-		if (i == lat_cap) {
+		int64_t d = b - a > 0 ? b - a : 1;
+		if (i < lat_cap) {
+			lat[i] = d;
+		} else if (for_secs > 0) {
+			/* A timed load keeps a fixed-size uniform sample of its latencies (reservoir):
+			 * its own memory must not grow while a soak watches the sandbox's. */
+			uint64_t j = agent_rand_next(&rng) % (i + 1);
+			if (j < lat_cap)
+				lat[j] = d;
+		} else {
 			lat_cap *= 2;
 			int64_t *grown = realloc(lat, sizeof(int64_t) * lat_cap);
 			if (!grown)
 				agent_fail(cmd, ENOMEM, "latency array for %zu ops", lat_cap);
 			lat = grown;
+			lat[i] = d;
 		}
-		lat[i++] = b - a > 0 ? b - a : 1;
+		i++;
 		if (b >= stop_at)
 			break;
 	}
 	ops = i;
+	size_t nlat = ops < lat_cap ? (size_t)ops : lat_cap;
 	double secs = agent_secs(t0, agent_now(CLOCK_MONOTONIC));
 	close(fd);
 	free(buf);
-	agent_sort_i64(lat, ops);
+	agent_sort_i64(lat, nlat);
 
 	printf("{\"workload\":\"disk-rand\",\"path\":");
 	agent_json_str(stdout, pos[0]);
@@ -278,10 +289,10 @@ int agent_cmd_disk_rand(int argc, char **argv)
 	       "\"lat_p999_us\":%.3f,"
 	       "\"lat_max_us\":%.3f,\"write\":%s,\"fsync\":%s,\"direct\":%s,\"mode\":\"%s\"}\n",
 	       blocks * RAND_BS, RAND_BS, ops, secs, (double)ops / secs,
-	       (double)agent_percentile(lat, ops, 50) / 1e3,
-	       (double)agent_percentile(lat, ops, 95) / 1e3,
-	       (double)agent_percentile(lat, ops, 99) / 1e3,
-	       (double)agent_percentile(lat, ops, 99.9) / 1e3, (double)lat[ops - 1] / 1e3,
+	       (double)agent_percentile(lat, nlat, 50) / 1e3,
+	       (double)agent_percentile(lat, nlat, 95) / 1e3,
+	       (double)agent_percentile(lat, nlat, 99) / 1e3,
+	       (double)agent_percentile(lat, nlat, 99.9) / 1e3, (double)lat[nlat - 1] / 1e3,
 	       do_write ? "true" : "false", do_fsync ? "true" : "false", direct ? "true" : "false",
 	       direct ? "direct" : "buffered");
 	free(lat);

@@ -206,6 +206,57 @@ static void scan_names(struct list *l, const char *dir)
 	closedir(d);
 }
 
+/* Markers under /run/sandbench/<driver>/: what they name belongs to their owners. */
+static void scan_markers(struct list *others)
+{
+	DIR *top = opendir("/run/sandbench");
+	if (!top)
+		return;
+	struct dirent *de;
+	while ((de = readdir(top))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char dir[512];
+		snprintf(dir, sizeof(dir), "/run/sandbench/%s", de->d_name);
+		DIR *d = opendir(dir);
+		if (!d)
+			continue;
+		struct dirent *m;
+		while ((m = readdir(d))) {
+			if (m->d_type != DT_REG)
+				continue;
+			char p[1024], line[4200];
+			snprintf(p, sizeof(p), "%s/%s", dir, m->d_name);
+			FILE *f = fopen(p, "re");
+			if (!f)
+				continue;
+			bool mine = false, owned = false;
+			struct list named = {0};
+			while (fgets(line, sizeof(line), f)) {
+				line[strcspn(line, "\n")] = '\0';
+				if (strncmp(line, "owner=", 6) == 0) {
+					owned = true;
+					mine |= atoi(line + 6) == (int)getpid();
+				} else if (strncmp(line, "veth=", 5) == 0) {
+					add(&named, line + 5);
+				} else if (strncmp(line, "cgroup=", 7) == 0) {
+					const char *base = strrchr(line + 7, '/');
+					add(&named, base ? base + 1 : line + 7);
+				}
+			}
+			fclose(f);
+			for (size_t i = 0; i < named.n; i++) {
+				if (owned && !mine)
+					add(others, named.v[i]);
+				free(named.v[i]);
+			}
+			free(named.v);
+		}
+		closedir(d);
+	}
+	closedir(top);
+}
+
 int sb_census_take(struct sb_census *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -226,7 +277,11 @@ int sb_census_take(struct sb_census *c)
 	}
 	free(named.v);
 	scan_names(&l[SB_CENSUS_VETHS], "/sys/class/net");
-	bool oom = false;
+	struct list others = {0};
+	scan_markers(&others);
+	c->others = others.v;
+	c->nothers = others.n;
+	bool oom = others.oom;
 	for (int k = 0; k < SB_CENSUS_N; k++) {
 		oom |= l[k].oom;
 		qsort(l[k].v, l[k].n, sizeof(char *), cmp_str);
@@ -251,6 +306,9 @@ int sb_census_take(struct sb_census *c)
 
 void sb_census_free(struct sb_census *c)
 {
+	for (size_t i = 0; i < c->nothers; i++)
+		free(c->others[i]);
+	free(c->others);
 	for (int k = 0; k < SB_CENSUS_N; k++) {
 		for (size_t i = 0; i < c->n[k]; i++)
 			free(c->items[k][i]);
@@ -259,8 +317,35 @@ void sb_census_free(struct sb_census *c)
 	memset(c, 0, sizeof(*c));
 }
 
-void sb_census_new(const struct sb_census *before, const struct sb_census *after, size_t out[SB_CENSUS_N],
-		   char *what, size_t wlen)
+/* Is this name provably another sandbench run's object? */
+static bool others_object(const struct sb_census *before, const struct sb_census *after, const char *run_id,
+			  const char *s)
+{
+	/* The runner names boxes sb-<first 8 of the run id>-<n>. */
+	for (const char *p = strstr(s, "sb-"); p; p = strstr(p + 1, "sb-")) {
+		size_t k = 0;
+		while (k < 8 && ((p[3 + k] >= '0' && p[3 + k] <= '9') || (p[3 + k] >= 'a' && p[3 + k] <= 'f')))
+			k++;
+		if (k == 8 && p[11] == '-' && strncmp(p + 3, run_id, 8) != 0)
+			return true;
+	}
+	const char *nat = strstr(s, "sandbench-native-");
+	if (nat && atoi(nat + 17) != (int)getpid())
+		return true;
+	const struct sb_census *cs[2] = {before, after};
+	for (int c = 0; c < 2; c++)
+		for (size_t i = 0; i < cs[c]->nothers; i++) {
+			const char *o = cs[c]->others[i], *hit = strstr(s, o);
+			size_t n = strlen(o);
+			/* The whole name, or a whole path component. */
+			if (hit && (hit == s || hit[-1] == '/') && (hit[n] == '\0' || hit[n] == '/'))
+				return true;
+		}
+	return false;
+}
+
+void sb_census_new(const struct sb_census *before, const struct sb_census *after, const char *run_id,
+		   size_t out[SB_CENSUS_N], char *what, size_t wlen)
 {
 	if (wlen)
 		what[0] = '\0';
@@ -275,6 +360,11 @@ void sb_census_new(const struct sb_census *before, const struct sb_census *after
 			}
 			if (c == 0) {
 				i++;
+				j++;
+				continue;
+			}
+			if (k != SB_CENSUS_PROCESSES && k != SB_CENSUS_FDS &&
+			    others_object(before, after, run_id, after->items[k][j])) {
 				j++;
 				continue;
 			}

@@ -111,7 +111,9 @@ static int soak_run(struct sb_scn_ctx *ctx, bool load)
 	if (!s)
 		return sb_error_set(ctx->err, ENOMEM, "out of memory");
 	int64_t t0 = sb_now_ns();
-	for (size_t i = 0; i < cap && rc == 0 && !sb_interrupted(); i++) {
+	/* Under load the first sample waits one interval: the load's own start (its process, its
+	 * file) is not drift. */
+	for (size_t i = load ? 1 : 0; i < cap && rc == 0 && !sb_interrupted(); i++) {
 		int64_t at = t0 + (int64_t)(i * interval) * 1000000000LL;
 		if (at > t0 + (int64_t)secs * 1000000000LL)
 			break;
