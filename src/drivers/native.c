@@ -89,7 +89,8 @@ static void probe_unpriv(struct sb_probe *out)
 		return;
 	}
 	out->usable = true;
-	out->caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_COPY | SB_CAP_ISOLATION | SB_CAP_PIDS | SB_CAP_VOLUMES;
+	out->caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_COPY | SB_CAP_ISOLATION | SB_CAP_PIDS | SB_CAP_VOLUMES |
+		    SB_CAP_RESTART;
 	if (overlay)
 		out->caps |= SB_CAP_CLONE;
 	snprintf(out->reason, sizeof(out->reason),
@@ -118,7 +119,7 @@ static void native_probe(const struct sb_params *params, struct sb_probe *out)
 	const struct sbn_cg_layout *l = sbn_cg_layout();
 	out->usable = true;
 	out->caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_COPY | SB_CAP_NET | SB_CAP_ISOLATION | SB_CAP_WARM |
-		    SB_CAP_PIDS | SB_CAP_VOLUMES;
+		    SB_CAP_PIDS | SB_CAP_VOLUMES | SB_CAP_RESTART;
 	if (overlay_available())
 		out->caps |= SB_CAP_CLONE | SB_CAP_SNAPSHOT;
 	if (l->writable[SBN_CTRL_MEMORY] || l->writable[SBN_CTRL_CPUACCT])
@@ -436,6 +437,27 @@ static int native_restore(const struct sb_box_spec *spec, const char *dir, struc
 	return rc < 0 ? rc : registry_add(*out, err);
 }
 
+/* Start: a no-op for a running box (create leaves it running); a stopped one is made again with
+ * the same configuration and name, its writable layer copied from the stopped box's (whose
+ * scratch filesystem outlives its processes through upper_fd), so files written before the stop
+ * are still there. The box keeps its handle; what it held before is released. */
+static int native_start(struct sb_box *box, int64_t deadline_ns, struct sb_error *err)
+{
+	if (!box->stopped)
+		return 0;
+	struct sb_box *fresh = NULL;
+	int rc = sbn_box_make(&box->cfg, box->name, box->upper_fd, &fresh, deadline_ns, err);
+	if (rc < 0)
+		return sb_error_prefix(err, "native: restarting box %s", box->name);
+	struct sb_box old = *box;
+	*box = *fresh;
+	*fresh = old;
+	struct sb_error e = {0};
+	if (sbn_box_free_now(fresh, sb_deadline_after(5), &e) < 0)
+		return sb_error_set(err, EIO, "native: releasing what box %s held before its restart: %s", box->name, e.msg);
+	return 0;
+}
+
 static int native_stop(struct sb_box *box, int64_t deadline_ns, struct sb_error *err)
 {
 	int rc = sbn_box_kill(box, deadline_ns);
@@ -541,7 +563,7 @@ const struct sb_driver sb_driver_native = {
 	.summary = "sandbench's own sandbox: namespaces, overlay rootfs, cgroups, seccomp, no caps; warm zygote",
 	.caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_COPY | SB_CAP_CLONE | SB_CAP_SNAPSHOT | SB_CAP_STATS | SB_CAP_NET |
 		SB_CAP_MEMLIMIT | SB_CAP_CPULIMIT | SB_CAP_PIDLIMIT | SB_CAP_ISOLATION | SB_CAP_WARM | SB_CAP_PIDS |
-		SB_CAP_VOLUMES,
+		SB_CAP_VOLUMES | SB_CAP_RESTART,
 	.params = native_params,
 	.image = SB_IMAGE_ROOTFS,
 	.agent_in_box = "/sandbench-agent",
@@ -550,6 +572,7 @@ const struct sb_driver sb_driver_native = {
 	.probe = native_probe,
 	.list = native_list,
 	.box_create = native_create,
+	.box_start = native_start,
 	.box_exec = native_exec,
 	.box_agent_open = native_agent_open,
 	.box_copy_in = native_copy_in,

@@ -338,6 +338,19 @@ static const struct sb_param_def cycles20_params[] = {
 	{NULL, NULL, NULL},
 };
 
+/* Run the agent's fs-info on path in box (made with mkdir_it); 0 when it exited 0. */
+static int fs_info_exec(struct sb_scn_ctx *ctx, struct sb_box *box, const char *path, bool mkdir_it)
+{
+	const char *argv[] = {ctx->agent, "fs-info", path, mkdir_it ? "--mkdir" : NULL, NULL};
+	struct sb_exec_req req = {.argv = argv, .deadline_ns = ctx->deadline_ns};
+	struct sb_proc_result res = {0};
+	int rc = sb_drv_exec(ctx->drv, box, &req, &res, ctx->err);
+	if (rc == 0 && res.exit_code != 0)
+		rc = -ENOENT;
+	sb_proc_result_free(&res);
+	return rc;
+}
+
 static int restart_run_once(struct sb_scn_ctx *ctx)
 {
 	uint64_t cycles;
@@ -345,6 +358,11 @@ static int restart_run_once(struct sb_scn_ctx *ctx)
 	if (rc < 0)
 		return rc;
 	struct sb_box *box = sb_wl(ctx)->box;
+	/* A directory made before the first stop tells whether the filesystem survives restarts. */
+	char mark[96];
+	snprintf(mark, sizeof(mark), "/sandbench-restart-%u", ctx->iteration);
+	bool marked = fs_info_exec(ctx, box, mark, true) == 0;
+	sb_error_clear(ctx->err);
 	double *stop = calloc(cycles, sizeof(double)), *start = calloc(cycles, sizeof(double));
 	double *x = calloc(cycles, sizeof(double));
 	uint64_t done = 0;
@@ -369,6 +387,11 @@ static int restart_run_once(struct sb_scn_ctx *ctx)
 		x[done] = (double)i;
 		sb_scn_series(ctx, "start_ms", "ms", (double)i, start[done]);
 		done++;
+	}
+	if (rc == 0 && marked) {
+		bool kept = fs_info_exec(ctx, box, mark, false) == 0;
+		sb_error_clear(ctx->err);
+		sb_scn_tag(ctx, "restart_keeps_filesystem", "%s", kept ? "yes" : "no");
 	}
 	if (rc == 0) {
 		sb_scn_metric(ctx, "restart_start_slope_ms", sb_wl_slope(x, start, done));
