@@ -303,16 +303,16 @@ static void import_teardown(struct sb_scn_ctx *ctx)
 /* ---- forwarded ports ---- */
 
 static const struct sb_param_def ports_params[] = {
-	{"count", "16", "ports forwarded to the measured sandbox (1-64)"},
+	{"ports", "16", "ports forwarded to the measured sandbox (1-64)"},
 	{NULL, NULL, NULL},
 };
 
 static int ports_run_once(struct sb_scn_ctx *ctx)
 {
 	uint64_t n;
-	int rc = sb_scn_param_size(ctx, "count", &n);
+	int rc = sb_scn_param_size(ctx, "ports", &n);
 	if (rc == 0 && (n < 1 || n > 64))
-		rc = sb_error_set(ctx->err, EINVAL, "parameter count=%" PRIu64 ": expected 1..64", n);
+		rc = sb_error_set(ctx->err, EINVAL, "parameter ports=%" PRIu64 ": expected 1..64", n);
 	if (rc < 0)
 		return rc;
 	struct sb_port ports[64];
@@ -363,7 +363,7 @@ static const struct sb_metric_def import_metrics[] = {
 };
 static const struct sb_metric_def ports_metrics[] = {
 	{"box_ready_no_ports_ms", "ms", SB_LOWER_IS_BETTER, "create+start without forwarded ports"},
-	{"box_ready_with_ports_ms", "ms", SB_LOWER_IS_BETTER, "create+start with count forwarded ports"},
+	{"box_ready_with_ports_ms", "ms", SB_LOWER_IS_BETTER, "create+start with `ports` forwarded ports"},
 	{"ports_setup_cost_ms", "ms", SB_LOWER_IS_BETTER, "what forwarding adds (with - without)"},
 	{NULL, NULL, SB_LOWER_IS_BETTER, NULL},
 };
@@ -391,7 +391,7 @@ COPY_SCENARIO(throughput_import, "throughput-import", "a tar stream of size byte
 const struct sb_scenario sb_scn_throughput_ports_setup = {
 	.name = "throughput-ports-setup",
 	.axis = "throughput",
-	.description = "create+start with count forwarded ports vs none: what port forwarding costs",
+	.description = "create+start with `ports` forwarded ports vs none: what port forwarding costs",
 	.caps = SB_CAP_PORTS,
 	.profiles = SB_PROFILE_STANDARD | SB_PROFILE_FULL,
 	.params = ports_params,

@@ -290,7 +290,7 @@ static int volume_run_once(struct sb_scn_ctx *ctx)
 }
 
 static const struct sb_param_def volumes_setup_params[] = {
-	{"count", "4", "host directories mounted in the measured sandbox (1-8)"},
+	{"volumes", "4", "host directories mounted in the measured sandbox (1-8)"},
 	{NULL, NULL, NULL},
 };
 
@@ -301,9 +301,9 @@ static int volumes_setup_setup(struct sb_scn_ctx *ctx)
 		return sb_error_set(ctx->err, ENOMEM, "out of memory");
 	ctx->state = w;
 	uint64_t n;
-	int rc = sb_scn_param_size(ctx, "count", &n);
+	int rc = sb_scn_param_size(ctx, "volumes", &n);
 	if (rc == 0 && (n < 1 || n > 8))
-		rc = sb_error_set(ctx->err, EINVAL, "parameter count=%" PRIu64 ": expected 1..8", n);
+		rc = sb_error_set(ctx->err, EINVAL, "parameter volumes=%" PRIu64 ": expected 1..8", n);
 	return rc < 0 ? rc : sb_wl_host_tmp(ctx, NULL);
 }
 
@@ -325,7 +325,7 @@ static int volumes_setup_run_once(struct sb_scn_ctx *ctx)
 {
 	struct sb_wl *w = sb_wl(ctx);
 	uint64_t n;
-	int rc = sb_scn_param_size(ctx, "count", &n);
+	int rc = sb_scn_param_size(ctx, "volumes", &n);
 	if (rc < 0)
 		return rc;
 	struct sb_volume vols[8];
@@ -385,7 +385,7 @@ static const struct sb_metric_def volume_metrics[] = {
 };
 static const struct sb_metric_def volumes_setup_metrics[] = {
 	{"box_ready_no_volumes_ms", "ms", SB_LOWER_IS_BETTER, "create+start of a sandbox without host mounts"},
-	{"box_ready_with_volumes_ms", "ms", SB_LOWER_IS_BETTER, "create+start of a sandbox with count host mounts"},
+	{"box_ready_with_volumes_ms", "ms", SB_LOWER_IS_BETTER, "create+start of a sandbox with `volumes` host mounts"},
 	{"volumes_setup_cost_ms", "ms", SB_LOWER_IS_BETTER, "what the mounts add (with - without)"},
 	{NULL, NULL, SB_LOWER_IS_BETTER, NULL},
 };
@@ -429,7 +429,7 @@ const struct sb_scenario sb_scn_throughput_volume_write = {
 const struct sb_scenario sb_scn_throughput_volumes_setup = {
 	.name = "throughput-volumes-setup",
 	.axis = "throughput",
-	.description = "create+start with count host mounts vs none: what mounting host directories costs",
+	.description = "create+start with `volumes` host mounts vs none: what mounting host directories costs",
 	.caps = SB_CAP_VOLUMES,
 	.profiles = SB_PROFILE_STANDARD | SB_PROFILE_FULL,
 	.params = volumes_setup_params,
