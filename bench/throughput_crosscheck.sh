@@ -108,15 +108,18 @@ done
 for k in "process disk seq write (MiB/s)" "process disk seq read (MiB/s)" "process disk 4k rand read (IOPS)" \
 	"process net ingress, loopback (MiB/s)" "native volume seq write (MiB/s)" "native net ingress, veth (MiB/s)"; do
 	echo "$k|${A[$k]}|${B[$k]}"
-done | /usr/bin/python3 -c '
+done > "$tmp/results"
+sed 's/^/raw: /' "$tmp/results"
+/usr/bin/python3 - "$tmp/results" <<'PY'
 import math, statistics, sys
-print(f"{\"figure\":40} {\"sandbench\":>12} {\"tool\":>12} {\"ratio\":>7}   per round")
-for line in sys.stdin:
+print("%-40s %12s %12s %7s   per round" % ("figure", "sandbench", "tool", "ratio"))
+for line in open(sys.argv[1]):
     k, a, b = line.rstrip("\n").split("|")
-    a = [float(x) for x in a.split()]; b = [float(x) for x in b.split()]
+    a = [float(x) for x in a.split()]
+    b = [float(x) for x in b.split()]
     ratios = [x / y for x, y in zip(a, b) if y > 0 and not math.isnan(x)]
-    ma, mb = statistics.median(a), statistics.median(b)
-    print(f"{k:40} {ma:12.1f} {mb:12.1f} {statistics.median(ratios) if ratios else float(\"nan\"):7.2f}   " +
-          " ".join(f"{r:.2f}" for r in ratios))
-'
+    med = statistics.median(ratios) if ratios else float("nan")
+    print("%-40s %12.1f %12.1f %7.2f   %s" % (k, statistics.median(a), statistics.median(b), med,
+                                             " ".join("%.2f" % r for r in ratios)))
+PY
 echo "tools: $(fio --version), $(iperf3 --version | head -1 | cut -d" " -f1-2); sizes: seq $size, rand $rsize x $ops ops, net $net_bytes"
