@@ -61,7 +61,8 @@ iperf() {
 	"$@" iperf3 -s -1 -B "$addr" > /dev/null 2>&1 &
 	srv=$!
 	sleep 0.3
-	iperf3 -c "$addr" -n "$net_bytes" -J > "$tmp/iperf.json" 2> /dev/null || true
+	# -l 256K: the block size the agent's tcp-source writes (iperf3's default is 128K).
+	iperf3 -c "$addr" -n "$net_bytes" -l 256K -J > "$tmp/iperf.json" 2> /dev/null || true
 	wait "$srv" 2> /dev/null || true
 	srv=
 	/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 8 / 1048576)' "$tmp/iperf.json"

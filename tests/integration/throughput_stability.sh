@@ -47,7 +47,7 @@ skips = {
                 "throughput-import": "isolation", "throughput-ports-setup": "ports",
                 "stability-soak": "pids", "stability-soak-load": "pids", "stability-restart-loop": "restart",
                 "stability-snapshot-loop": "snapshot", "stability-oom-recovery": "memlimit"},
-    "native": {"throughput-ports-setup": "ports", "stability-snapshot-loop": "snapshot"},
+    "native": {"throughput-ports-setup": "ports"},
 }
 bad = []
 for d in drivers:
