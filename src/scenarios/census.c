@@ -67,8 +67,7 @@ static bool proc_stat(pid_t pid, pid_t *ppid, char *state)
 	return true;
 }
 
-/* Our descendants (live ones by pid, zombies counted apart), and every process's network
- * namespace. */
+/* Our descendants (live ones by pid, zombies counted apart) and their network namespaces. */
 static void scan_procs(struct list *procs, struct list *netns, size_t *zombies)
 {
 	DIR *d = opendir("/proc");
@@ -83,13 +82,6 @@ static void scan_procs(struct list *procs, struct list *netns, size_t *zombies)
 		long v = strtol(de->d_name, &end, 10);
 		if (*end || v <= 0)
 			continue;
-		char link[64], target[64];
-		snprintf(link, sizeof(link), "/proc/%ld/ns/net", v);
-		ssize_t k = readlink(link, target, sizeof(target) - 1);
-		if (k > 0) {
-			target[k] = '\0';
-			add(netns, target);
-		}
 		if (n == cap)
 			continue; /* a host with more processes than this: descendants may be missed */
 		if (proc_stat((pid_t)v, &ppid[n], &state[n]))
@@ -122,6 +114,16 @@ static void scan_procs(struct list *procs, struct list *netns, size_t *zombies)
 		char s[24];
 		snprintf(s, sizeof(s), "%d", (int)pid[i]);
 		add(procs, s);
+		/* A namespace a sandbox leaves behind is held by a process of ours that stayed, or by a
+		 * bind mount (an nsfs mount, counted with the mounts, or /run/netns): other tenants'
+		 * namespaces are none of these. */
+		char link[64], target[64];
+		snprintf(link, sizeof(link), "/proc/%d/ns/net", (int)pid[i]);
+		ssize_t k = readlink(link, target, sizeof(target) - 1);
+		if (k > 0) {
+			target[k] = '\0';
+			add(netns, target);
+		}
 	}
 	free(pid);
 	free(ppid);
@@ -284,7 +286,8 @@ int sb_census_take(struct sb_census *c)
 	bool oom = others.oom;
 	for (int k = 0; k < SB_CENSUS_N; k++) {
 		oom |= l[k].oom;
-		qsort(l[k].v, l[k].n, sizeof(char *), cmp_str);
+		if (l[k].n)
+			qsort(l[k].v, l[k].n, sizeof(char *), cmp_str);
 		/* Many processes share one namespace: keep each once. */
 		size_t w = 0;
 		for (size_t i = 0; i < l[k].n; i++) {

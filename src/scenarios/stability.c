@@ -511,10 +511,17 @@ static int oom_run_once(struct sb_scn_ctx *ctx)
 	bool killed = false;
 	if (rc == 0) {
 		struct sb_exec_req req = {.argv = argv, .deadline_ns = ctx->deadline_ns};
-		rc = sb_drv_exec(ctx->drv, box, &req, &res, ctx->err);
-		/* A touch that succeeded means the limit did not hold: that is the finding, not an error. */
-		killed = rc == 0 && res.exit_code != 0;
-		sb_scn_tag(ctx, "oom_touch_exit", "%d (signal %d)", res.exit_code, res.term_signal);
+		int erc = sb_drv_exec(ctx->drv, box, &req, &res, ctx->err);
+		/* A touch that succeeded means the limit did not hold: that is the finding, not an error.
+		 * An exec that failed outright means the OOM took more than the command (the sandbox's
+		 * init, its runtime): also an OOM, and what follows says whether it recovers. */
+		killed = erc < 0 || res.exit_code != 0;
+		if (erc < 0) {
+			sb_scn_tag(ctx, "oom_touch_error", "%s", ctx->err->msg);
+			sb_error_clear(ctx->err);
+		} else {
+			sb_scn_tag(ctx, "oom_touch_exit", "%d (signal %d)", res.exit_code, res.term_signal);
+		}
 		sb_proc_result_free(&res);
 	}
 	int64_t t_oom = sb_now_ns();
