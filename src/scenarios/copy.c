@@ -61,7 +61,7 @@ static int host_file(struct sb_scn_ctx *ctx, const char *path, uint64_t size)
 
 static int copy_setup(struct sb_scn_ctx *ctx)
 {
-	uint64_t size;
+	uint64_t size = 0;
 	int rc = size_param(ctx, &size);
 	if (rc == 0)
 		rc = sb_wl_setup(ctx, 1);
@@ -86,7 +86,7 @@ static int box_size(struct sb_scn_ctx *ctx, const char *path, uint64_t *out)
 
 static int copy_in_prewarm(struct sb_scn_ctx *ctx)
 {
-	uint64_t size;
+	uint64_t size = 0;
 	char src[320];
 	snprintf(src, sizeof(src), "%s/in", sb_wl(ctx)->host_tmp);
 	int rc = size_param(ctx, &size);
@@ -123,7 +123,7 @@ static int copy_in_run_once(struct sb_scn_ctx *ctx)
 
 static int copy_out_prewarm(struct sb_scn_ctx *ctx)
 {
-	uint64_t size;
+	uint64_t size = 0;
 	int rc = size_param(ctx, &size);
 	if (rc < 0)
 		return rc;
@@ -139,7 +139,7 @@ static int copy_out_prewarm(struct sb_scn_ctx *ctx)
 static int copy_out_run_once(struct sb_scn_ctx *ctx)
 {
 	struct sb_wl *w = sb_wl(ctx);
-	uint64_t size;
+	uint64_t size = 0;
 	int rc = size_param(ctx, &size);
 	if (rc < 0)
 		return rc;
@@ -166,7 +166,7 @@ static int copy_out_run_once(struct sb_scn_ctx *ctx)
 
 static int export_prewarm(struct sb_scn_ctx *ctx)
 {
-	uint64_t size;
+	uint64_t size = 0;
 	int rc = size_param(ctx, &size);
 	if (rc < 0)
 		return rc;
@@ -190,7 +190,7 @@ static const char export_script[] =
 
 static int export_run_once(struct sb_scn_ctx *ctx)
 {
-	uint64_t size;
+	uint64_t size = 0;
 	int rc = size_param(ctx, &size);
 	if (rc < 0)
 		return rc;
@@ -224,7 +224,7 @@ struct import_state {
 static int import_prewarm(struct sb_scn_ctx *ctx)
 {
 	struct sb_wl *w = sb_wl(ctx);
-	uint64_t size;
+	uint64_t size = 0;
 	int rc = size_param(ctx, &size);
 	if (rc < 0)
 		return rc;
@@ -309,7 +309,7 @@ static const struct sb_param_def ports_params[] = {
 
 static int ports_run_once(struct sb_scn_ctx *ctx)
 {
-	uint64_t n;
+	uint64_t n = 0;
 	int rc = sb_scn_param_size(ctx, "ports", &n);
 	if (rc == 0 && (n < 1 || n > 64))
 		rc = sb_error_set(ctx->err, EINVAL, "parameter ports=%" PRIu64 ": expected 1..64", n);

@@ -44,7 +44,7 @@ static int disk_setup(struct sb_scn_ctx *ctx)
 
 static int sizes(struct sb_scn_ctx *ctx, char *size_s, char *bs_s)
 {
-	uint64_t size, bs;
+	uint64_t size = 0, bs = 0;
 	int rc = sb_scn_param_size(ctx, "size", &size);
 	if (rc == 0)
 		rc = sb_scn_param_size(ctx, "bs", &bs);
@@ -73,7 +73,7 @@ static int seq_write_run_once(struct sb_scn_ctx *ctx)
 	file_path(ctx, "seq", path, sizeof(path));
 	const char *argv[] = {ctx->agent, "disk-write", path, "--size", size_s, "--bs", bs_s, NULL};
 	json_t *j = NULL;
-	double v;
+	double v = 0;
 	rc = sb_wl_json(ctx, 0, argv, &j);
 	if (rc == 0)
 		rc = sb_wl_num(ctx, j, "mib_per_s", &v);
@@ -111,7 +111,7 @@ static int seq_read_run_once(struct sb_scn_ctx *ctx)
 	snprintf(path, sizeof(path), "%s/sandbench-seqr-%.8s", sb_wl(ctx)->dir, ctx->run_id);
 	const char *argv[] = {ctx->agent, "disk-read", path, "--bs", bs_s, NULL};
 	json_t *j = NULL;
-	double v;
+	double v = 0;
 	rc = sb_wl_json(ctx, 0, argv, &j);
 	if (rc == 0)
 		rc = sb_wl_num(ctx, j, "mib_per_s", &v);
@@ -150,7 +150,7 @@ static void rand_path(struct sb_scn_ctx *ctx, char *buf, size_t len)
 
 static int rand_run(struct sb_scn_ctx *ctx, bool write)
 {
-	uint64_t size, ops;
+	uint64_t size = 0, ops = 0;
 	int rc = sb_scn_param_size(ctx, "size", &size);
 	if (rc == 0)
 		rc = sb_scn_param_size(ctx, "ops", &ops);
@@ -169,7 +169,7 @@ static int rand_run(struct sb_scn_ctx *ctx, bool write)
 	const char *argv[] = {ctx->agent, "disk-rand", path, "--size", size_s, "--ops", ops_s,
 			      write ? "--write" : NULL, fsync ? "--fsync" : NULL, NULL};
 	json_t *j = NULL;
-	double iops, p50, p99, p999;
+	double iops = 0, p50 = 0, p99 = 0, p999 = 0;
 	rc = sb_wl_json(ctx, 0, argv, &j);
 	if (rc == 0)
 		rc = sb_wl_num(ctx, j, "iops", &iops);
@@ -271,7 +271,7 @@ static int volume_run_once(struct sb_scn_ctx *ctx)
 	snprintf(host, sizeof(host), "%s/sandbench-vol-%u", w->host_tmp, ctx->iteration);
 	const char *argv[] = {ctx->agent, "disk-write", path, "--size", size_s, "--bs", bs_s, NULL};
 	json_t *j = NULL;
-	double v;
+	double v = 0;
 	rc = sb_wl_json(ctx, 0, argv, &j);
 	if (rc == 0)
 		rc = sb_wl_num(ctx, j, "mib_per_s", &v);
@@ -300,7 +300,7 @@ static int volumes_setup_setup(struct sb_scn_ctx *ctx)
 	if (!w)
 		return sb_error_set(ctx->err, ENOMEM, "out of memory");
 	ctx->state = w;
-	uint64_t n;
+	uint64_t n = 0;
 	int rc = sb_scn_param_size(ctx, "volumes", &n);
 	if (rc == 0 && (n < 1 || n > 8))
 		rc = sb_error_set(ctx->err, EINVAL, "parameter volumes=%" PRIu64 ": expected 1..8", n);
@@ -324,7 +324,7 @@ static int timed_box(struct sb_scn_ctx *ctx, double *ms)
 static int volumes_setup_run_once(struct sb_scn_ctx *ctx)
 {
 	struct sb_wl *w = sb_wl(ctx);
-	uint64_t n;
+	uint64_t n = 0;
 	int rc = sb_scn_param_size(ctx, "volumes", &n);
 	if (rc < 0)
 		return rc;

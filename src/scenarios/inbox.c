@@ -15,7 +15,7 @@ static int inbox_setup(struct sb_scn_ctx *ctx)
 
 static int count_arg(struct sb_scn_ctx *ctx, char *buf, size_t len)
 {
-	uint64_t n;
+	uint64_t n = 0;
 	int rc = sb_scn_param_size(ctx, "count", &n);
 	if (rc < 0)
 		return rc;
@@ -40,7 +40,7 @@ static int syscall_run_once(struct sb_scn_ctx *ctx)
 	const char *argv[] = {ctx->agent, "syscall-loop", "--count", n, NULL};
 	const char *hargs[] = {"syscall-loop", "--count", n, NULL};
 	json_t *in = NULL, *host = NULL;
-	double ppid, clk, hppid, hclk;
+	double ppid = 0, clk = 0, hppid = 0, hclk = 0;
 	rc = sb_wl_json(ctx, 0, argv, &in);
 	if (rc == 0)
 		rc = sb_wl_host_run(ctx, hargs, ctx->deadline_ns, "the host's syscall loop", &host);
@@ -77,7 +77,7 @@ static int fork_run_once(struct sb_scn_ctx *ctx)
 		return rc;
 	const char *argv[] = {ctx->agent, "fork-rate", "--count", n, NULL};
 	json_t *j = NULL;
-	double rate, p50, p99;
+	double rate = 0, p50 = 0, p99 = 0;
 	rc = sb_wl_json(ctx, 0, argv, &j);
 	if (rc == 0)
 		rc = sb_wl_num(ctx, j, "forks_per_s", &rate);
@@ -102,7 +102,7 @@ static const struct sb_param_def membw_params[] = {
 
 static int membw_run_once(struct sb_scn_ctx *ctx)
 {
-	uint64_t size, passes;
+	uint64_t size = 0, passes = 0;
 	int rc = sb_scn_param_size(ctx, "size", &size);
 	if (rc == 0)
 		rc = sb_scn_param_size(ctx, "passes", &passes);
@@ -115,7 +115,7 @@ static int membw_run_once(struct sb_scn_ctx *ctx)
 	snprintf(passes_s, sizeof(passes_s), "%" PRIu64, passes);
 	const char *argv[] = {ctx->agent, "mem-bw", "--size", size_s, "--passes", passes_s, NULL};
 	json_t *j = NULL;
-	double c, w, r;
+	double c = 0, w = 0, r = 0;
 	rc = sb_wl_json(ctx, 0, argv, &j);
 	if (rc == 0)
 		rc = sb_wl_num(ctx, j, "copy_mib_per_s", &c);

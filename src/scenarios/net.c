@@ -75,7 +75,7 @@ static void net_teardown(struct sb_scn_ctx *ctx)
 /* The bound of one transfer: transfer_timeout, but never past the iteration's own deadline. */
 static int transfer_secs(struct sb_scn_ctx *ctx, unsigned *out)
 {
-	uint64_t t;
+	uint64_t t = 0;
 	int rc = sb_scn_param_size(ctx, "transfer_timeout", &t);
 	if (rc < 0)
 		return rc;
@@ -192,8 +192,8 @@ static void tag_peer(struct sb_scn_ctx *ctx, json_t *j)
 /* host -> box: the box's sink is the receiver whose numbers count. */
 static int ingress(struct sb_scn_ctx *ctx, unsigned streams, json_t **sink)
 {
-	uint64_t size;
-	unsigned secs;
+	uint64_t size = 0;
+	unsigned secs = 0;
 	int rc = sb_scn_param_size(ctx, "size", &size);
 	if (rc == 0)
 		rc = transfer_secs(ctx, &secs);
@@ -210,7 +210,7 @@ static int ingress(struct sb_scn_ctx *ctx, unsigned streams, json_t **sink)
 	snprintf(secs_s, sizeof(secs_s), "%u", secs);
 	const char *sargs[] = {"tcp-sink", "--addr", box_ip, "--max", size_s, "--streams", n_s,
 			       mute_peer(ctx) ? "--mute" : NULL, NULL};
-	uint32_t id;
+	uint32_t id = 0;
 	if ((rc = box_listen(ctx, sargs, secs, &id, port, sizeof(port))) < 0)
 		return rc;
 	const char *hargs[] = {"tcp-source", "--addr", box_ip, "--port", port, "--size", size_s,
@@ -240,7 +240,7 @@ static const struct sb_param_def bulk_params[] = {
 static int ingress_run_once(struct sb_scn_ctx *ctx)
 {
 	json_t *j = NULL;
-	double v;
+	double v = 0;
 	int rc = ingress(ctx, 1, &j);
 	if (rc == 0)
 		rc = sb_wl_num(ctx, j, "mib_per_s", &v);
@@ -262,14 +262,14 @@ static const struct sb_param_def parallel_params[] = {
 
 static int parallel_run_once(struct sb_scn_ctx *ctx)
 {
-	uint64_t n;
+	uint64_t n = 0;
 	int rc = sb_scn_param_size(ctx, "streams", &n);
 	if (rc < 0)
 		return rc;
 	if (n < 2 || n > 64)
 		return sb_error_set(ctx->err, EINVAL, "parameter streams=%" PRIu64 ": expected 2..64", n);
 	json_t *j = NULL;
-	double v, spread;
+	double v = 0, spread = 0;
 	rc = ingress(ctx, (unsigned)n, &j);
 	if (rc == 0)
 		rc = sb_wl_num(ctx, j, "mib_per_s", &v);
@@ -313,8 +313,8 @@ static int host_port(struct sb_scn_ctx *ctx, struct sb_wl_host_proc *hp, const c
 static int egress_run_once(struct sb_scn_ctx *ctx)
 {
 	struct sb_wl *w = sb_wl(ctx);
-	uint64_t size;
-	unsigned secs;
+	uint64_t size = 0;
+	unsigned secs = 0;
 	int rc = sb_scn_param_size(ctx, "size", &size);
 	if (rc == 0)
 		rc = transfer_secs(ctx, &secs);
@@ -353,7 +353,7 @@ static int egress_run_once(struct sb_scn_ctx *ctx)
 		json_decref(sink);
 		return brc;
 	}
-	double v;
+	double v = 0;
 	if (rc == 0)
 		rc = sb_wl_num(ctx, sink, "mib_per_s", &v);
 	if (rc == 0) {
@@ -374,8 +374,8 @@ static const struct sb_param_def count_params[] = {
 static int host_client_box_server(struct sb_scn_ctx *ctx, const char *const *server, const char *client,
 				  const char *what, json_t **out)
 {
-	uint64_t count;
-	unsigned secs;
+	uint64_t count = 0;
+	unsigned secs = 0;
 	int rc = sb_scn_param_size(ctx, "count", &count);
 	if (rc == 0)
 		rc = transfer_secs(ctx, &secs);
@@ -398,7 +398,7 @@ static int host_client_box_server(struct sb_scn_ctx *ctx, const char *const *ser
 		sargs[k++] = count_s;
 	}
 	sargs[k] = NULL;
-	uint32_t id;
+	uint32_t id = 0;
 	if ((rc = box_listen(ctx, sargs, secs, &id, port, sizeof(port))) < 0)
 		return rc;
 	const char *hargs[] = {client, "--addr", box_ip, "--port", port, "--count", count_s, "--timeout", secs_s, NULL};
@@ -420,7 +420,7 @@ static int connect_rate_run_once(struct sb_scn_ctx *ctx)
 {
 	const char *server[] = {"tcp-accept-loop", NULL};
 	json_t *j = NULL;
-	double rate, p50, p99;
+	double rate = 0, p50 = 0, p99 = 0;
 	int rc = host_client_box_server(ctx, server, "tcp-connect-rate", "connections host->sandbox", &j);
 	if (rc == 0)
 		rc = sb_wl_num(ctx, j, "connects_per_s", &rate);
@@ -441,7 +441,7 @@ static int rtt_run_once(struct sb_scn_ctx *ctx)
 {
 	const char *server[] = {"tcp-echo", NULL};
 	json_t *j = NULL;
-	double p50, p99, mean;
+	double p50 = 0, p99 = 0, mean = 0;
 	int rc = host_client_box_server(ctx, server, "tcp-rtt", "round trips host->sandbox->host", &j);
 	if (rc == 0)
 		rc = sb_wl_num(ctx, j, "rtt_p50_us", &p50);
@@ -472,8 +472,8 @@ static int loopback_setup(struct sb_scn_ctx *ctx)
 /* Both ends inside the sandbox, over its own 127.0.0.1. */
 static int loopback_run_once(struct sb_scn_ctx *ctx)
 {
-	uint64_t size;
-	unsigned secs;
+	uint64_t size = 0;
+	unsigned secs = 0;
 	int rc = sb_scn_param_size(ctx, "size", &size);
 	if (rc == 0)
 		rc = transfer_secs(ctx, &secs);
@@ -483,7 +483,7 @@ static int loopback_run_once(struct sb_scn_ctx *ctx)
 	snprintf(size_s, sizeof(size_s), "%" PRIu64, size);
 	snprintf(secs_s, sizeof(secs_s), "%u", secs);
 	const char *sargs[] = {"tcp-sink", "--addr", "127.0.0.1", "--max", size_s, NULL};
-	uint32_t id;
+	uint32_t id = 0;
 	if ((rc = box_listen(ctx, sargs, secs, &id, port, sizeof(port))) < 0)
 		return rc;
 	const char *src_argv[] = {ctx->agent, "tcp-source", "--addr", "127.0.0.1", "--port", port, "--size", size_s,
@@ -498,7 +498,7 @@ static int loopback_run_once(struct sb_scn_ctx *ctx)
 		json_decref(sink);
 		return src_rc;
 	}
-	double v;
+	double v = 0;
 	if (rc == 0)
 		rc = sb_wl_num(ctx, sink, "mib_per_s", &v);
 	if (rc == 0)

@@ -133,7 +133,7 @@ static int soak_run(struct sb_scn_ctx *ctx, bool load)
 		if (lrc == 0 && sb_agent_response_ok(&r)) {
 			json_error_t je;
 			json_t *j = json_loadb(r.stdout_data ? r.stdout_data : "", r.stdout_len, 0, &je);
-			double iops;
+			double iops = 0;
 			if (j && rc == 0 && sb_wl_num(ctx, j, "iops", &iops) == 0)
 				sb_scn_metric(ctx, "soak_load_read_iops", iops);
 			else if (rc == 0)

@@ -124,7 +124,7 @@ static int churn_prewarm(struct sb_scn_ctx *ctx)
 
 static int churn_run_once(struct sb_scn_ctx *ctx)
 {
-	uint64_t cycles, settle;
+	uint64_t cycles = 0, settle = 0;
 	int rc = count_param(ctx, "cycles", 2, 100000, &cycles);
 	if (rc == 0)
 		rc = count_param(ctx, "settle", 0, 600, &settle);
@@ -184,7 +184,7 @@ static int one_box_setup(struct sb_scn_ctx *ctx)
 
 static int exec_loop_run_once(struct sb_scn_ctx *ctx)
 {
-	uint64_t count;
+	uint64_t count = 0;
 	int rc = count_param(ctx, "count", 1, 10000000, &count);
 	if (rc < 0)
 		return rc;
@@ -278,7 +278,7 @@ static void *par_exec_thread(void *arg)
 
 static int exec_parallel_run_once(struct sb_scn_ctx *ctx)
 {
-	uint64_t n;
+	uint64_t n = 0;
 	int rc = count_param(ctx, "concurrency", 1, 1000, &n);
 	if (rc < 0)
 		return rc;
@@ -353,7 +353,7 @@ static int fs_info_exec(struct sb_scn_ctx *ctx, struct sb_box *box, const char *
 
 static int restart_run_once(struct sb_scn_ctx *ctx)
 {
-	uint64_t cycles;
+	uint64_t cycles = 0;
 	int rc = count_param(ctx, "cycles", 1, 100000, &cycles);
 	if (rc < 0)
 		return rc;
@@ -416,7 +416,7 @@ static int snapshot_setup(struct sb_scn_ctx *ctx)
 static int snapshot_run_once(struct sb_scn_ctx *ctx)
 {
 	struct sb_wl *w = sb_wl(ctx);
-	uint64_t cycles;
+	uint64_t cycles = 0;
 	int rc = count_param(ctx, "cycles", 1, 100000, &cycles);
 	if (rc < 0)
 		return rc;
@@ -487,7 +487,7 @@ static const struct sb_param_def oom_params[] = {
  * it does, and is anything left on the host once it is gone? */
 static int oom_run_once(struct sb_scn_ctx *ctx)
 {
-	uint64_t limit, touch, settle;
+	uint64_t limit = 0, touch = 0, settle = 0;
 	int rc = sb_scn_param_size(ctx, "limit", &limit);
 	if (rc == 0)
 		rc = sb_scn_param_size(ctx, "touch", &touch);
