@@ -4,7 +4,8 @@
 #            libpq (results store)
 #   test     cmocka, python3-jsonschema (report validation), file, iproute2, hyperfine, chromium +
 #            python3-pil (the HTML report loaded and screenshotted headless), prometheus (promtool)
-#            and python3-prometheus-client (the metrics endpoint's checks), postgresql (store tests)
+#            and python3-prometheus-client (the metrics endpoint's checks), postgresql (store tests),
+#            fio and iperf3 (bench/throughput_crosscheck.sh)
 #   runtimes the sandbox runtimes the integration tests drive (bwrap ...)
 set -eu
 want=()
@@ -19,7 +20,8 @@ for group in "$@"; do
 		add libcmocka-dev python3 python3-jsonschema file iproute2 procps hyperfine util-linux
 		add chromium python3-pil
 		add prometheus python3-prometheus-client
-		add postgresql ;;
+		add postgresql
+		add fio iperf3 ;;
 	runtimes)
 		add bubblewrap crun runc lxc firejail podman docker.io containerd runsc systemd-container
 		# the qemu driver: QEMU, the Linux source and tools for the minimal guest kernel,

@@ -196,12 +196,14 @@ static void prepare_rand_file(const char *cmd, const char *path, uint64_t size)
 
 int agent_cmd_disk_rand(int argc, char **argv)
 {
-	const char *cmd = "disk-rand", *size_s = NULL, *ops_s = NULL, *seed_s = NULL, *pos[1];
+	const char *cmd = "disk-rand", *size_s = NULL, *ops_s = NULL, *seed_s = NULL, *secs_s = NULL;
+	const char *pos[1];
 	bool do_write = false, do_fsync = false;
 	const struct agent_opt opts[] = {
 		{ "--size", true, &size_s, NULL },
 		{ "--ops", true, &ops_s, NULL },
 		{ "--seed", true, &seed_s, NULL },
+		{ "--seconds", true, &secs_s, NULL },
 		{ "--write", false, NULL, &do_write },
 		{ "--fsync", false, NULL, &do_fsync },
 		{ 0 },
@@ -209,7 +211,9 @@ int agent_cmd_disk_rand(int argc, char **argv)
 	if (agent_getopt(cmd, argc, argv, opts, pos, 1) != 1)
 		agent_usage(cmd, "PATH is required");
 	uint64_t size = agent_size_arg(cmd, "--size", size_s, RAND_BS);
-	uint64_t ops = agent_uint_arg(cmd, "--ops", ops_s, 1, 10000000);
+	/* --seconds: keep going that long (a load, not a count); --ops then caps it. */
+	double for_secs = secs_s ? agent_seconds_arg(cmd, "--seconds", secs_s) : 0;
+	uint64_t ops = ops_s || !secs_s ? agent_uint_arg(cmd, "--ops", ops_s, 1, 100000000) : 100000000;
 	uint64_t seed = seed_s ? agent_uint_arg(cmd, "--seed", seed_s, 0, UINT64_MAX)
 	                       : (uint64_t)agent_now(CLOCK_MONOTONIC);
 	if (do_fsync && !do_write)
@@ -223,13 +227,16 @@ int agent_cmd_disk_rand(int argc, char **argv)
 		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 	uint8_t *buf = aligned_buf(cmd, RAND_BS);
 	agent_fill_pattern(buf, RAND_BS, seed);
-	int64_t *lat = malloc(sizeof(int64_t) * ops);
+	size_t lat_cap = ops < 65536 ? (size_t)ops : 65536;
+	int64_t *lat = malloc(sizeof(int64_t) * lat_cap);
 	if (!lat)
 		agent_fail(cmd, ENOMEM, "latency array for %" PRIu64 " ops", ops);
 
 	uint64_t rng = seed;
 	int64_t t0 = agent_now(CLOCK_MONOTONIC);
-	for (uint64_t i = 0; i < ops;) {
+	int64_t stop_at = for_secs > 0 ? t0 + (int64_t)(for_secs * 1e9) : INT64_MAX;
+	uint64_t i = 0;
+	while (i < ops) {
 		off_t off = (off_t)((agent_rand_next(&rng) % blocks) * RAND_BS);
 		int64_t a = agent_now(CLOCK_MONOTONIC);
 		ssize_t r = do_write ? pwrite(fd, buf, RAND_BS, off) : pread(fd, buf, RAND_BS, off);
@@ -247,22 +254,45 @@ int agent_cmd_disk_rand(int argc, char **argv)
 		if (do_fsync && fdatasync(fd) < 0)
 			agent_fail(cmd, errno, "fdatasync %s", pos[0]);
 		int64_t b = agent_now(CLOCK_MONOTONIC);
-		lat[i++] = b - a > 0 ? b - a : 1;
+		int64_t d = b - a > 0 ? b - a : 1;
+		if (i < lat_cap) {
+			lat[i] = d;
+		} else if (for_secs > 0) {
+			/* A timed load keeps a fixed-size uniform sample of its latencies (reservoir):
+			 * its own memory must not grow while a soak watches the sandbox's. */
+			uint64_t j = agent_rand_next(&rng) % (i + 1);
+			if (j < lat_cap)
+				lat[j] = d;
+		} else {
+			lat_cap *= 2;
+			int64_t *grown = realloc(lat, sizeof(int64_t) * lat_cap);
+			if (!grown)
+				agent_fail(cmd, ENOMEM, "latency array for %zu ops", lat_cap);
+			lat = grown;
+			lat[i] = d;
+		}
+		i++;
+		if (b >= stop_at)
+			break;
 	}
+	ops = i;
+	size_t nlat = ops < lat_cap ? (size_t)ops : lat_cap;
 	double secs = agent_secs(t0, agent_now(CLOCK_MONOTONIC));
 	close(fd);
 	free(buf);
-	agent_sort_i64(lat, ops);
+	agent_sort_i64(lat, nlat);
 
 	printf("{\"workload\":\"disk-rand\",\"path\":");
 	agent_json_str(stdout, pos[0]);
 	printf(",\"file_bytes\":%" PRIu64 ",\"bs\":%u,\"ops\":%" PRIu64 ",\"seconds\":%.9f,"
 	       "\"iops\":%.6g,\"lat_p50_us\":%.3f,\"lat_p95_us\":%.3f,\"lat_p99_us\":%.3f,"
+	       "\"lat_p999_us\":%.3f,"
 	       "\"lat_max_us\":%.3f,\"write\":%s,\"fsync\":%s,\"direct\":%s,\"mode\":\"%s\"}\n",
 	       blocks * RAND_BS, RAND_BS, ops, secs, (double)ops / secs,
-	       (double)agent_percentile(lat, ops, 50) / 1e3,
-	       (double)agent_percentile(lat, ops, 95) / 1e3,
-	       (double)agent_percentile(lat, ops, 99) / 1e3, (double)lat[ops - 1] / 1e3,
+	       (double)agent_percentile(lat, nlat, 50) / 1e3,
+	       (double)agent_percentile(lat, nlat, 95) / 1e3,
+	       (double)agent_percentile(lat, nlat, 99) / 1e3,
+	       (double)agent_percentile(lat, nlat, 99.9) / 1e3, (double)lat[nlat - 1] / 1e3,
 	       do_write ? "true" : "false", do_fsync ? "true" : "false", direct ? "true" : "false",
 	       direct ? "direct" : "buffered");
 	free(lat);

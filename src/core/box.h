@@ -17,6 +17,26 @@ enum sb_box_net {
 	SB_BOX_NET_LINK,        /* a host<->sandbox link (SB_CAP_NET: native's veth) */
 };
 
+/* A host directory mounted into the sandbox (SB_CAP_VOLUMES): writes to box_path reach host_path
+ * without passing through the sandbox's own root layer. */
+struct sb_volume {
+	const char *host_path; /* an existing directory on the host */
+	const char *box_path;  /* absolute path inside the sandbox (made when missing) */
+	bool readonly;
+};
+
+/* A host port forwarded to a port of the sandbox (SB_CAP_PORTS). */
+struct sb_port {
+	uint16_t host_port; /* 0: the driver picks a free one */
+	uint16_t box_port;
+};
+
+/* The two ends of the host<->sandbox network a driver made (SB_CAP_NET), numeric addresses. */
+struct sb_box_addr {
+	char host_ip[48]; /* the host's end, reachable from inside the sandbox */
+	char box_ip[48];  /* the sandbox's end, reachable from the host */
+};
+
 /* What a sandbox should be. Everything but name is optional. */
 struct sb_box_spec {
 	const char *name;               /* unique per run; drivers embed it in their markers */
@@ -31,6 +51,10 @@ struct sb_box_spec {
 	/* The strictest isolation the driver offers (read-only root, no network, no capabilities
 	 * left), on top of its defaults: what a jailed start costs. */
 	bool strict;
+	const struct sb_volume *volumes; /* host directories to mount (SB_CAP_VOLUMES) */
+	size_t nvolumes;
+	const struct sb_port *ports;    /* ports to forward (SB_CAP_PORTS) */
+	size_t nports;
 	void *drv_state;                /* the driver instance's state (its open op), or NULL */
 };
 

@@ -25,7 +25,8 @@ const struct sb_cap_name sb_cap_names[] = {
 	{SB_CAP_CLONE, "clone"},       {SB_CAP_SNAPSHOT, "snapshot"}, {SB_CAP_STATS, "stats"},
 	{SB_CAP_NET, "net"},           {SB_CAP_MEMLIMIT, "memlimit"}, {SB_CAP_CPULIMIT, "cpulimit"},
 	{SB_CAP_PIDLIMIT, "pidlimit"}, {SB_CAP_ISOLATION, "isolation"}, {SB_CAP_WARM, "warm"},
-	{SB_CAP_PIDS, "pids"},         {0, NULL},
+	{SB_CAP_PIDS, "pids"},         {SB_CAP_VOLUMES, "volumes"},   {SB_CAP_PORTS, "ports"},
+	{SB_CAP_RESTART, "restart"},   {0, NULL},
 };
 
 void sb_caps_format(unsigned caps, char *buf, size_t len)
@@ -265,6 +266,12 @@ int sb_drv_stop(const struct sb_driver *d, struct sb_box *box, int64_t deadline_
 		struct sb_error *err)
 {
 	return DISPATCH(d, box_stop, err, box, deadline_ns, err);
+}
+
+int sb_drv_addr(const struct sb_driver *d, struct sb_box *box, struct sb_box_addr *out, struct sb_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	return DISPATCH(d, box_addr, err, box, out, err);
 }
 
 int sb_drv_destroy(const struct sb_driver *d, struct sb_box *box, int64_t deadline_ns,

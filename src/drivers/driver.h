@@ -26,6 +26,9 @@ enum sb_cap {
 	SB_CAP_ISOLATION = 1u << 10, /* a real sandbox (the process driver has none) */
 	SB_CAP_WARM = 1u << 11,      /* a warm-start fast path (zygote, pre-created) */
 	SB_CAP_PIDS = 1u << 12,      /* can list the sandbox's host pids */
+	SB_CAP_VOLUMES = 1u << 13,   /* host directories mounted in (spec->volumes) */
+	SB_CAP_PORTS = 1u << 14,     /* host ports forwarded into the sandbox (spec->ports) */
+	SB_CAP_RESTART = 1u << 15,   /* box_start brings a stopped sandbox back, its filesystem kept */
 };
 
 /* Names of capability bits, for `list`, `drivers` and skip reasons. */
@@ -119,6 +122,8 @@ struct sb_driver {
 	int (*box_restore)(const struct sb_box_spec *spec, const char *dir, struct sb_box **out,
 			   int64_t deadline_ns, struct sb_error *err);
 	int (*box_stop)(struct sb_box *box, int64_t deadline_ns, struct sb_error *err);
+	/* The addresses of the host<->sandbox network (SB_CAP_NET; made when spec->net asks for a link). */
+	int (*box_addr)(struct sb_box *box, struct sb_box_addr *out, struct sb_error *err);
 	/* Release everything the box holds and free it, even when something fails (reported in err). */
 	int (*box_destroy)(struct sb_box *box, int64_t deadline_ns, struct sb_error *err);
 	int (*box_stats)(struct sb_box *box, struct sb_box_stats *out, struct sb_error *err);
@@ -183,6 +188,7 @@ int sb_drv_restore(const struct sb_driver *d, const struct sb_box_spec *spec, co
 		   struct sb_box **out, int64_t deadline_ns, struct sb_error *err);
 int sb_drv_stop(const struct sb_driver *d, struct sb_box *box, int64_t deadline_ns,
 		struct sb_error *err);
+int sb_drv_addr(const struct sb_driver *d, struct sb_box *box, struct sb_box_addr *out, struct sb_error *err);
 int sb_drv_destroy(const struct sb_driver *d, struct sb_box *box, int64_t deadline_ns,
 		   struct sb_error *err);
 int sb_drv_stats(const struct sb_driver *d, struct sb_box *box, struct sb_box_stats *out,

@@ -396,6 +396,21 @@ int sb_dk_create(struct sb_dk *dk, const struct sb_box_spec *spec, struct sb_box
 		sb_argv_addf(&a, "--pids-limit=%llu", (unsigned long long)spec->pids_limit);
 	if (spec->cpu_limit > 0)
 		sb_argv_addf(&a, "--cpus=%g", spec->cpu_limit);
+	/* Host directories and forwarded ports, as the engine's own -v and -p give them. */
+	for (size_t i = 0; i < spec->nvolumes; i++)
+		sb_argv_addf(&a, "--volume=%s:%s%s", spec->volumes[i].host_path, spec->volumes[i].box_path,
+			     spec->volumes[i].readonly ? ":ro" : "");
+	if (spec->nports && strcmp(net, "none") == 0) {
+		free(b);
+		sb_argv_free(&a);
+		return sb_error_set(err, EINVAL, "%s: forwarded ports need a network (net=default)", dk->driver);
+	}
+	for (size_t i = 0; i < spec->nports; i++) {
+		if (spec->ports[i].host_port)
+			sb_argv_addf(&a, "--publish=127.0.0.1:%u:%u", spec->ports[i].host_port, spec->ports[i].box_port);
+		else
+			sb_argv_addf(&a, "--publish=127.0.0.1::%u", spec->ports[i].box_port);
+	}
 	sb_argv_add_all(&a, (const char *const[]){dk->image, SB_ENG_IDLE_ARGV, NULL});
 	char *id = NULL;
 	rc = sb_argv_ok(&a, err);

@@ -89,7 +89,8 @@ static void probe_unpriv(struct sb_probe *out)
 		return;
 	}
 	out->usable = true;
-	out->caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_COPY | SB_CAP_ISOLATION | SB_CAP_PIDS;
+	out->caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_COPY | SB_CAP_ISOLATION | SB_CAP_PIDS | SB_CAP_VOLUMES |
+		    SB_CAP_RESTART;
 	if (overlay)
 		out->caps |= SB_CAP_CLONE;
 	snprintf(out->reason, sizeof(out->reason),
@@ -118,7 +119,7 @@ static void native_probe(const struct sb_params *params, struct sb_probe *out)
 	const struct sbn_cg_layout *l = sbn_cg_layout();
 	out->usable = true;
 	out->caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_COPY | SB_CAP_NET | SB_CAP_ISOLATION | SB_CAP_WARM |
-		    SB_CAP_PIDS;
+		    SB_CAP_PIDS | SB_CAP_VOLUMES | SB_CAP_RESTART;
 	if (overlay_available())
 		out->caps |= SB_CAP_CLONE | SB_CAP_SNAPSHOT;
 	if (l->writable[SBN_CTRL_MEMORY] || l->writable[SBN_CTRL_CPUACCT])
@@ -153,6 +154,33 @@ static int check_unpriv(const struct sbn_cfg *cfg, bool warm, struct sb_error *e
 	if (warm)
 		return sb_error_set(err, ENOTSUP, why, uid, "warm=1",
 				    "the zygote's background scheduling and box reset are root-only; use cold boxes");
+	return 0;
+}
+
+/* The spec's volumes as plain data for the box: host paths resolved (a directory that exists),
+ * box paths absolute and free of ".." so a bind can only land inside the box's root. */
+static int volumes_cfg(const struct sb_box_spec *spec, struct sbn_cfg *cfg, struct sb_error *err)
+{
+	if (spec->nvolumes > SBN_MAX_VOLUMES)
+		return sb_error_set(err, E2BIG, "native: %zu volumes asked, at most %d", spec->nvolumes, SBN_MAX_VOLUMES);
+	for (size_t i = 0; i < spec->nvolumes; i++) {
+		const struct sb_volume *v = &spec->volumes[i];
+		struct sbn_vol *o = &cfg->vol[i];
+		char real[PATH_MAX];
+		struct stat st;
+		if (!v->host_path || !realpath(v->host_path, real) || stat(real, &st) < 0 || !S_ISDIR(st.st_mode))
+			return sb_error_set(err, ENOTDIR, "native: volume host path %s is not a directory",
+					    v->host_path ? v->host_path : "(null)");
+		if (!v->box_path || v->box_path[0] != '/' || strstr(v->box_path, "/..") || strcmp(v->box_path, "/") == 0)
+			return sb_error_set(err, EINVAL, "native: volume box path %s must be absolute, not /, without '..'",
+					    v->box_path ? v->box_path : "(null)");
+		if (strlen(real) >= sizeof(o->host) || strlen(v->box_path) >= sizeof(o->box))
+			return sb_error_set(err, ENAMETOOLONG, "native: volume path too long: %s", v->host_path);
+		snprintf(o->host, sizeof(o->host), "%s", real);
+		snprintf(o->box, sizeof(o->box), "%s", v->box_path);
+		o->ro = v->readonly;
+	}
+	cfg->nvol = (unsigned)spec->nvolumes;
 	return 0;
 }
 
@@ -216,6 +244,8 @@ static int build_cfg(const struct sb_box_spec *spec, struct sbn_cfg *cfg, bool *
 		cfg->cgroups = true;
 	else if (strcmp(cgs, "auto") != 0 && strcmp(cgs, "0") != 0)
 		return sb_error_set(err, EINVAL, "native: cgroups=%s: expected auto or 1", cgs);
+	if ((rc = volumes_cfg(spec, cfg, err)) < 0)
+		return rc;
 	if (sbn_unpriv())
 		return check_unpriv(cfg, *warm, err);
 	return 0;
@@ -407,11 +437,41 @@ static int native_restore(const struct sb_box_spec *spec, const char *dir, struc
 	return rc < 0 ? rc : registry_add(*out, err);
 }
 
+/* Start: a no-op for a running box (create leaves it running); a stopped one is made again with
+ * the same configuration and name, its writable layer copied from the stopped box's (whose
+ * scratch filesystem outlives its processes through upper_fd), so files written before the stop
+ * are still there. The box keeps its handle; what it held before is released. */
+static int native_start(struct sb_box *box, int64_t deadline_ns, struct sb_error *err)
+{
+	if (!box->stopped)
+		return 0;
+	struct sb_box *fresh = NULL;
+	int rc = sbn_box_make(&box->cfg, box->name, box->upper_fd, &fresh, deadline_ns, err);
+	if (rc < 0)
+		return sb_error_prefix(err, "native: restarting box %s", box->name);
+	struct sb_box old = *box;
+	*box = *fresh;
+	*fresh = old;
+	struct sb_error e = {0};
+	if (sbn_box_free_now(fresh, sb_deadline_after(5), &e) < 0)
+		return sb_error_set(err, EIO, "native: releasing what box %s held before its restart: %s", box->name, e.msg);
+	return 0;
+}
+
 static int native_stop(struct sb_box *box, int64_t deadline_ns, struct sb_error *err)
 {
 	int rc = sbn_box_kill(box, deadline_ns);
 	if (rc < 0)
 		return sb_error_set(err, -rc, "native: stopping box %s: %s", box->name, strerror(-rc));
+	return 0;
+}
+
+static int native_addr(struct sb_box *box, struct sb_box_addr *out, struct sb_error *err)
+{
+	if (box->net.slot < 0)
+		return sb_error_set(err, ENOTSUP, "native: box %s has no veth (net=none)", box->name);
+	sbn_ip_str(box->net.host_ip, out->host_ip, sizeof(out->host_ip));
+	sbn_ip_str(box->net.box_ip, out->box_ip, sizeof(out->box_ip));
 	return 0;
 }
 
@@ -502,7 +562,8 @@ const struct sb_driver sb_driver_native = {
 	.name = "native",
 	.summary = "sandbench's own sandbox: namespaces, overlay rootfs, cgroups, seccomp, no caps; warm zygote",
 	.caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_COPY | SB_CAP_CLONE | SB_CAP_SNAPSHOT | SB_CAP_STATS | SB_CAP_NET |
-		SB_CAP_MEMLIMIT | SB_CAP_CPULIMIT | SB_CAP_PIDLIMIT | SB_CAP_ISOLATION | SB_CAP_WARM | SB_CAP_PIDS,
+		SB_CAP_MEMLIMIT | SB_CAP_CPULIMIT | SB_CAP_PIDLIMIT | SB_CAP_ISOLATION | SB_CAP_WARM | SB_CAP_PIDS |
+		SB_CAP_VOLUMES | SB_CAP_RESTART,
 	.params = native_params,
 	.image = SB_IMAGE_ROOTFS,
 	.agent_in_box = "/sandbench-agent",
@@ -511,6 +572,7 @@ const struct sb_driver sb_driver_native = {
 	.probe = native_probe,
 	.list = native_list,
 	.box_create = native_create,
+	.box_start = native_start,
 	.box_exec = native_exec,
 	.box_agent_open = native_agent_open,
 	.box_copy_in = native_copy_in,
@@ -520,6 +582,7 @@ const struct sb_driver sb_driver_native = {
 	.box_restore = native_restore,
 	.box_inspect = native_inspect,
 	.box_stop = native_stop,
+	.box_addr = native_addr,
 	.box_destroy = native_destroy,
 	.box_stats = native_stats,
 	.box_pids = native_pids,

@@ -385,6 +385,11 @@ int sb_oci_box_restore(const struct sb_oci_runtime *rt, const struct sb_box_spec
 	return create_or_restore(rt, spec, dir, out, deadline_ns, err);
 }
 
+const char *sb_oci_box_bundle(const struct sb_box *b)
+{
+	return b->bundle;
+}
+
 int sb_oci_box_start(struct sb_box *b, int64_t deadline_ns, struct sb_error *err)
 {
 	const char *sub[] = {"start", b->name, NULL};

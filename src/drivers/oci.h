@@ -88,6 +88,8 @@ extern const struct sb_param_def sb_oci_params[];
 /* The vtable ops, parameterised by the runtime. */
 int sb_oci_box_create(const struct sb_oci_runtime *rt, const struct sb_box_spec *spec,
 		      struct sb_box **out, int64_t deadline_ns, struct sb_error *err);
+/* The bundle directory of a box (where a driver keeps its per-box files). */
+const char *sb_oci_box_bundle(const struct sb_box *b);
 int sb_oci_box_start(struct sb_box *box, int64_t deadline_ns, struct sb_error *err);
 int sb_oci_box_exec(struct sb_box *box, const struct sb_exec_req *req, struct sb_proc_result *res,
 		    struct sb_error *err);

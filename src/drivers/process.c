@@ -63,6 +63,15 @@ static int process_agent_open(struct sb_box *box, struct sb_agent_conn *conn, in
 	return sb_proc_spawn_piped(argv, &conn->pid, &conn->to_agent, &conn->from_agent, NULL, err);
 }
 
+/* No network of its own: both ends are the host, over loopback (the floor a veth or a port
+ * forward is compared with). */
+static int process_addr(struct sb_box *box, struct sb_box_addr *out, struct sb_error *err)
+{
+	snprintf(out->host_ip, sizeof(out->host_ip), "127.0.0.1");
+	snprintf(out->box_ip, sizeof(out->box_ip), "127.0.0.1");
+	return 0;
+}
+
 static int process_destroy(struct sb_box *box, int64_t deadline_ns, struct sb_error *err)
 {
 	free(box->name);
@@ -74,10 +83,11 @@ static int process_destroy(struct sb_box *box, int64_t deadline_ns, struct sb_er
 const struct sb_driver sb_driver_process = {
 	.name = "process",
 	.summary = "bare posix_spawn on the host, no isolation: the floor every sandbox is compared with",
-	.caps = SB_CAP_EXEC | SB_CAP_AGENT,
+	.caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_NET,
 	.probe = process_probe,
 	.box_create = process_create,
 	.box_exec = process_exec,
 	.box_agent_open = process_agent_open,
+	.box_addr = process_addr,
 	.box_destroy = process_destroy,
 };

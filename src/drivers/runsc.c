@@ -259,6 +259,20 @@ static int runsc_restore(const struct sb_box_spec *spec, const char *dir, struct
 	return sb_oci_box_restore(&runsc_rt, spec, dir, out, deadline_ns, err);
 }
 
+/* The veth's two ends, as make_veth wrote them for the host side (net=hostinet or netstack). */
+static int runsc_addr(struct sb_box *box, struct sb_box_addr *out, struct sb_error *err)
+{
+	char path[1300], line[256];
+	snprintf(path, sizeof(path), "%s/net-host.batch", sb_oci_box_bundle(box));
+	unsigned a, b;
+	if (sb_read_line(path, line, sizeof(line)) < 0 || sscanf(line, "addr add 10.214.%u.%u/30", &a, &b) != 2 ||
+	    a > 255 || b > 254)
+		return sb_error_set(err, ENOTSUP, "runsc: this sandbox has no veth (net=none; hostinet or netstack make one)");
+	snprintf(out->host_ip, sizeof(out->host_ip), "10.214.%u.%u", a, b);
+	snprintf(out->box_ip, sizeof(out->box_ip), "10.214.%u.%u", a, b + 1);
+	return 0;
+}
+
 static int runsc_leftovers(bool clean, sb_line_fn emit, void *arg, struct sb_error *err)
 {
 	return sb_oci_leftovers(&runsc_rt, clean, emit, arg, err);
@@ -278,5 +292,6 @@ const struct sb_driver sb_driver_runsc = {
 	.box_create = runsc_create,
 	.box_snapshot = sb_oci_box_snapshot,
 	.box_restore = runsc_restore,
+	.box_addr = runsc_addr,
 	.leftovers = runsc_leftovers,
 };

@@ -143,6 +143,49 @@ int sbn_mount_overlay(const struct sbn_cfg *cfg, const char *scratch, const char
 	return 0;
 }
 
+/* mkdir -p of root/rel (rel absolute inside the box, without ".." components: checked by the
+ * driver). Missing directories can only be made where the root is writable (overlay mode). */
+static int mkdir_under(const char *root, const char *rel, char *why, size_t wlen)
+{
+	char p[PATH_MAX];
+	int n = snprintf(p, sizeof(p), "%s%s", root, rel);
+	if (n < 0 || n >= (int)sizeof(p)) {
+		errno = ENAMETOOLONG;
+		return fail(why, wlen, "volume path", rel);
+	}
+	for (char *c = p + strlen(root) + 1; *c; c++) {
+		if (*c != '/')
+			continue;
+		*c = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return fail(why, wlen, "mkdir", p);
+		*c = '/';
+	}
+	if (mkdir(p, 0755) < 0 && errno != EEXIST)
+		return fail(why, wlen, "mkdir", p);
+	return 0;
+}
+
+/* The host directories the box asked for, bound under root before pivot_root (after it the host
+ * tree is gone). A read-only one is remounted read-only: the bind alone keeps the source's
+ * flags. */
+static int mount_volumes(const struct sbn_cfg *cfg, const char *root, char *why, size_t wlen)
+{
+	for (unsigned i = 0; i < cfg->nvol && i < SBN_MAX_VOLUMES; i++) {
+		const struct sbn_vol *v = &cfg->vol[i];
+		int rc = mkdir_under(root, v->box, why, wlen);
+		if (rc < 0)
+			return rc;
+		char p[PATH_MAX];
+		snprintf(p, sizeof(p), "%s%s", root, v->box);
+		if (mount(v->host, p, NULL, MS_BIND | MS_REC, NULL) < 0)
+			return fail(why, wlen, "bind mount volume", v->host);
+		if (v->ro && mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+			return fail(why, wlen, "remount volume read-only", v->box);
+	}
+	return 0;
+}
+
 int sbn_mount_root(const struct sbn_cfg *cfg, const char *scratch, char *why, size_t wlen)
 {
 
@@ -166,6 +209,8 @@ int sbn_mount_root(const struct sbn_cfg *cfg, const char *scratch, char *why, si
 		if (mount("sbn-tmp", p, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
 			return fail(why, wlen, "mount tmpfs on", p);
 	}
+	if ((rc = mount_volumes(cfg, root, why, wlen)) < 0)
+		return rc;
 	snprintf(p, sizeof(p), "%s/proc", root);
 	if (mount("proc", p, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL) < 0)
 		return fail(why, wlen, "mount proc on", p);

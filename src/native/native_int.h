@@ -20,6 +20,14 @@
 enum sbn_rootfs_mode { SBN_ROOTFS_OVERLAY = 0, SBN_ROOTFS_TMPFS = 1 };
 enum sbn_net_mode { SBN_NET_NONE = 0, SBN_NET_VETH = 1 };
 
+#define SBN_MAX_VOLUMES 8
+/* A host directory bind-mounted into the box (resolved host path, absolute box path). */
+struct sbn_vol {
+	char host[1024];
+	char box[256];
+	bool ro;
+};
+
 /* What one sandbox should look like; plain data so the zygote can receive it in one message. */
 struct sbn_cfg {
 	char rootfs[PATH_MAX];
@@ -30,6 +38,8 @@ struct sbn_cfg {
 	unsigned pool;  /* warm pool size (zygote) */
 	bool io_stats;  /* join the blkio/io cgroup for io byte counters */
 	bool cgroups;   /* make cgroups even without limits (accounting); limits always make them */
+	unsigned nvol;
+	struct sbn_vol vol[SBN_MAX_VOLUMES];
 };
 
 /* ---- cgroups (cgroup.c) ---- */

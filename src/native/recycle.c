@@ -67,7 +67,9 @@ bool sbn_recycle_eligible(const struct sb_box *box)
 {
 	if (own_mnt < 0 || own_ipc < 0 || box->stopped || box->init_pid <= 0 || box->ctl < 0)
 		return false;
-	if (box->cfg.rootfs_mode != SBN_ROOTFS_OVERLAY || box->net.slot >= 0 || box->uses >= SBN_RECYCLE_MAX)
+	/* A volume is host state a reset cannot vouch for: such boxes are remade. */
+	if (box->cfg.rootfs_mode != SBN_ROOTFS_OVERLAY || box->net.slot >= 0 || box->uses >= SBN_RECYCLE_MAX ||
+	    box->cfg.nvol > 0)
 		return false;
 	for (int c = 0; c < SBN_CTRL_N; c++)
 		if (box->cg.dir[c][0])

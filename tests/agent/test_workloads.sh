@@ -62,6 +62,11 @@ run disk-write disk-write "$TMP/odd" --size 100K --bs 3K   # unaligned: buffered
 run disk-read disk-read "$TMP/odd" --bs 3000
 run disk-rand disk-rand "$TMP/rand" --size 4M --ops 200
 run disk-rand disk-rand "$TMP/rand" --size 4M --ops 100 --write --fsync --seed 7
+run disk-rand disk-rand "$TMP/rand" --size 4M --seconds 0.2
+run fs-info fs-info "$TMP" --mkdir
+run syscall-loop syscall-loop --count 1000
+run fork-rate fork-rate --count 20
+run mem-bw mem-bw --size 1M --passes 2
 run mem-touch mem-touch 16M
 run cpu-burn cpu-burn 0.1
 run mark mark
@@ -111,6 +116,51 @@ wait $ap
 check_json tcp-accept-loop "$TMP/acc.out" && grep -q '"accepted":50' "$TMP/acc.out" ||
 	{ echo "FAIL: tcp-accept-loop: $(cat "$TMP/acc.out" "$TMP/acc.err")"; fails=$((fails + 1)); }
 
+# TCP: --port 0 publishes the kernel's choice; four streams report per-stream rates and a spread;
+# the receiver names the peer it saw.
+rm -f "$TMP/port"
+"$AGENT" tcp-sink --port 0 --port-file "$TMP/port" --streams 4 --max 8M >"$TMP/sink4.out" 2>"$TMP/sink4.err" &
+BG+=("$!")
+port=$("$AGENT" wait-file "$TMP/port" --timeout 5)
+run tcp-source tcp-source --addr 127.0.0.1 --port "$port" --size 8M --streams 4
+wait "${BG[-1]}"
+check_json tcp-sink "$TMP/sink4.out" && grep -q '"streams":4,"stream_mib_per_s":\[' "$TMP/sink4.out" &&
+	grep -q '"peer":"127.0.0.1"' "$TMP/sink4.out" ||
+	{ echo "FAIL: tcp-sink --streams 4: $(cat "$TMP/sink4.out" "$TMP/sink4.err")"; fails=$((fails + 1)); }
+
+# TCP: echo + round trips.
+rm -f "$TMP/port"
+"$AGENT" tcp-echo --port 0 --port-file "$TMP/port" >"$TMP/echo.out" 2>&1 &
+BG+=("$!")
+port=$("$AGENT" wait-file "$TMP/port" --timeout 5)
+run tcp-rtt tcp-rtt --addr 127.0.0.1 --port "$port" --count 100
+wait "${BG[-1]}"
+check_json tcp-echo "$TMP/echo.out" || fails=$((fails + 1))
+
+# A peer that never reads: the sender stops at its deadline (exit 3), saying how far it got.
+rm -f "$TMP/port"
+"$AGENT" tcp-sink --port 0 --port-file "$TMP/port" --mute --timeout 4 >/dev/null 2>&1 &
+BG+=("$!")
+port=$("$AGENT" wait-file "$TMP/port" --timeout 5)
+start=$(date +%s%N)
+"$AGENT" tcp-source --addr 127.0.0.1 --port "$port" --size 1G --timeout 1 >"$TMP/stuck.out" 2>"$TMP/stuck.err"
+rc=$?
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+if [ $rc -eq 3 ] && [ "$took" -lt 3000 ] && grep -q "deadline passed, killed after [0-9]* bytes" "$TMP/stuck.err"; then
+	echo "ok: stuck transfer stopped at its deadline in ${took} ms: $(cat "$TMP/stuck.err")"
+else
+	echo "FAIL: stuck transfer: rc=$rc after ${took} ms: $(cat "$TMP/stuck.err")"; fails=$((fails + 1))
+fi
+# A sink refuses more than --max.
+rm -f "$TMP/port"
+"$AGENT" tcp-sink --port 0 --port-file "$TMP/port" --max 1M >/dev/null 2>"$TMP/max.err" &
+mp=$!
+port=$("$AGENT" wait-file "$TMP/port" --timeout 5)
+"$AGENT" tcp-source --addr 127.0.0.1 --port "$port" --size 4M --timeout 5 >/dev/null 2>&1
+wait $mp; rc=$?
+[ $rc -eq 1 ] && grep -q "more than --max" "$TMP/max.err" && echo "ok: sink --max" ||
+	{ echo "FAIL: sink --max: rc=$rc $(cat "$TMP/max.err")"; fails=$((fails + 1)); }
+
 # Bad arguments: exit 2, exactly one stderr line, nothing on stdout.
 bad() {
 	"$AGENT" "$@" >"$TMP/bad.out" 2>"$TMP/bad.err" </dev/null
@@ -152,6 +202,13 @@ bad stream
 bad stream 0
 bad mark now
 bad idle --forever
+bad fs-info
+bad syscall-loop --count 0
+bad fork-rate --count x
+bad mem-bw --size 1
+bad tcp-sink --port 0 --streams 0
+bad tcp-rtt --addr 127.0.0.1 --port 1 --count 1 --size 1M
+bad wait-file
 bad serve --fd 999
 bad serve extra
 bad version extra

@@ -5,7 +5,7 @@
 sb=$SANDBENCH
 [ -n "${SANDBENCH_AGENT:-}" ] || skip "SANDBENCH_AGENT not set"
 out="$TMP/r"
-$sb run latency-shell-pool throughput-exec-rate throughput-disk throughput-disk-rand resource-mem-touch \
+$sb run latency-shell-pool throughput-exec-rate throughput-disk-write throughput-disk-read throughput-disk-rand-read resource-mem-touch \
 	--runs 4 --warmup 1 --param levels=1,2,4 --param size=4M --param ops=200 --param count=20 --param slots=3 \
 	--out "$out" > "$TMP/table.txt" 2> "$TMP/err.txt" && ok "run exit 0" || { fail "run: $(cat "$TMP/err.txt")"; cat "$TMP/table.txt"; }
 validate "$out" && ok "reports validate" || fail "schema"
@@ -28,13 +28,14 @@ assert sp["tags"]["concurrency_levels"] == "1,2,4"
 assert float(sp["tags"]["breakpoint_threshold_p95_ms"]) == 2 * float(sp["tags"]["breakpoint_baseline_p95_ms"])
 er = agg(reps["throughput-exec-rate"])
 assert er["exec_rate_1_slot_per_s"]["p50"] > 0 and er["exec_rate_3_slots_per_s"]["p50"] > 0
-d = agg(reps["throughput-disk"])
-assert d["disk_write_mib_per_s"]["p50"] > 0 and d["disk_read_mib_per_s"]["p50"] > 0
-r = agg(reps["throughput-disk-rand"])
-assert r["disk_rand_read_iops"]["p50"] > 0 and r["disk_rand_lat_p99_us"]["p50"] >= r["disk_rand_lat_p50_us"]["p50"]
+assert agg(reps["throughput-disk-write"])["disk_write_mib_per_s"]["p50"] > 0
+assert agg(reps["throughput-disk-read"])["disk_read_mib_per_s"]["p50"] > 0
+r = agg(reps["throughput-disk-rand-read"])
+assert r["disk_rand_read_iops"]["p50"] > 0 and r["disk_rand_read_lat_p99_us"]["p50"] >= r["disk_rand_read_lat_p50_us"]["p50"]
 m = agg(reps["resource-mem-touch"])
 assert m["mem_touch_rss_mib"]["p50"] >= 4, m["mem_touch_rss_mib"]
 PY
-ls /tmp/sandbench-disk-* /tmp/sandbench-rand-* 2>/dev/null && fail "workload files left in /tmp" || ok "workload files removed"
+dirs=$(/usr/bin/python3 -c 'import json,pathlib,sys; print("\n".join({json.loads(f.read_text())["tags"].get("disk_dir","") for f in pathlib.Path(sys.argv[1]).glob("*.json")} - {""}))' "$out")
+[ -n "$dirs" ] && ! ls -d $dirs 2>/dev/null | grep -q . && ok "workload directories removed ($dirs)" || fail "workload directories left: $dirs"
 expect_error "bad levels" "parameter levels=1,x" $sb run latency-shell-pool --param levels=1,x --runs 1 --out "$TMP/bad"
 finish

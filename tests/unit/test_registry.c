@@ -83,6 +83,10 @@ static void test_drivers(void **state)
 			assert_non_null(d->box_stats);
 		if (d->caps & SB_CAP_PIDS)
 			assert_non_null(d->box_pids);
+		if (d->caps & SB_CAP_NET)
+			assert_non_null(d->box_addr);
+		if (d->caps & SB_CAP_RESTART)
+			assert_true(d->box_stop && d->box_start);
 		assert_true(!d->open == !d->close || d->close);
 	}
 }
