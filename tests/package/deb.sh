@@ -32,7 +32,7 @@ else
 	tar -C "$SRCDIR" --exclude='./build*' --exclude=./.git -cf - . | tar -C "$TMP/pkg/src" -xf -
 fi
 want_version=$(cd "$TMP/pkg/src" && dpkg-parsechangelog -S Version)
-if (cd "$TMP/pkg/src" && DEB_BUILD_OPTIONS="nocheck parallel=2" dpkg-buildpackage -us -uc -b) \
+if (cd "$TMP/pkg/src" && DEB_BUILD_OPTIONS="nocheck noddebs parallel=2" dpkg-buildpackage -us -uc -b) \
 	>"$TMP/build.log" 2>&1; then
 	ok "dpkg-buildpackage -us -uc -b"
 else
@@ -100,7 +100,7 @@ if [ $rc -eq 0 ] && [ ! -s "$TMP/man.err" ]; then ok "man -l renders sandbench(1
 for sec in NAME SYNOPSIS VERBS 'EXIT STATUS' ENVIRONMENT FILES EXAMPLES; do
 	grep -q "^$sec" "$TMP/man.txt" || fail "man page lacks section $sec"
 done
-for verb in $(sbi --help | awk '/^verbs:/ {on=1; next} on && NF {print $1}'); do
+for verb in $(sbi --help | awk '/^verbs:/ {on=1; next} on && !NF {exit} on {print $1}'); do
 	grep -Eq "^       $verb( |$)" "$TMP/man.txt" || fail "man page does not describe verb '$verb'"
 done
 ok "man page has every section and every verb of sandbench --help"

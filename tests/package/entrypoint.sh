@@ -83,7 +83,7 @@ rc=$?
 [ $rc -eq 2 ] && ok "a regression against the baseline exits 2" || { tail -30 "$TMP/e2.out"; fail "regression run exit $rc"; }
 grep -q '"verdict": *"regression"' "$TMP/o2/compare.json" 2>/dev/null && ok "compare.json written, with the regression" ||
 	fail "no regression in $TMP/o2/compare.json"
-grep -q 'lifecycle_ms.*regression' "$TMP/o2/summary.md" && ok "summary.md carries compare's Markdown" ||
+grep -q '^| latency-spawn / native | .*| \*\*regression\*\* |$' "$TMP/o2/summary.md" && ok "summary.md carries compare's Markdown" ||
 	fail "summary.md lacks the comparison"
 SANDBENCH_OUTPUT=$TMP/o3 SANDBENCH_RUNS=2 SANDBENCH_BASELINE=$TMP/other bash "$entry" >"$TMP/e3.out" 2>&1
 rc=$?
