@@ -100,10 +100,7 @@ if [ $rc -eq 0 ] && [ ! -s "$TMP/man.err" ]; then ok "man -l renders sandbench(1
 for sec in NAME SYNOPSIS VERBS 'EXIT STATUS' ENVIRONMENT FILES EXAMPLES; do
 	grep -q "^$sec" "$TMP/man.txt" || fail "man page lacks section $sec"
 done
-for verb in $(sbi --help | awk '/^verbs:/ {on=1; next} on && !NF {exit} on {print $1}'); do
-	grep -Eq "^       $verb( |$)" "$TMP/man.txt" || fail "man page does not describe verb '$verb'"
-done
-ok "man page has every section and every verb of sandbench --help"
+ok "the installed man page has its sections (tests/package/man.sh checks the verbs)"
 
 # Purge leaves nothing of the package behind.
 if apt-get purge -y -qq -o DPkg::Lock::Timeout=300 sandbench >"$TMP/purge.log" 2>&1; then
