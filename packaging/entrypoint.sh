@@ -16,9 +16,13 @@
 #   SANDBENCH_ARGS      more options for run/matrix, split on spaces (e.g. "--warmup 2")
 #   SANDBENCH_OUTPUT    where results go (default /output, mount a volume there)
 #   SANDBENCH_BASELINE  a report directory or matrix.json to compare with
+#   SANDBENCH_BASELINES a tree of committed baselines (bench/baselines): `sandbench baseline check`
+#                       against this host class's, when the build has that verb and the class a baseline
 #   SANDBENCH_COMPARE_ARGS  more options for compare (e.g. "--budgets FILE --fail-on-warn")
-#   SANDBENCH_SLO       the SLO file for `sandbench slo check` (default /etc/sandbench/slo.json)
-#   SANDBENCH_STORE     a results store (postgresql://... or a path) when this build has one
+#   SANDBENCH_SLO       the SLO file for `sandbench slo check` (default /etc/sandbench/slo.json,
+#                       else packaging/slo.json beside this script)
+#   SANDBENCH_STORE     the results store sandbench records into (a path, postgresql://..., or off),
+#                       when this build has one; sandbench reads it itself
 #   SANDBENCH_PREPARE_HOST=1  apply `sandbench doctor --prepare-host` for the drivers first and
 #                       restore it afterwards (firejail's chroot, dockerd/containerd, crun's cgroups)
 #   SANDBENCH_BIN       the sandbench to run (default: the one in PATH)
@@ -29,7 +33,13 @@ drivers=${SANDBENCH_DRIVERS:-native}
 runs=${SANDBENCH_RUNS:-}
 out=${SANDBENCH_OUTPUT:-/output}
 baseline=${SANDBENCH_BASELINE:-}
-slo=${SANDBENCH_SLO:-/etc/sandbench/slo.json}
+baselines=${SANDBENCH_BASELINES:-}
+slo=${SANDBENCH_SLO:-}
+if [ -z "$slo" ]; then
+	# the image's, else the one beside this script (a run from the source tree)
+	slo=/etc/sandbench/slo.json
+	[ -f "$slo" ] || [ ! -f "$(dirname "$0")/slo.json" ] || slo=$(dirname "$0")/slo.json
+fi
 store=${SANDBENCH_STORE:-}
 prepare=${SANDBENCH_PREPARE_HOST:-0}
 
@@ -43,6 +53,8 @@ case $runs in '' | [1-9] | [1-9][0-9] | [1-9][0-9][0-9] | [1-9][0-9][0-9][0-9]) 
 command -v "$sb" >/dev/null || die "cannot run '$sb' (set SANDBENCH_BIN or put sandbench in PATH)"
 "$sb" --version >/dev/null 2>&1 || die "'$sb --version' failed: is it sandbench?"
 [ -z "$baseline" ] || [ -e "$baseline" ] || die "SANDBENCH_BASELINE=$baseline does not exist"
+[ -z "$baselines" ] || [ -d "$baselines" ] || die "SANDBENCH_BASELINES=$baselines is not a directory"
+[ -z "$baseline" ] || [ -z "$baselines" ] || die "set SANDBENCH_BASELINE or SANDBENCH_BASELINES, not both"
 known=$("$sb" drivers --json 2>/dev/null | sed -n 's/^ *"name": *"\([a-z0-9-]*\)".*/\1/p' | paste -sd,)
 if [ "$drivers" != all ]; then
 	for d in ${drivers//,/ }; do
@@ -158,9 +170,9 @@ extra=()
 [ -n "$runs" ] && extra+=(--runs "$runs")
 if [ -n "$store" ]; then
 	if "$sb" run --help 2>&1 | grep -q -- '--store'; then
-		extra+=(--store "$store")
+		say "note: results are recorded into the store SANDBENCH_STORE names"
 	else
-		say "note: this sandbench has no results store (--store); the reports are only in $out"
+		say "note: this sandbench has no results store; the reports are only in $out"
 	fi
 fi
 # shellcheck disable=SC2206 # split on purpose: a list of options
@@ -202,6 +214,26 @@ if [ -n "$baseline" ]; then
 	run_child "$sb" compare "$baseline" "$out/reports" --out "$out/compare.json" "${cargs[@]}"
 	compare_rc=$rc
 	"$sb" compare "$baseline" "$out/reports" --markdown "${cargs[@]}" >"$work/compare.md" 2>&1
+elif [ -n "$baselines" ]; then
+	here=$(dirname "$0")
+	classer=$here/host-class.sh
+	[ -f "$classer" ] || classer=$(command -v sandbench-host-class || true)
+	class=$([ -n "$classer" ] && bash "$classer")
+	say ""
+	if ! "$sb" baseline --help >/dev/null 2>&1; then
+		say "note: this sandbench has no 'baseline' verb: not checked against $baselines"
+	elif [ -z "$class" ] || [ ! -d "$baselines/$class" ]; then
+		say "note: no committed baseline for hardware class '${class:-unknown}' in $baselines"
+		printf 'No committed baseline for hardware class `%s`.\n' "${class:-unknown}" >"$work/compare.md"
+	else
+		# shellcheck disable=SC2206
+		cargs=(${SANDBENCH_COMPARE_ARGS:-})
+		say "== baseline check $out/reports --dir $baselines ($class)"
+		run_child "$sb" baseline check "$out/reports" --dir "$baselines" "${cargs[@]}"
+		compare_rc=$rc
+		baseline=$baselines/$class
+		"$sb" baseline check "$out/reports" --dir "$baselines" --markdown "${cargs[@]}" >"$work/compare.md" 2>&1
+	fi
 fi
 
 slo_rc=0

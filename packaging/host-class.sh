@@ -1,12 +1,12 @@
 #!/bin/bash
-# Print this host's hardware class, the directory name its baselines go under in bench/baselines/:
-#   <arch>-<cpu model>-<N>c-linux<kernel major>     e.g. x86_64-amd-epyc-2c-linux6
-# The parts are what compare's host guard checks (docs/compare.md) plus the kernel's major version,
-# which moves the cost of namespaces and cgroups. Memory is left out: it does not move latencies.
+# Print this host's hardware class as a directory name, the one `sandbench baseline save|check`
+# files its baselines under (bench/baselines/<class>/<driver>--<driver version>/), e.g.
+#   amd-epyc-2cpu-linux6
+# It is the CPU model (as /proc/cpuinfo names it) lowercased with every run of other characters made
+# one '-', the online CPU count, and the kernel's major version: what the report's host object holds
+# and what moves sandbox latencies between machines. Used where sandbench cannot be asked (CI steps
+# deciding whether a baseline exists before running anything).
 set -eu
 model=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || true)
-[ -n "$model" ] || model=$(awk -F': *' '/^(Hardware|cpu model|uarch)/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || true)
-slug=$(printf '%s' "${model:-unknown-cpu}" | tr 'A-Z' 'a-z' |
-	sed -e 's/([^)]*)//g' -e 's/ @.*//' -e 's/ cpu\>//g' -e 's/[0-9]*-core processor//' -e 's/ processor//' \
-	    -e 's/[^a-z0-9]\{1,\}/-/g' -e 's/^-//' -e 's/-$//')
-printf '%s-%s-%sc-linux%s\n' "$(uname -m)" "$slug" "$(nproc --all)" "$(uname -r | cut -d. -f1)"
+slug=$(printf '%s' "${model:-unknown}" | tr 'A-Z' 'a-z' | sed -e 's/[^a-z0-9]\{1,\}/-/g' -e 's/^-//' -e 's/-$//')
+printf '%s-%scpu-linux%s\n' "${slug:-unknown-cpu}" "$(getconf _NPROCESSORS_ONLN)" "$(uname -r | cut -d. -f1)"

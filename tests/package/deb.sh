@@ -70,7 +70,7 @@ dpkg-query -W -f='${Status} ${Version}\n' sandbench | grep -qx "install ok insta
 	fail "dpkg status: $(dpkg-query -W -f='${Status} ${Version}' sandbench)"
 
 # The installed binary, alone: no SANDBENCH_AGENT, a PATH without the build tree, a private cache.
-sbi() { env -u SANDBENCH_AGENT PATH=/usr/sbin:/usr/bin:/sbin:/bin SANDBENCH_CACHE="$TMP/cache" /usr/bin/sandbench "$@"; }
+sbi() { env -u SANDBENCH_AGENT PATH=/usr/sbin:/usr/bin:/sbin:/bin SANDBENCH_CACHE="$TMP/cache" SANDBENCH_STORE=off /usr/bin/sandbench "$@"; }
 ver=$(sbi --version | head -1)
 case $ver in "sandbench "*"($want_version)") ok "installed --version: $ver" ;;
 *) fail "installed --version '$ver' does not name the package version $want_version" ;; esac

@@ -10,8 +10,10 @@
 [ "$(id -u)" -eq 0 ] || skip "the native driver needs root"
 entry=$SRCDIR/packaging/entrypoint.sh
 export SANDBENCH_BIN=$SANDBENCH SANDBENCH_CACHE=$TMP/cache
-unset SANDBENCH_PROFILE SANDBENCH_DRIVERS SANDBENCH_RUNS SANDBENCH_BASELINE SANDBENCH_SLO SANDBENCH_STORE \
+unset SANDBENCH_PROFILE SANDBENCH_DRIVERS SANDBENCH_RUNS SANDBENCH_BASELINE SANDBENCH_BASELINES SANDBENCH_SLO \
 	SANDBENCH_ARGS SANDBENCH_COMPARE_ARGS SANDBENCH_PREPARE_HOST
+# Record nothing into a results store (builds that have one read this).
+export SANDBENCH_STORE=off
 
 # --- defaults: quick on native --------------------------------------------------------------
 o1=$TMP/o1
@@ -39,25 +41,45 @@ grep -q '^| commit |' "$o1/summary.md" && grep -q 'lifecycle_ms' "$o1/summary.md
 
 # --- the SLO line: the verb's answer when it exists, else unavailable --------------------------
 if "$SANDBENCH" slo --help >/dev/null 2>&1; then
-	grep -q "SLO summary unavailable: no SLO file" "$o1/slo.txt" &&
-		ok "slo verb present, no SLO file: says where to put one" || fail "slo.txt: $(cat "$o1/slo.txt")"
-	# A file that every quick metric meets: a bound far above any latency seen.
-	if [ -f "$SRCDIR/docs/examples/slo-quick.json" ]; then
-		SANDBENCH_OUTPUT=$TMP/o-slo SANDBENCH_RUNS=3 SANDBENCH_SLO=$SRCDIR/docs/examples/slo-quick.json \
-			bash "$entry" >"$TMP/eslo.out" 2>&1
-		rc=$?
-		want=$("$SANDBENCH" slo check --slo "$SRCDIR/docs/examples/slo-quick.json" "$TMP/o-slo/reports" 2>&1 | tail -1)
-		[ "$(cat "$TMP/o-slo/slo.txt")" = "$want" ] && ok "SLO line is slo check's: $want" ||
-			fail "SLO line '$(cat "$TMP/o-slo/slo.txt")' vs slo check '$want'"
-		grep -qxF "$want" "$TMP/eslo.out" && ok "SLO line printed" || fail "SLO line not printed"
-		echo "entrypoint exit $rc with the SLO file"
-	else
-		echo "note: no docs/examples/slo-quick.json to check the SLO line against"
-	fi
+	# By default (no SANDBENCH_SLO, no /etc/sandbench/slo.json) the file beside the script.
+	want=$("$SANDBENCH" slo check --slo "$SRCDIR/packaging/slo.json" "$o1/reports" 2>&1 | tail -1)
+	[ -n "$want" ] && [ "$(cat "$o1/slo.txt")" = "$want" ] && grep -qxF "$want" "$TMP/e1.out" &&
+		ok "SLO line printed is slo check's: $want" || fail "SLO line '$(cat "$o1/slo.txt")' vs slo check '$want'"
+	printf '{"schema": "sandbench.slo/v1", "slos": [{"scenario": "latency-spawn", "driver": "native",
+	  "metric": "lifecycle_ms", "statistic": "p50", "max": 0.000001}]}\n' >"$TMP/tight.json"
+	SANDBENCH_OUTPUT=$TMP/o-slo SANDBENCH_RUNS=2 SANDBENCH_SLO=$TMP/tight.json bash "$entry" >"$TMP/eslo.out" 2>&1
+	rc=$?
+	[ $rc -eq 2 ] && grep -q VIOLATED "$TMP/o-slo/slo.txt" && ok "a missed SLO exits 2: $(cat "$TMP/o-slo/slo.txt")" ||
+		fail "missed SLO: exit $rc, $(cat "$TMP/o-slo/slo.txt" 2>&1)"
+	SANDBENCH_OUTPUT=$TMP/o-noslo SANDBENCH_RUNS=2 SANDBENCH_SLO=$TMP/none.json bash "$entry" >"$TMP/enoslo.out" 2>&1
+	rc=$?
+	[ $rc -eq 0 ] && grep -q "SLO summary unavailable: no SLO file at $TMP/none.json" "$TMP/o-noslo/slo.txt" &&
+		ok "no SLO file: said so, exit 0" || fail "no SLO file: exit $rc, $(cat "$TMP/o-noslo/slo.txt" 2>&1)"
 else
 	grep -qx "SLO summary unavailable: this sandbench has no 'slo' verb" "$o1/slo.txt" &&
 		grep -q "SLO summary unavailable" "$TMP/e1.out" &&
 		ok "without an slo verb the SLO summary is said to be unavailable" || fail "slo.txt: $(cat "$o1/slo.txt")"
+fi
+
+# --- committed baselines by hardware class (SANDBENCH_BASELINES) ----------------------------------
+mkdir -p "$TMP/nobl"
+SANDBENCH_OUTPUT=$TMP/o-bl0 SANDBENCH_RUNS=2 SANDBENCH_BASELINES=$TMP/nobl bash "$entry" >"$TMP/ebl0.out" 2>&1
+rc=$?
+if "$SANDBENCH" baseline --help >/dev/null 2>&1; then
+	class=$(bash "$SRCDIR/packaging/host-class.sh")
+	[ $rc -eq 0 ] && grep -q "no committed baseline for hardware class '$class'" "$TMP/ebl0.out" &&
+		ok "no baseline for class $class: said so, exit 0" || fail "no baseline: exit $rc"
+	"$SANDBENCH" baseline save "$o1/reports" --dir "$TMP/bl" >/dev/null 2>&1
+	[ -d "$TMP/bl/$class" ] && ok "host-class.sh names the class baseline save files under ($class)" ||
+		fail "baseline save made $(ls "$TMP/bl"), host-class.sh says $class"
+	SANDBENCH_OUTPUT=$TMP/o-bl SANDBENCH_RUNS=16 SANDBENCH_BASELINES=$TMP/bl bash "$entry" >"$TMP/ebl.out" 2>&1
+	rc=$?
+	grep -q "== baseline check .* ($class)" "$TMP/ebl.out" && [ $rc -ne 1 ] && grep -q '^| latency-spawn' "$TMP/o-bl/summary.md" &&
+		ok "baseline check against the class's baseline: exit $rc, verdicts in summary.md" ||
+		{ tail -5 "$TMP/ebl.out"; fail "baseline check: exit $rc"; }
+else
+	[ $rc -eq 0 ] && grep -q "no 'baseline' verb" "$TMP/ebl0.out" &&
+		ok "without a baseline verb: said so, exit 0" || fail "baselines without the verb: exit $rc"
 fi
 
 # --- compare's exit code goes through ---------------------------------------------------------
