@@ -53,6 +53,10 @@ for f in "${want[@]}"; do
 	grep -qx -- "$f" "$TMP/contents" || { fail "package lacks $f"; missing=1; }
 done
 [ $missing -eq 0 ] && ok "package holds the binary, the agent, the man page and ${#want[@]} files in all"
+for d in "$SRCDIR"/docs/*.md; do
+	grep -Eqx "/usr/share/doc/sandbench/$(basename "$d")(\.gz)?" "$TMP/contents" ||
+		fail "docs/$(basename "$d") is not in the package (debian/sandbench.docs)"
+done
 dpkg-deb -f "$deb" Depends | grep -q busybox-static && ok "Depends names busybox-static (the rootfs userland)" ||
 	fail "Depends lacks busybox-static: $(dpkg-deb -f "$deb" Depends)"
 
