@@ -65,7 +65,7 @@ else
 fi
 missing=$($docker run --rm --network none --entrypoint /bin/sh "$tag" -c 'for f in "$@"; do [ -e "$f" ] || echo "$f"; done' sh \
 	/usr/bin/sandbench /usr/libexec/sandbench/sandbench-agent /usr/local/bin/sandbench-entrypoint \
-	/usr/share/sandbench/report.schema.json /usr/share/man/man1/sandbench.1 /usr/bin/bwrap /usr/bin/crun \
+	/usr/share/sandbench/report.schema.json /usr/share/man/man1/sandbench.1.gz /usr/bin/bwrap /usr/bin/crun \
 	/usr/sbin/runc /usr/bin/podman /usr/bin/docker /usr/bin/ctr /usr/bin/lxc-execute /usr/bin/firejail 2>&1)
 [ -z "$missing" ] && ok "image holds sandbench, its agent, the entrypoint, the schema, the man page and the runtimes" ||
 	fail "image lacks: $missing"
