@@ -55,7 +55,9 @@ command -v "$sb" >/dev/null || die "cannot run '$sb' (set SANDBENCH_BIN or put s
 [ -z "$baseline" ] || [ -e "$baseline" ] || die "SANDBENCH_BASELINE=$baseline does not exist"
 [ -z "$baselines" ] || [ -d "$baselines" ] || die "SANDBENCH_BASELINES=$baselines is not a directory"
 [ -z "$baseline" ] || [ -z "$baselines" ] || die "set SANDBENCH_BASELINE or SANDBENCH_BASELINES, not both"
-known=$("$sb" drivers --json 2>/dev/null | sed -n 's/^ *"name": *"\([a-z0-9-]*\)".*/\1/p' | paste -sd,)
+# One probe of every driver (a trial start each): the table printed below and the names checked here.
+drivers_table=$("$sb" drivers 2>&1)
+known=$(printf '%s\n' "$drivers_table" | awk 'NR > 1 && NF {print $1}' | paste -sd,)
 if [ "$drivers" != all ]; then
 	for d in ${drivers//,/ }; do
 		[[ ,$known, == *,$d,* ]] || die "SANDBENCH_DRIVERS: unknown driver '$d' (known: $known)"
@@ -150,7 +152,7 @@ if [ ${#lacking[@]} -gt 0 ] && [ "$drivers" != process ]; then
 fi
 say ""
 say "== drivers"
-"$sb" drivers | tee "$work/drivers.txt"
+printf '%s\n' "$drivers_table" | tee "$work/drivers.txt"
 cat "$work/drivers.txt" >>"$work/system.txt"
 
 if [ "$prepare" = 1 ]; then
