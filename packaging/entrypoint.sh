@@ -21,8 +21,8 @@
 #   SANDBENCH_COMPARE_ARGS  more options for compare (e.g. "--budgets FILE --fail-on-warn")
 #   SANDBENCH_SLO       the SLO file for `sandbench slo check` (default /etc/sandbench/slo.json,
 #                       else packaging/slo.json beside this script)
-#   SANDBENCH_STORE     the results store sandbench records into (a path, postgresql://..., or off),
-#                       when this build has one; sandbench reads it itself
+#   SANDBENCH_STORE     the results store sandbench records into (a path, postgresql://..., or off;
+#                       default OUTPUT/history.db), when this build has one; sandbench reads it itself
 #   SANDBENCH_PREPARE_HOST=1  apply `sandbench doctor --prepare-host` for the drivers first and
 #                       restore it afterwards (firejail's chroot, dockerd/containerd, crun's cgroups)
 #   SANDBENCH_BIN       the sandbench to run (default: the one in PATH)
@@ -170,12 +170,20 @@ fi
 # --- 3. the suite -----------------------------------------------------------------------------
 extra=()
 [ -n "$runs" ] && extra+=(--runs "$runs")
-if [ -n "$store" ]; then
-	if "$sb" run --help 2>&1 | grep -q -- '--store'; then
-		say "note: results are recorded into the store SANDBENCH_STORE names"
-	else
-		say "note: this sandbench has no results store; the reports are only in $out"
+if "$sb" run --help 2>&1 | grep -q -- '--store'; then
+	# Without a store named, the history goes with the reports (not into a home directory that
+	# vanishes with the container).
+	if [ -z "$store" ]; then
+		store=$out/history.db
+		export SANDBENCH_STORE=$store
 	fi
+	case $store in
+	off | none) ;;
+	postgres://* | postgresql://*) say "note: results are recorded into the PostgreSQL store SANDBENCH_STORE names" ;;
+	*) say "note: results are recorded into $store" ;;
+	esac
+elif [ -n "$store" ]; then
+	say "note: this sandbench has no results store; the reports are only in $out"
 fi
 # shellcheck disable=SC2206 # split on purpose: a list of options
 [ -n "${SANDBENCH_ARGS:-}" ] && extra+=(${SANDBENCH_ARGS})

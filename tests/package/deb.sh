@@ -61,7 +61,7 @@ dpkg-deb -f "$deb" Depends | grep -q busybox-static && ok "Depends names busybox
 	fail "Depends lacks busybox-static: $(dpkg-deb -f "$deb" Depends)"
 
 # Install as an operator would.
-if apt-get install -y -qq -o DPkg::Lock::Timeout=300 "$deb" >"$TMP/install.log" 2>&1; then
+if apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 "$deb" >"$TMP/install.log" 2>&1; then
 	installed=true
 	ok "apt-get install ./$(basename "$deb")"
 else

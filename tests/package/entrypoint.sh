@@ -61,6 +61,15 @@ else
 		ok "without an slo verb the SLO summary is said to be unavailable" || fail "slo.txt: $(cat "$o1/slo.txt")"
 fi
 
+# --- the results store: OUTPUT/history.db unless SANDBENCH_STORE names one (off: none) ----------
+if "$SANDBENCH" run --help 2>&1 | grep -q -- '--store'; then
+	[ ! -e "$o1/history.db" ] && ok "SANDBENCH_STORE=off: nothing recorded" || fail "history.db written despite SANDBENCH_STORE=off"
+	env -u SANDBENCH_STORE SANDBENCH_OUTPUT="$TMP/o-st" SANDBENCH_RUNS=2 bash "$entry" >"$TMP/est.out" 2>&1
+	n=$("$SANDBENCH" history --store "$TMP/o-st/history.db" --json 2>/dev/null | grep -c '"run_id"')
+	[ -f "$TMP/o-st/history.db" ] && [ "$n" -gt 0 ] && ok "no SANDBENCH_STORE: the run recorded into OUTPUT/history.db" ||
+		fail "no history in $TMP/o-st/history.db ($n points)"
+fi
+
 # --- committed baselines by hardware class (SANDBENCH_BASELINES) ----------------------------------
 mkdir -p "$TMP/nobl"
 SANDBENCH_OUTPUT=$TMP/o-bl0 SANDBENCH_RUNS=2 SANDBENCH_BASELINES=$TMP/nobl bash "$entry" >"$TMP/ebl0.out" 2>&1
