@@ -66,7 +66,8 @@ fi
 missing=$($docker run --rm --network none --entrypoint /bin/sh "$tag" -c 'for f in "$@"; do [ -e "$f" ] || echo "$f"; done' sh \
 	/usr/bin/sandbench /usr/libexec/sandbench/sandbench-agent /usr/local/bin/sandbench-entrypoint \
 	/usr/share/sandbench/report.schema.json /usr/share/man/man1/sandbench.1.gz /usr/bin/bwrap /usr/bin/crun \
-	/usr/sbin/runc /usr/bin/podman /usr/bin/docker /usr/bin/ctr /usr/bin/lxc-execute /usr/bin/firejail 2>&1)
+	/usr/sbin/runc /usr/bin/podman /usr/bin/docker /usr/bin/ctr /usr/bin/lxc-execute /usr/bin/firejail \
+	/usr/bin/runsc /usr/bin/systemd-nspawn 2>&1)
 [ -z "$missing" ] && ok "image holds sandbench, its agent, the entrypoint, the schema, the man page and the runtimes" ||
 	fail "image lacks: $missing"
 
@@ -103,8 +104,10 @@ rc=$?
 grep -q "^privileged: *yes" "$TMP/run.out" && ok "privileged: yes" || fail "privileged line: $(grep privileged "$TMP/run.out")"
 grep -qx "commit: *$git_version" "$TMP/out/system.txt" 2>/dev/null && ok "the image reports commit $git_version" ||
 	fail "commit in the container: $(grep commit "$TMP/out/system.txt" 2>&1)"
+nquick=$("$SANDBENCH" list | awk 'NR > 1 && $4 ~ /(^|,)quick(,|$)/' | wc -l)
 n=$(ls "$TMP"/out/reports/*.json 2>/dev/null | wc -l)
-[ "$n" -eq 4 ] && ok "4 reports in the mounted /output/reports" || fail "$n reports in /output/reports"
+[ "$n" -eq "$nquick" ] && [ "$n" -gt 0 ] && ok "$n reports (the quick profile) in the mounted /output/reports" ||
+	fail "$n reports in /output/reports, $nquick expected"
 out=$(validate "$TMP/out/reports" 2>&1) && ok "they validate ($out)" || fail "validation: $out"
 bad=$(grep -L '"status": *"ok"' "$TMP"/out/reports/*.json 2>/dev/null)
 [ -z "$bad" ] && ok "every report ok" || fail "not ok: $bad"
