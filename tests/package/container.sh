@@ -112,4 +112,11 @@ out=$(validate "$TMP/out/reports" 2>&1) && ok "they validate ($out)" || fail "va
 bad=$(grep -L '"status": *"ok"' "$TMP"/out/reports/*.json 2>/dev/null)
 [ -z "$bad" ] && ok "every report ok" || fail "not ok: $bad"
 [ -s "$TMP/out/summary.md" ] && [ -s "$TMP/out/slo.txt" ] && ok "summary.md and slo.txt written" || fail "summary/slo missing"
+if "$SANDBENCH" slo --help >/dev/null 2>&1; then
+	grep -q "all SLOs met\|VIOLATED\|not measured" "$TMP/out/slo.txt" &&
+		ok "the image's default SLO file gave: $(cat "$TMP/out/slo.txt")" || fail "SLO line: $(cat "$TMP/out/slo.txt")"
+fi
+if "$SANDBENCH" run --help | grep -q -- --store; then
+	[ -s "$TMP/out/history.db" ] && ok "the run was recorded into /output/history.db" || fail "no /output/history.db"
+fi
 finish
