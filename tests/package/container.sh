@@ -16,11 +16,17 @@
 docker=/usr/bin/docker
 [ -x $docker ] || skip "docker CLI missing (docker.io)"
 tag=sandbench-test/bench:$$
+ptag=
+start=
 base=sandbench-base/debian:12
 fixed=
 cleanup() {
 	$docker rmi -f "$tag" >/dev/null 2>&1
-	command -v podman >/dev/null && podman rmi -f "docker.io/$tag" >/dev/null 2>&1
+	[ -n "$ptag" ] && podman rmi -f "$ptag" >/dev/null 2>&1
+	# The build stage's image (untagged) of builds before this one: the newest stays as the layer
+	# cache of the next build, older ones would pile up (~800 MB each).
+	[ -n "$start" ] && $docker image prune -f --filter label=org.sandbench.stage=build \
+		--filter "until=$(($(date +%s) - start + 1))s" >/dev/null 2>&1
 	[ -n "$fixed" ] && { "$SANDBENCH" doctor --restore-host --drivers docker >"$TMP/restore.out" 2>&1 ||
 		echo "FAIL: doctor --restore-host: $(cat "$TMP/restore.out")"; }
 	rm -rf "$TMP"
@@ -53,7 +59,7 @@ fi
 # The build, from the source tree (.dockerignore keeps build dirs out).
 git_version=$("$SANDBENCH" --version | sed -n '1s/.*(\(.*\)).*/\1/p')
 start=$(date +%s)
-if $docker build --network host -f "$SRCDIR/packaging/Dockerfile" --build-arg BASE=$build_base \
+if $docker build --force-rm --network host -f "$SRCDIR/packaging/Dockerfile" --build-arg BASE=$build_base \
 	--build-arg SANDBENCH_GIT="$git_version" -t "$tag" "$SRCDIR" >"$TMP/build.log" 2>&1; then
 	ok "docker build of packaging/Dockerfile ($(($(date +%s) - start)) s)"
 else
@@ -92,13 +98,13 @@ if ! $docker run --rm --privileged --network none --entrypoint /bin/true "$tag" 
 		# podman's own quirk here: root lacks CAP_SYS_RESOURCE, so the default ulimits cannot be set.
 		run=(podman run --rm --privileged --runtime runc --network none
 			--ulimit nofile=20000:20000 --ulimit nproc=32768:32768)
-		tag=docker.io/$tag
+		ptag=docker.io/$tag
 	else
 		fail "docker run --privileged fails: $(cat "$TMP/priv.err")"
 		finish
 	fi
 fi
-"${run[@]}" -v "$TMP/out:/output" -e SANDBENCH_RUNS=3 "$tag" >"$TMP/run.out" 2>&1
+"${run[@]}" -v "$TMP/out:/output" -e SANDBENCH_RUNS=3 "${ptag:-$tag}" >"$TMP/run.out" 2>&1
 rc=$?
 [ $rc -eq 0 ] && ok "privileged run of the quick suite on native: exit 0" || { tail -20 "$TMP/run.out"; fail "privileged run exit $rc"; }
 grep -q "^privileged: *yes" "$TMP/run.out" && ok "privileged: yes" || fail "privileged line: $(grep privileged "$TMP/run.out")"
