@@ -46,6 +46,12 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
 		printf("sandbench %s (%s)\n", SB_VERSION, SB_GIT_VERSION);
+		/* the compiler is part of what a benchmark container reports about itself */
+#if defined(__clang__)
+		printf("built with %s\n", __VERSION__);
+#elif defined(__GNUC__)
+		printf("built with gcc %s\n", __VERSION__);
+#endif
 		return 0;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {

@@ -215,8 +215,9 @@ int sb_find_agent(char *buf, size_t len, struct sb_error *err)
 	}
 	char dir[4096];
 	if (sb_self_dir(dir, sizeof(dir)) == 0) {
+		/* beside us, the build tree, then an installed layout (bin/ next to libexec/) */
 		const char *rel[] = {"sandbench-agent", "../agent/sandbench-agent", "../src/agent/sandbench-agent",
-				     "../lib/sandbench/sandbench-agent"};
+				     "../libexec/sandbench/sandbench-agent", "../lib/sandbench/sandbench-agent"};
 		for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
 			snprintf(buf, len, "%s/%s", dir, rel[i]);
 			if (access(buf, X_OK) == 0) {
@@ -227,6 +228,13 @@ int sb_find_agent(char *buf, size_t len, struct sb_error *err)
 			}
 		}
 	}
+#ifdef SB_AGENT_INSTALL_PATH
+	/* where `meson install` put it, for a sandbench copied or linked elsewhere */
+	if (access(SB_AGENT_INSTALL_PATH, X_OK) == 0) {
+		snprintf(buf, len, "%s", SB_AGENT_INSTALL_PATH);
+		return 0;
+	}
+#endif
 	const char *path = getenv("PATH");
 	char copy[4096];
 	snprintf(copy, sizeof(copy), "%s", path ? path : "/usr/bin:/bin");

@@ -25,5 +25,6 @@ uint64_t sb_fnv1a64(const void *data, size_t len, uint64_t seed);
 /* Directory of the running executable (for finding sandbench-agent beside sandbench). */
 int sb_self_dir(char *buf, size_t len);
 /* Path of sandbench-agent: $SANDBENCH_AGENT, else beside this executable (or ../src/agent in the
- * build tree), else in PATH. */
+ * build tree, or ../libexec/sandbench when installed), else the configured install path
+ * (<prefix>/<libexecdir>/sandbench), else in PATH. */
 int sb_find_agent(char *buf, size_t len, struct sb_error *err);
