@@ -1,13 +1,16 @@
 #include "core/signals.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/proc.h"
 
 static volatile sig_atomic_t received;
@@ -62,12 +65,37 @@ int sb_reap_descendants(void)
 				;
 			break;
 		}
+		struct pollfd pf[512];
+		int fds[512];
+		size_t np = 0;
 		for (size_t i = 0; i < n; i++) {
 			kill(-kids[i], SIGKILL);
 			kill(kids[i], SIGKILL);
 			killed++;
+			int fd = (int)syscall(SYS_pidfd_open, kids[i], 0);
+			if (fd >= 0) {
+				fds[np] = fd;
+				pf[np++] = (struct pollfd){.fd = fd, .events = POLLIN};
+			}
 		}
-		usleep(5000);
+		/* Wait until they are dead (a pidfd turns readable), up to 5 ms a round: a dying sandbox
+		 * takes well under that, and a one-shot `exec` should not sleep longer than it needs. */
+		int64_t until = sb_now_ns() + 5000000;
+		for (size_t done = 0; done < np;) {
+			int64_t left = until - sb_now_ns();
+			if (left <= 0 || poll(pf, np, (int)((left + 999999) / 1000000)) <= 0)
+				break;
+			done = 0;
+			for (size_t i = 0; i < np; i++)
+				if (pf[i].fd < 0 || pf[i].revents) {
+					done++;
+					pf[i].fd = -1; /* dead: poll ignores it from now on */
+				}
+		}
+		for (size_t i = 0; i < np; i++)
+			close(fds[i]);
+		if (np < n) /* no pidfd for some: wait as before */
+			usleep(5000);
 		while (waitpid(-1, NULL, WNOHANG) > 0)
 			;
 	}

@@ -252,8 +252,9 @@ static int build_cfg(const struct sb_box_spec *spec, struct sbn_cfg *cfg, bool *
 }
 
 /* Boxes are made from several threads at once (concurrent_create): what the box path caches
- * (who we are, where the run directory is, the cgroup layout, the compiled seccomp filters) is
- * settled once, before the first box, and only read afterwards. */
+ * (who we are, where the run directory is, the compiled seccomp filters) is settled once, before
+ * the first box, and only read afterwards. The cgroup layout settles itself on first use
+ * (cgroup.c): a box without limits never needs it. */
 static pthread_once_t settle_once = PTHREAD_ONCE_INIT;
 
 static void settle(void)
@@ -264,7 +265,6 @@ static void settle(void)
 	if (sbn_unpriv())
 		sbn_userns_probe(why, sizeof(why), &overlay);
 	(void)sbn_run_dir();
-	sbn_cg_layout();
 	sbn_seccomp_prepare(&e);
 }
 

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,10 +102,8 @@ static bool probe_writable(int c)
 	return ok;
 }
 
-const struct sbn_cg_layout *sbn_cg_layout(void)
+static void detect_layout(void)
 {
-	if (layout.probed)
-		return &layout;
 	layout.probed = true;
 	char v1_mounts[SBN_CTRL_N][PATH_MAX] = {{0}};
 	char v2_mount[PATH_MAX] = "";
@@ -173,6 +172,16 @@ const struct sbn_cg_layout *sbn_cg_layout(void)
 	snprintf(layout.note, sizeof(layout.note), "cgroups %s; usable: %s",
 		 layout.kind == 3 ? "hybrid" : layout.kind == 2 ? "v2" : layout.kind == 1 ? "v1" : "absent",
 		 used[0] ? used : "none");
+}
+
+/* Detected on first use only: a box without limits needs no cgroup, and the probe (a mkdir in
+ * each controller: ~10 ms for v1 memory here) would be most of a one-shot exec. Boxes are made
+ * from several threads, so the first use may come from any of them. */
+static pthread_once_t layout_once = PTHREAD_ONCE_INIT;
+
+const struct sbn_cg_layout *sbn_cg_layout(void)
+{
+	pthread_once(&layout_once, detect_layout);
 	return &layout;
 }
 
@@ -186,19 +195,20 @@ static bool dup_dir(const struct sbn_cg *cg, int c)
 
 int sbn_cg_plan(const struct sbn_cfg *cfg, const char *id, struct sbn_cg *cg, struct sb_error *err)
 {
-	const struct sbn_cg_layout *l = sbn_cg_layout();
 	memset(cg, 0, sizeof(*cg));
+	/* Moving a task into a v1 cgroup waits for an RCU grace period (cgroup_threadgroup_rwsem taken
+	 * for writing; ~10 ms here unless the hierarchy has favordynmods), which alone would cost more
+	 * than the rest of a cold start: without limits, boxes only get cgroups when asked, and the
+	 * layout is not even looked at. */
+	if (!cfg->mem_limit && !cfg->pids_limit && !(cfg->cpus > 0) && !cfg->cgroups)
+		return 0;
+	const struct sbn_cg_layout *l = sbn_cg_layout();
 	if (cfg->mem_limit && !l->writable[SBN_CTRL_MEMORY])
 		return sb_error_set(err, ENOTSUP, "memory limit asked but the memory cgroup is not writable here (%s)", l->note);
 	if (cfg->pids_limit && !l->writable[SBN_CTRL_PIDS])
 		return sb_error_set(err, ENOTSUP, "pids limit asked but the pids cgroup is not writable here (%s)", l->note);
 	if (cfg->cpus > 0 && !l->writable[SBN_CTRL_CPU])
 		return sb_error_set(err, ENOTSUP, "CPU limit asked but the cpu cgroup is not writable here (%s)", l->note);
-	/* Moving a task into a v1 cgroup waits for an RCU grace period (cgroup_threadgroup_rwsem taken
-	 * for writing; ~10 ms here unless the hierarchy has favordynmods), which alone would cost more
-	 * than the rest of a cold start: without limits, boxes only get cgroups when asked. */
-	if (!cfg->mem_limit && !cfg->pids_limit && !(cfg->cpus > 0) && !cfg->cgroups)
-		return 0;
 	for (int c = 0; c < SBN_CTRL_N; c++) {
 		if (!l->writable[c])
 			continue;
@@ -215,6 +225,11 @@ int sbn_cg_plan(const struct sbn_cfg *cfg, const char *id, struct sbn_cg *cg, st
 
 int sbn_cg_create(const struct sbn_cfg *cfg, struct sbn_cg *cg, struct sb_error *err)
 {
+	bool any = false;
+	for (int c = 0; c < SBN_CTRL_N; c++)
+		any |= cg->dir[c][0] != '\0';
+	if (!any)
+		return 0;
 	const struct sbn_cg_layout *l = sbn_cg_layout();
 	for (int c = 0; c < SBN_CTRL_N; c++) {
 		if (!cg->dir[c][0] || dup_dir(cg, c))

@@ -345,7 +345,9 @@ static int zygote_start(const struct sbn_cfg *cfg, struct sb_error *err)
 	int rc = sbn_seccomp_prepare(err);
 	if (rc < 0)
 		return rc;
-	sbn_cg_layout();
+	/* Detected here, before the fork, so the zygote does not probe again (only when used). */
+	if (cfg->mem_limit || cfg->pids_limit || cfg->cpus > 0 || cfg->cgroups)
+		sbn_cg_layout();
 	int sp[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
 		return sb_error_set(err, errno, "socketpair: %s", strerror(errno));
