@@ -97,7 +97,14 @@ struct sb_box_stats {
 	uint64_t boot_init_ns;       /* guest: /init start -> agent serving its channels */
 	uint64_t boot_ready_ns;      /* host: VMM started -> agent answered on the channel */
 	uint64_t boot_first_exec_ns; /* host: agent answered -> first exec completed */
+	/* In, not out: what the caller can do without (SB_STATS_*, set through sb_drv_stats_ex). A
+	 * driver may skip the dear part of a figure so marked and leave it 0 (unknown); drivers
+	 * that ignore it fill everything as before. */
+	uint32_t skip;
 };
+/* pss_bytes is not needed (a live sampler polling often): PSS means walking every process's
+ * page tables (smaps_rollup), RSS is a counter. */
+#define SB_STATS_NO_PSS 1u
 
 /* What a runtime's own inspect path says about one sandbox. */
 struct sb_box_info {

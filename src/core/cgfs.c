@@ -82,11 +82,18 @@ static bool readable(const char *dir, const char *file)
 
 int sb_cg_stats_dir(const char *dir, struct sb_box_stats *out)
 {
+	return sb_cg_stats_dir_kinds(dir, SB_CG_ALL, out);
+}
+
+int sb_cg_stats_dir_kinds(const char *dir, unsigned kinds, struct sb_box_stats *out)
+{
 	int found = 0;
 	bool ok;
 	uint64_t v;
+	bool v1 = kinds & SB_CG_V1, v2 = kinds & SB_CG_V2;
+	bool mem = kinds & SB_CG_MEM, cpu = kinds & SB_CG_CPU, pids = kinds & SB_CG_PIDS, io = kinds & SB_CG_IO;
 	/* v1 files */
-	if ((v = sb_cg_read_u64(dir, "memory.usage_in_bytes", &ok)), ok) {
+	if (v1 && mem && (v = sb_cg_read_u64(dir, "memory.usage_in_bytes", &ok), ok)) {
 		out->mem_bytes = v;
 		out->mem_peak_bytes = sb_cg_read_u64(dir, "memory.max_usage_in_bytes", NULL);
 		v = sb_cg_read_u64(dir, "memory.limit_in_bytes", NULL);
@@ -94,29 +101,31 @@ int sb_cg_stats_dir(const char *dir, struct sb_box_stats *out)
 		out->mem_limit_bytes = v >= (1ULL << 62) ? 0 : v;
 		found++;
 	}
-	if ((v = sb_cg_read_u64(dir, "cpuacct.usage", &ok)), ok) {
+	if (v1 && cpu && (v = sb_cg_read_u64(dir, "cpuacct.usage", &ok), ok)) {
 		out->cpu_ns = v;
 		found++;
 	}
-	if ((v = sb_cg_read_u64(dir, "pids.current", &ok)), ok) {
+	/* pids.current has one name on both versions. */
+	if (pids && (v = sb_cg_read_u64(dir, "pids.current", &ok), ok)) {
 		out->pids = v;
 		found++;
 	}
-	if (blkio_v1(dir, "blkio.throttle.io_service_bytes_recursive", &out->io_read_bytes, &out->io_write_bytes) ||
-	    blkio_v1(dir, "blkio.throttle.io_service_bytes", &out->io_read_bytes, &out->io_write_bytes))
+	if (v1 && io &&
+	    (blkio_v1(dir, "blkio.throttle.io_service_bytes_recursive", &out->io_read_bytes, &out->io_write_bytes) ||
+	     blkio_v1(dir, "blkio.throttle.io_service_bytes", &out->io_read_bytes, &out->io_write_bytes)))
 		found++;
 	/* v2 files (a pure cgroup2 host, or controllers left on the unified hierarchy) */
-	if ((v = sb_cg_read_u64(dir, "memory.current", &ok)), ok) {
+	if (v2 && mem && (v = sb_cg_read_u64(dir, "memory.current", &ok), ok)) {
 		out->mem_bytes = v;
 		out->mem_peak_bytes = sb_cg_read_u64(dir, "memory.peak", NULL);
 		out->mem_limit_bytes = sb_cg_read_u64(dir, "memory.max", NULL);
 		found++;
 	}
-	if (!out->cpu_ns && readable(dir, "cpu.stat")) {
+	if (v2 && cpu && !out->cpu_ns && readable(dir, "cpu.stat")) {
 		out->cpu_ns = sb_cg_sum_keyed(dir, "cpu.stat", "usage_usec") * 1000;
 		found += out->cpu_ns > 0;
 	}
-	if (readable(dir, "io.stat")) {
+	if (v2 && io && readable(dir, "io.stat")) {
 		out->io_read_bytes += sb_cg_sum_keyed(dir, "io.stat", "rbytes");
 		out->io_write_bytes += sb_cg_sum_keyed(dir, "io.stat", "wbytes");
 	}
@@ -137,6 +146,35 @@ int sb_cg_procs(const char *dir, pid_t *pids, size_t cap, size_t *n)
 		(*n)++;
 	}
 	fclose(f);
+	return 0;
+}
+
+int sb_proc_stat_brief(pid_t pid, bool with_children, uint64_t *cpu_ns, uint64_t *rss_bytes)
+{
+	char p[64], buf[1024];
+	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	/* After the ")" of comm: state is field 3, utime 14, stime 15, cutime 16, cstime 17, rss 24
+	 * (pages; the same counter statm's resident and smaps' Rss add up). */
+	char *s = strrchr(buf, ')');
+	unsigned long long v[4] = {0};
+	long long pages = 0;
+	if (!s || sscanf(s + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu %*d %*d %*d %*d %*u %*u %lld",
+			 &v[0], &v[1], &v[2], &v[3], &pages) != 5)
+		return -EIO;
+	long hz = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE); /* no syscall: constants */
+	hz = hz > 0 ? hz : 100;
+	page = page > 0 ? page : 4096;
+	unsigned long long ticks = v[0] + v[1] + (with_children ? v[2] + v[3] : 0);
+	*cpu_ns += (uint64_t)ticks * (1000000000ull / (uint64_t)hz);
+	*rss_bytes += pages > 0 ? (uint64_t)pages * (uint64_t)page : 0;
 	return 0;
 }
 

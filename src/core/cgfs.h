@@ -18,6 +18,13 @@ uint64_t sb_cg_sum_keyed(const char *dir, const char *file, const char *key);
  * out: CPU, memory current/peak/limit, pids, block I/O. Returns how many groups of figures were
  * found (0: none readable). */
 int sb_cg_stats_dir(const char *dir, struct sb_box_stats *out);
+/* The same for a directory whose controllers the caller knows: only those kinds' files, of
+ * those versions, are tried (no failed opens of files a v1 controller's directory cannot hold). */
+enum {
+	SB_CG_MEM = 1u << 0, SB_CG_CPU = 1u << 1, SB_CG_PIDS = 1u << 2, SB_CG_IO = 1u << 3,
+	SB_CG_V1 = 1u << 4, SB_CG_V2 = 1u << 5, SB_CG_ALL = 0x3fu,
+};
+int sb_cg_stats_dir_kinds(const char *dir, unsigned kinds, struct sb_box_stats *out);
 /* The pids in DIR/cgroup.procs; *n may exceed cap. -ENOENT when unreadable. */
 int sb_cg_procs(const char *dir, pid_t *pids, size_t cap, size_t *n);
 
@@ -26,3 +33,7 @@ void sb_proc_mem(pid_t pid, uint64_t *pss, uint64_t *rss);
 /* CPU time of one process (and its waited-for children) from /proc/PID/stat, in ns (tick
  * resolution). */
 uint64_t sb_proc_cpu_ns(pid_t pid, bool with_children);
+/* One read of /proc/PID/stat: adds its CPU time (ns, tick resolution; with its waited-for
+ * children's when asked) to *cpu_ns and its resident set (bytes) to *rss_bytes. -errno when
+ * the process is gone. The cheap way to a process's RSS: smaps_rollup walks its page tables. */
+int sb_proc_stat_brief(pid_t pid, bool with_children, uint64_t *cpu_ns, uint64_t *rss_bytes);

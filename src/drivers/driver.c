@@ -285,7 +285,14 @@ int sb_drv_destroy(const struct sb_driver *d, struct sb_box *box, int64_t deadli
 int sb_drv_stats(const struct sb_driver *d, struct sb_box *box, struct sb_box_stats *out,
 		 struct sb_error *err)
 {
+	return sb_drv_stats_ex(d, box, 0, out, err);
+}
+
+int sb_drv_stats_ex(const struct sb_driver *d, struct sb_box *box, uint32_t skip, struct sb_box_stats *out,
+		    struct sb_error *err)
+{
 	memset(out, 0, sizeof(*out));
+	out->skip = skip;
 	return DISPATCH(d, box_stats, err, box, out, err);
 }
 

@@ -193,6 +193,9 @@ int sb_drv_destroy(const struct sb_driver *d, struct sb_box *box, int64_t deadli
 		   struct sb_error *err);
 int sb_drv_stats(const struct sb_driver *d, struct sb_box *box, struct sb_box_stats *out,
 		 struct sb_error *err);
+/* The same, telling the driver which figures it may skip (SB_STATS_* in core/box.h). */
+int sb_drv_stats_ex(const struct sb_driver *d, struct sb_box *box, uint32_t skip, struct sb_box_stats *out,
+		    struct sb_error *err);
 int sb_drv_pids(const struct sb_driver *d, struct sb_box *box, pid_t *pids, size_t cap, size_t *n,
 		struct sb_error *err);
 /* Close an agent connection: close both fds, kill and reap conn->pid's group. */

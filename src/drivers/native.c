@@ -481,22 +481,11 @@ static int native_destroy(struct sb_box *box, int64_t deadline_ns, struct sb_err
 	return sbn_box_free(box, deadline_ns, err);
 }
 
-static uint64_t read_sys_u64(const char *path)
-{
-	char buf[32];
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return 0;
-	uint64_t v = 0;
-	if (fgets(buf, sizeof(buf), f))
-		v = strtoull(buf, NULL, 10);
-	fclose(f);
-	return v;
-}
-
 static int native_stats(struct sb_box *box, struct sb_box_stats *out, struct sb_error *err)
 {
+	uint32_t skip = out->skip;
 	memset(out, 0, sizeof(*out));
+	out->skip = skip;
 	if (box->stopped)
 		return sb_error_set(err, ESRCH, "native: box %s is stopped", box->name);
 	sbn_cg_stats(&box->cg, out);
@@ -505,10 +494,21 @@ static int native_stats(struct sb_box *box, struct sb_box_stats *out, struct sb_
 	if (sbn_box_pids(box, pids, 512, &n) == 0) {
 		bool no_cg_cpu = out->cpu_ns == 0 && !box->cg.dir[SBN_CTRL_CPUACCT][0];
 		for (size_t i = 0; i < n && i < 512; i++) {
-			sb_proc_mem(pids[i], &out->pss_bytes, &out->rss_bytes);
 			/* Without a cgroup: live processes plus everything init reaped (commands). */
+			uint64_t cpu = 0, rss = 0;
+			bool with_children = pids[i] == box->init_pid;
+			if (skip & SB_STATS_NO_PSS) {
+				/* RSS and CPU time in one read of /proc/PID/stat. */
+				if (sb_proc_stat_brief(pids[i], with_children, &cpu, &rss) == 0) {
+					out->rss_bytes += rss;
+					if (no_cg_cpu)
+						out->cpu_ns += cpu;
+				}
+				continue;
+			}
+			sb_proc_mem(pids[i], &out->pss_bytes, &out->rss_bytes);
 			if (no_cg_cpu)
-				out->cpu_ns += sb_proc_cpu_ns(pids[i], pids[i] == box->init_pid);
+				out->cpu_ns += sb_proc_cpu_ns(pids[i], with_children);
 		}
 		/* A reset warm box: its earlier uses are not this one's. */
 		if (no_cg_cpu)
@@ -517,12 +517,11 @@ static int native_stats(struct sb_box *box, struct sb_box_stats *out, struct sb_
 			out->pids = n;
 	}
 	if (box->net.slot >= 0) {
-		char p[96];
+		char dir[64];
 		/* The host end's receive is the box's transmit. */
-		snprintf(p, sizeof(p), "/sys/class/net/%s/statistics/tx_bytes", box->net.host_if);
-		out->net_rx_bytes = read_sys_u64(p);
-		snprintf(p, sizeof(p), "/sys/class/net/%s/statistics/rx_bytes", box->net.host_if);
-		out->net_tx_bytes = read_sys_u64(p);
+		snprintf(dir, sizeof(dir), "/sys/class/net/%s/statistics", box->net.host_if);
+		out->net_rx_bytes = sb_cg_read_u64(dir, "tx_bytes", NULL);
+		out->net_tx_bytes = sb_cg_read_u64(dir, "rx_bytes", NULL);
 	}
 	return 0;
 }

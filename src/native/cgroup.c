@@ -336,7 +336,17 @@ void sbn_cg_stats(const struct sbn_cg *cg, struct sb_box_stats *st)
 		bool seen = !cg->dir[c][0];
 		for (int k = 0; k < c && !seen; k++)
 			seen = strcmp(cg->dir[k], cg->dir[c]) == 0;
-		if (!seen)
-			sb_cg_stats_dir(cg->dir[c], st);
+		if (seen)
+			continue;
+		/* Only the files this directory can hold: on v1 each controller has its own. */
+		static const unsigned kinds[SBN_CTRL_N] = {SB_CG_MEM, SB_CG_PIDS, SB_CG_CPU, SB_CG_CPU, SB_CG_IO};
+		unsigned want = 0;
+		bool v2 = false;
+		for (int k = c; k < SBN_CTRL_N; k++)
+			if (strcmp(cg->dir[k], cg->dir[c]) == 0) {
+				want |= kinds[k];
+				v2 |= sbn_cg_layout()->v2[k];
+			}
+		sb_cg_stats_dir_kinds(cg->dir[c], want | (v2 ? SB_CG_V2 : SB_CG_V1), st);
 	}
 }

@@ -331,6 +331,30 @@ static void test_copy_clone(void **state)
 	nt_rmbox(a, &p);
 }
 
+/* Processes of the host whose pid namespace is init's (what box_pids must list). */
+static int count_in_pidns(pid_t init)
+{
+	char p[64];
+	struct stat want, st;
+	snprintf(p, sizeof(p), "/proc/%d/ns/pid", (int)init);
+	if (stat(p, &want) < 0)
+		return -1;
+	int n = 0;
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		char *end;
+		long v = strtol(de->d_name, &end, 10);
+		if (*end || v <= 0)
+			continue;
+		snprintf(p, sizeof(p), "/proc/%ld/ns/pid", v);
+		n += stat(p, &st) == 0 && st.st_ino == want.st_ino && st.st_dev == want.st_dev;
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
 static void test_stats_pids(void **state)
 {
 	NEED_NATIVE();
@@ -359,6 +383,28 @@ static void test_stats_pids(void **state)
 		assert_int_equal(drv->box_pids(b, pids, 16, &n, &e), 0);
 		assert_true(n >= 1);
 		assert_int_equal(pids[0], b->init_pid);
+		/* A box with processes besides init (an orphan re-parented to init, and its child):
+		 * the list (cgroup.procs, or the walk of init's descendants) must hold exactly the
+		 * processes of the box's pid namespace, and the sampler's cheap read (no PSS) must agree
+		 * with the full one. */
+		assert_int_equal(nt_run(b, NULL, NULL, "/bin/sh", "-c",
+					"setsid sh -c 'sleep 30 & wait' </dev/null >/dev/null 2>&1 & sleep 0.3", NULL), 0);
+		usleep(100000);
+		n = 0;
+		assert_int_equal(drv->box_pids(b, pids, 16, &n, &e), 0);
+		assert_int_equal(n, (size_t)count_in_pidns(b->init_pid));
+		assert_true(n >= 3);
+		struct sb_box_stats full, cheap;
+		assert_int_equal(sb_drv_stats(drv, b, &full, &e), 0);
+		assert_int_equal(sb_drv_stats_ex(drv, b, SB_STATS_NO_PSS, &cheap, &e), 0);
+		fprintf(stderr, "stats cgroups=%d, 3 processes: full pss=%llu rss=%llu pids=%llu; no-pss rss=%llu pids=%llu\n",
+			with_cg, (unsigned long long)full.pss_bytes, (unsigned long long)full.rss_bytes,
+			(unsigned long long)full.pids, (unsigned long long)cheap.rss_bytes, (unsigned long long)cheap.pids);
+		assert_true(full.pss_bytes > 0);
+		assert_int_equal(cheap.pss_bytes, 0);
+		assert_true(cheap.rss_bytes > full.rss_bytes / 2 && cheap.rss_bytes < full.rss_bytes * 2);
+		assert_int_equal(cheap.pids, full.pids);
+		assert_true(cheap.cpu_ns >= full.cpu_ns / 2);
 		nt_rmbox(b, &p);
 	}
 }
