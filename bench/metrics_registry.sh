@@ -5,12 +5,14 @@
 #             another process holds (idle, and while it rewrites them)
 #   sampler   the sampler thread's CPU with N sandboxes at 1 Hz            goal < 0.5 % of a core
 #             three ways: a stats op returning constants (the sampler and registry alone), native
-#             sandboxes as they come (no cgroups without limits: the driver finds a box's
-#             processes by scanning /proc), and native with cgroups=1
+#             sandboxes as they come (no cgroups without limits: the driver walks the tree of the
+#             box init's descendants), and native with cgroups=1
 # Prints the figures, MET / NOT MET against each goal, then the machine. The sampler part needs
 # root and a usable native driver (it is left out, with the reason, otherwise).
 # Run it under the bench lock: flock /tmp/sandbench-bench.lock bash bench/metrics_registry.sh
-# Usage: bench/metrics_registry.sh [BUILD_DIR] [SANDBOXES] [SECONDS]
+# With BEFORE=OLDER_BUILD_DIR, that build's sampler on native runs right after each of ours
+# (lines prefixed before_), for a before/after in one run.
+# Usage: [BEFORE=DIR] bench/metrics_registry.sh [BUILD_DIR] [SANDBOXES] [SECONDS]
 set -eu
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -37,6 +39,12 @@ else
 		# shellcheck disable=SC2086
 		SBM_BENCH_DIR=$tmp "$bench" sampler "$rootfs" "$boxes" "$secs" $params | tee -a "$tmp/out" || rc=$?
 		[ "$rc" -eq 0 ] || echo "sampler on native $params: left out (sbm-bench exit $rc)"
+		# An older build's sampler on the same boxes' configuration, right after (before/after).
+		if [ -n "${BEFORE:-}" ]; then
+			# shellcheck disable=SC2086
+			SBM_BENCH_DIR=$tmp "$BEFORE/tests/metrics/sbm-bench" sampler "$rootfs" "$boxes" "$secs" $params |
+				sed 's/^/before_/' || echo "before: sampler on native $params: left out"
+		fi
 	done
 fi
 
