@@ -9,6 +9,7 @@
 #   runtimes the sandbox runtimes the integration tests drive (bwrap ...)
 #   package  man pages (scdoc, man-db), the .deb (debhelper), the container's base (mmdebstrap),
 #            the workflow/manifest parsers (python3-yaml)
+#   fuzz     clang with libFuzzer and its sanitizers (fuzz/run.sh)
 set -eu
 want=()
 add() { for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || want+=("$p"); done; }
@@ -30,7 +31,8 @@ for group in "$@"; do
 		# e2fsprogs for scratch disks, xz-utils for the Debian kernel and source
 		add qemu-system-x86 linux-source-6.1 bc flex bison libelf-dev libssl-dev cpio make xz-utils e2fsprogs ;;
 	package) add scdoc man-db debhelper dpkg-dev mmdebstrap python3-yaml ;;
-	*) echo "deps.sh: unknown group '$group' (build, test, runtimes, package)" >&2; exit 1 ;;
+	fuzz) add clang ;;
+	*) echo "deps.sh: unknown group '$group' (build, test, runtimes, package, fuzz)" >&2; exit 1 ;;
 	esac
 done
 [ ${#want[@]} -eq 0 ] && exit 0

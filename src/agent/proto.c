@@ -627,7 +627,6 @@ enum sb_agent_rd_event sb_agent_reader_next(struct sb_agent_reader *r, struct sb
 	}
 	for (;;) {
 		size_t avail = r->len - r->start;
-		const uint8_t *d = r->buf + r->start;
 		if (r->skip) {
 			size_t k = avail < r->skip ? avail : (size_t)r->skip;
 			drop(r, k);
@@ -638,6 +637,8 @@ enum sb_agent_rd_event sb_agent_reader_next(struct sb_agent_reader *r, struct sb
 		}
 		if (avail == 0)
 			return SB_AGENT_RD_NEED;
+		/* Only now: before the first read buf is NULL, and NULL + 0 is undefined. */
+		const uint8_t *d = r->buf + r->start;
 		size_t m = avail < 4 ? avail : 4;
 		bool magic_ok = memcmp(d, SB_AGENT_MAGIC, m) == 0;
 		if (r->resyncing) {

@@ -128,6 +128,7 @@ static int load_matrix(struct sb_compare_input *in, json_t *root, const char *fi
 		rc = load_any(path, label, &r, err);
 		if (rc >= 0 && rc != 'r') {
 			json_decref(r);
+			r = NULL; /* released: the error path below must not release it again */
 			rc = sb_error_set(err, EINVAL, "%s %s: reports[%zu] (%s) is not a report", label, file, i, path);
 		}
 		if (rc < 0) {

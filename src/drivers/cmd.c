@@ -23,6 +23,7 @@
 #include "core/proc.h"
 #include "core/signals.h"
 #include "core/util.h"
+#include "drivers/cmd.h"
 #include "drivers/driver.h"
 #include "drivers/runtime_util.h"
 
@@ -276,6 +277,25 @@ static int expand(const char *t, const struct vars *v, struct sb_argv *a, struct
 	if (!a->v)
 		return sb_error_set(err, EINVAL, "empty command template");
 	return sb_argv_ok(a, err);
+}
+
+int sb_cmd_config_check(const char *path, struct sb_error *err)
+{
+	struct sb_box b = {.daemon = 1};
+	int rc = config_load(path, &b.cfg, err);
+	if (rc < 0)
+		return rc;
+	snprintf(b.name, sizeof(b.name), "sb-check");
+	static const char *const argv[] = {"/bin/true", "a b", NULL};
+	struct vars v = {.b = &b, .argv = argv, .child = 2};
+	for (int t = 0; t < T_N && rc == 0; t++) {
+		struct sb_argv a = {0};
+		if (b.cfg.tpl[t] && (rc = expand(b.cfg.tpl[t], &v, &a, err)) < 0)
+			sb_error_prefix(err, "%s: '%s' template", path, tpl_keys[t]);
+		sb_argv_free(&a);
+	}
+	config_free(&b.cfg);
+	return rc;
 }
 
 /* First child of the daemon (the sandboxed process of most launchers), waited for until the
