@@ -8,12 +8,13 @@
 #include "fuzz.h"
 
 static const struct sb_param_def scenario_defs[] = {
-	{"size", "64M", "bytes"}, {"levels", "1,2,4,8", "concurrency levels"}, {"work", "0", "seconds"},
-	{"slots", "4", "agent slots"}, {"dir", "/tmp", "directory"}, {NULL, NULL, NULL},
+	{"size", "64M", "bytes", "size"}, {"levels", "1,2,4,8", "concurrency levels", "list"},
+	{"work", "0", "seconds", "number"}, {"slots", "4", "agent slots", "uint"},
+	{"dir", "/tmp", "directory", NULL}, {NULL, NULL, NULL, NULL},
 };
 static const struct sb_param_def driver_defs[] = {
-	{"bin", NULL, "runtime binary"}, {"mode", "persistent", "mode"}, {"net", "none", "network"},
-	{NULL, NULL, NULL},
+	{"bin", NULL, "runtime binary", NULL}, {"mode", "enter", "mode", "enter|oneshot"},
+	{"net", "none", "network", "none|host"}, {NULL, NULL, NULL, NULL},
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

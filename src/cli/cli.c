@@ -189,11 +189,15 @@ int sb_cli_next_opt(int argc, char **argv, const char *verb, const struct option
 	return -1;
 }
 
+/* Whether s or d declares the one parameter in `one` (its value is not looked at). */
 static bool param_declared(const struct sb_params *one, const struct sb_scenario *s, const struct sb_driver *d,
 			   struct sb_error *err)
 {
 	const struct sb_param_def *lists[] = {s ? s->params : NULL, d ? d->params : NULL};
-	return sb_params_check(one, lists, 2, err) == 0;
+	if (sb_param_find(lists, 2, one->items[0].key))
+		return true;
+	sb_params_check(one, lists, 2, err); /* the unknown-key message, with the closest name */
+	return false;
 }
 
 int sb_cli_check_params(const char *verb, const struct sb_params *params,
@@ -208,6 +212,20 @@ int sb_cli_check_params(const char *verb, const struct sb_params *params,
 			for (size_t d = 0; d < ndrv && !known; d++)
 				known = param_declared(&one, scn[s], drv[d], &err);
 		if (!known)
+			return sb_cli_fail("%s: %s", verb, err.msg), -1;
+		/* Every scenario and driver that takes it must accept the value: a bad one is caught
+		 * here, before anything starts or any report is written. */
+		for (size_t s = 0; s < nscn; s++)
+			for (size_t d = 0; d < ndrv; d++) {
+				const struct sb_param_def *lists[] = {scn[s]->params, drv[d]->params};
+				const struct sb_param_def *def = sb_param_find(lists, 2, one.items[0].key);
+				if (def && sb_param_check_value(def, one.items[0].value, &err) < 0)
+					return sb_cli_fail("%s: %s", verb, err.msg), -1;
+			}
+	}
+	for (size_t d = 0; d < ndrv; d++) {
+		struct sb_error err = {0};
+		if (sb_drv_check_params(drv[d], params, &err) < 0)
 			return sb_cli_fail("%s: %s", verb, err.msg), -1;
 	}
 	return 0;

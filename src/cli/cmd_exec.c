@@ -58,7 +58,7 @@ int sb_cmd_exec(int argc, char **argv)
 	if (!drv)
 		goto done;
 	const struct sb_param_def *lists[] = {drv->params};
-	if (sb_params_check(&params, lists, 1, &err) < 0) {
+	if (sb_params_check(&params, lists, 1, &err) < 0 || sb_drv_check_params(drv, &params, &err) < 0) {
 		sb_cli_fail("exec: %s", err.msg);
 		goto done;
 	}

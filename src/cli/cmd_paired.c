@@ -108,7 +108,7 @@ static bool side_params(struct scn_side *s, const struct sb_params *common, cons
 			sb_params_set(&s->params, lists[l]->items[i].key, lists[l]->items[i].value);
 	const struct sb_param_def *defs[] = {s->scn->params, s->drv->params};
 	struct sb_error err = {0};
-	if (sb_params_check(&s->params, defs, 2, &err) < 0) {
+	if (sb_params_check(&s->params, defs, 2, &err) < 0 || sb_drv_check_params(s->drv, &s->params, &err) < 0) {
 		sb_cli_fail("paired: %s side: %s", label, err.msg);
 		return false;
 	}

@@ -174,10 +174,6 @@ int sb_cmd_run(int argc, char **argv)
 		rc = sb_cli_fail("run: %zu scenarios x --repeat %u is more than 256 reports in one call", nscn, repeat);
 		goto done;
 	}
-	if (!out_is_file && sb_mkdir_p(out, 0755) < 0) {
-		rc = sb_cli_fail("run: cannot create output directory %s: %s", out, strerror(errno));
-		goto done;
-	}
 
 	sb_signals_install();
 	struct sb_probe probe = {0};

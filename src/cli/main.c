@@ -40,10 +40,8 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
-		usage(stderr);
-		return 1;
-	}
+	if (argc < 2)
+		return sb_cli_fail("no verb given (see sandbench --help)");
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
 		printf("sandbench %s (%s)\n", SB_VERSION, SB_GIT_VERSION);
 		/* the compiler is part of what a benchmark container reports about itself */

@@ -223,6 +223,58 @@ const char *sb_closest_name(const char *name, const char *const *candidates, siz
 	return best;
 }
 
+const struct sb_param_def *sb_param_find(const struct sb_param_def *const *def_lists, size_t nlists,
+					 const char *key)
+{
+	for (size_t l = 0; l < nlists; l++)
+		for (const struct sb_param_def *d = def_lists[l]; d && d->key; d++)
+			if (strcmp(d->key, key) == 0)
+				return d;
+	return NULL;
+}
+
+static bool is_choice(const char *form, const char *value)
+{
+	size_t n = strlen(value);
+	for (const char *p = form; *p;) {
+		const char *bar = strchr(p, '|');
+		size_t len = bar ? (size_t)(bar - p) : strlen(p);
+		if (len == n && strncmp(p, value, n) == 0)
+			return true;
+		p += len + (bar ? 1 : 0);
+	}
+	return false;
+}
+
+int sb_param_check_value(const struct sb_param_def *def, const char *value, struct sb_error *err)
+{
+	const char *form = def->form;
+	if (!form)
+		return 0;
+	struct sb_param item = {(char *)def->key, (char *)value};
+	struct sb_params one = {.items = &item, .n = 1};
+	uint64_t u;
+	double d;
+	if (strcmp(form, "size") == 0)
+		return sb_params_get_size(&one, def->key, 0, &u, err);
+	if (strcmp(form, "uint") == 0)
+		return sb_params_get_u64(&one, def->key, 0, &u, err);
+	if (strcmp(form, "number") == 0)
+		return sb_params_get_double(&one, def->key, 0, &d, err);
+	if (strcmp(form, "list") == 0) {
+		unsigned v[64];
+		size_t n;
+		if (sb_parse_uint_list(value, v, 64, &n) < 0)
+			return sb_error_set(err, EINVAL,
+					    "parameter %s=%s: expected positive integers separated by commas, like 1,2,4",
+					    def->key, value);
+		return 0;
+	}
+	if (!is_choice(form, value))
+		return sb_error_set(err, EINVAL, "parameter %s=%s: expected one of %s", def->key, value, form);
+	return 0;
+}
+
 int sb_params_check(const struct sb_params *p, const struct sb_param_def *const *def_lists,
 		    size_t nlists, struct sb_error *err)
 {
@@ -237,8 +289,13 @@ int sb_params_check(const struct sb_params *p, const struct sb_param_def *const 
 		for (size_t k = 0; k < nn; k++)
 			if (strcmp(names[k], p->items[i].key) == 0)
 				known = true;
-		if (known)
+		if (known) {
+			int rc = sb_param_check_value(sb_param_find(def_lists, nlists, p->items[i].key),
+						      p->items[i].value, err);
+			if (rc < 0)
+				return rc;
 			continue;
+		}
 		const char *close = sb_closest_name(p->items[i].key, names, nn);
 		if (close)
 			return sb_error_set(err, EINVAL, "unknown parameter '%s' (did you mean '%s'?)",

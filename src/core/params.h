@@ -11,6 +11,10 @@ struct sb_param_def {
 	const char *key;
 	const char *default_value; /* NULL: no default (optional) */
 	const char *help;
+	/* What a value must look like, checked with the key before anything runs (so a bad value is
+	 * one error line, never a failed run): NULL (any text), "size" (4096, 64K, 16M, 1G), "uint",
+	 * "number" (finite), "list" (positive integers, "1,2,4"), or choices "a|b|c". */
+	const char *form;
 };
 
 struct sb_param {
@@ -40,8 +44,13 @@ int sb_params_get_double(const struct sb_params *p, const char *key, double fall
 /* Size with optional K/M/G suffix (binary), e.g. "64M". */
 int sb_params_get_size(const struct sb_params *p, const char *key, uint64_t fallback, uint64_t *out,
 		       struct sb_error *err);
-/* Every key in p must be defined in one of the NULL-terminated arrays of defs lists.
- * Unknown key: error naming it and the closest valid key. */
+/* The definition of key in the first of nlists lists that declares it, or NULL. */
+const struct sb_param_def *sb_param_find(const struct sb_param_def *const *def_lists, size_t nlists,
+					 const char *key);
+/* value against def->form: 0, or -EINVAL with err naming key, value and what was expected. */
+int sb_param_check_value(const struct sb_param_def *def, const char *value, struct sb_error *err);
+/* Every key in p must be defined in one of the NULL-terminated arrays of defs lists, and its value
+ * match the definition's form. Unknown key: error naming it and the closest valid key. */
 int sb_params_check(const struct sb_params *p, const struct sb_param_def *const *def_lists,
 		    size_t nlists, struct sb_error *err);
 

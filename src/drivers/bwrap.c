@@ -35,10 +35,10 @@ extern const struct sb_driver sb_driver_bwrap;
 #define OWNER_ENV "SANDBENCH_OWNER"
 
 static const struct sb_param_def bwrap_params[] = {
-	{"mode", "enter", "enter: one long-lived sandbox, commands enter it with nsenter; oneshot: a fresh bwrap per command"},
-	{"net", "none", "none: own network namespace with loopback only; host: share the host's (--share-net)"},
-	{"bin", NULL, "the bwrap binary: a path or a name in PATH (default: bwrap), e.g. another build"},
-	{NULL, NULL, NULL},
+	{"mode", "enter", "enter: one long-lived sandbox, commands enter it with nsenter; oneshot: a fresh bwrap per command", "enter|oneshot"},
+	{"net", "none", "none: own network namespace with loopback only; host: share the host's (--share-net)", "none|host"},
+	{"bin", NULL, "the bwrap binary: a path or a name in PATH (default: bwrap), e.g. another build", NULL},
+	{NULL, NULL, NULL, NULL},
 };
 
 struct sb_box {

@@ -33,8 +33,8 @@ extern const struct sb_driver sb_driver_cmd;
 #define CMD_ENV "SANDBENCH_CMD_CONFIG"
 
 static const struct sb_param_def cmd_params[] = {
-	{"config", NULL, "the runtime's config file of command templates (docs/cmd-driver.md)"},
-	{NULL, NULL, NULL},
+	{"config", NULL, "the runtime's config file of command templates (docs/cmd-driver.md)", NULL},
+	{NULL, NULL, NULL, NULL},
 };
 
 enum tpl {
@@ -344,6 +344,12 @@ static const char *config_path(const struct sb_params *p)
 {
 	const char *c = sb_params_get(p, "config");
 	return c && *c ? c : getenv(CMD_ENV);
+}
+
+static int cmd_check_params(const struct sb_params *params, struct sb_error *err)
+{
+	const char *path = config_path(params);
+	return path ? sb_cmd_config_check(path, err) : 0;
 }
 
 static void cmd_probe(const struct sb_params *params, struct sb_probe *out)
@@ -671,4 +677,5 @@ const struct sb_driver sb_driver_cmd = {
 	.box_destroy = cmd_destroy,
 	.box_pids = cmd_pids,
 	.leftovers = cmd_leftovers,
+	.check_params = cmd_check_params,
 };

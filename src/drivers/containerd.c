@@ -55,8 +55,8 @@ static void ctr_close(void *state)
 }
 
 static const struct sb_param_def ctr_params[] = {
-	{"net", "none", "network: none (a private namespace with loopback, ctr's default) or host"},
-	{NULL, NULL, NULL},
+	{"net", "none", "network: none (a private namespace with loopback, ctr's default) or host", "none|host"},
+	{NULL, NULL, NULL, NULL},
 };
 
 static int ctr_resolve(void)

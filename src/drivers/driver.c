@@ -314,3 +314,11 @@ void sb_agent_conn_close(struct sb_agent_conn *conn)
 		sb_proc_kill_group(conn->pid);
 	conn->pid = 0;
 }
+
+int sb_drv_check_params(const struct sb_driver *d, const struct sb_params *params, struct sb_error *err)
+{
+	if (!d->check_params)
+		return 0;
+	int rc = d->check_params(params, err);
+	return rc < 0 ? sb_error_prefix(err, "driver %s", d->name) : 0;
+}

@@ -137,6 +137,10 @@ struct sb_driver {
 	int (*leftovers)(bool clean, sb_line_fn emit, void *arg, struct sb_error *err);
 	/* doctor --prepare-host / --restore-host: host fixes this runtime needs on this machine. */
 	int (*host_fix)(enum sb_host_fix_mode mode, sb_line_fn emit, void *arg, struct sb_error *err);
+	/* Deeper checks of the user's parameters than their declared forms (e.g. a config file one
+	 * names), run by the CLI before anything starts, so bad input is one error line and never a
+	 * failed run with a report. May be NULL. */
+	int (*check_params)(const struct sb_params *params, struct sb_error *err);
 };
 
 /* The registry of built-in drivers. */
@@ -198,5 +202,7 @@ int sb_drv_stats_ex(const struct sb_driver *d, struct sb_box *box, uint32_t skip
 		    struct sb_error *err);
 int sb_drv_pids(const struct sb_driver *d, struct sb_box *box, pid_t *pids, size_t cap, size_t *n,
 		struct sb_error *err);
+/* d->check_params when the driver has one, else 0. */
+int sb_drv_check_params(const struct sb_driver *d, const struct sb_params *params, struct sb_error *err);
 /* Close an agent connection: close both fds, kill and reap conn->pid's group. */
 void sb_agent_conn_close(struct sb_agent_conn *conn);

@@ -33,10 +33,10 @@ struct sb_box {
 };
 
 const struct sb_param_def sb_dk_params[] = {
-	{"net", "default", "network: default (the engine's default network) or none (loopback only)"},
+	{"net", "default", "network: default (the engine's default network) or none (loopback only)", "default|none"},
 	{"runtime", NULL, "the container's OCI runtime (default: the driver's): podman takes a name or a path, "
-			  "e.g. another build of crun; docker a name registered with dockerd"},
-	{NULL, NULL, NULL},
+			  "e.g. another build of crun; docker a name registered with dockerd", NULL},
+	{NULL, NULL, NULL, NULL},
 };
 
 static bool dk_is_podman(const struct sb_dk *dk)

@@ -38,8 +38,8 @@ struct sb_box {
 };
 
 static const struct sb_param_def fj_params[] = {
-	{"net", "host", "network: host (firejail's default, shared) or none (--net=none)"},
-	{NULL, NULL, NULL},
+	{"net", "host", "network: host (firejail's default, shared) or none (--net=none)", "host|none"},
+	{NULL, NULL, NULL, NULL},
 };
 
 /* firejail passes the caller's environment into the sandbox; give it the box's own instead */

@@ -38,8 +38,8 @@ struct sb_box {
 };
 
 static const struct sb_param_def lxc_params[] = {
-	{"net", "none", "network: none (a private namespace with loopback) or host"},
-	{NULL, NULL, NULL},
+	{"net", "none", "network: none (a private namespace with loopback) or host", "none|host"},
+	{NULL, NULL, NULL, NULL},
 };
 
 static const char *const lxc_env[] = {SB_RT_BOX_PATH, "HOME=/root", NULL};

@@ -29,16 +29,16 @@
 extern const struct sb_driver sb_driver_native;
 
 static const struct sb_param_def native_params[] = {
-	{"net", "none", "none (loopback only) | veth (a host<->box pair, 10.213.x.y/30)"},
-	{"mem", NULL, "memory limit, e.g. 256M (overrides the scenario's)"},
-	{"cpus", NULL, "CPU quota in CPUs, e.g. 0.5"},
-	{"pids", NULL, "maximum number of processes"},
-	{"warm", "0", "1: take boxes from a pre-forked zygote's pool (warm start); destroyed boxes go back to it, reset"},
-	{"warm_pool", "2", "boxes the zygote keeps ready (1-16)"},
-	{"rootfs_mode", "overlay", "overlay (writable layer on tmpfs) | tmpfs (read-only rootfs, tmpfs /tmp)"},
-	{"cgroups", "auto", "auto (only with a limit: joining a v1 cgroup costs ~10 ms) | 1 (always, for cgroup accounting)"},
-	{"io_stats", "1", "1: join the blkio/io cgroup so stats report io bytes (one more cgroup per box)"},
-	{NULL, NULL, NULL},
+	{"net", "none", "none (loopback only) | veth (a host<->box pair, 10.213.x.y/30)", "none|veth"},
+	{"mem", NULL, "memory limit, e.g. 256M (overrides the scenario's)", "size"},
+	{"cpus", NULL, "CPU quota in CPUs, e.g. 0.5", "number"},
+	{"pids", NULL, "maximum number of processes", "uint"},
+	{"warm", "0", "1: take boxes from a pre-forked zygote's pool (warm start); destroyed boxes go back to it, reset", "uint"},
+	{"warm_pool", "2", "boxes the zygote keeps ready (1-16)", "uint"},
+	{"rootfs_mode", "overlay", "overlay (writable layer on tmpfs) | tmpfs (read-only rootfs, tmpfs /tmp)", "overlay|tmpfs"},
+	{"cgroups", "auto", "auto (only with a limit: joining a v1 cgroup costs ~10 ms) | 1 (always, for cgroup accounting)", "auto|0|1|always"},
+	{"io_stats", "1", "1: join the blkio/io cgroup so stats report io bytes (one more cgroup per box)", NULL},
+	{NULL, NULL, NULL, NULL},
 };
 
 static bool overlay_available(void)

@@ -25,9 +25,9 @@
 #include "drivers/runtime_util.h"
 
 const struct sb_param_def sb_oci_params[] = {
-	{"net", "none", "none: own network namespace with loopback only; host: share the host's"},
-	{"bin", NULL, "the runtime binary: a path or a name in PATH (default: the runtime's own), e.g. another build"},
-	{NULL, NULL, NULL},
+	{"net", "none", "none: own network namespace with loopback only; host: share the host's", "none|host"},
+	{"bin", NULL, "the runtime binary: a path or a name in PATH (default: the runtime's own), e.g. another build", NULL},
+	{NULL, NULL, NULL, NULL},
 };
 
 struct sb_box {

@@ -16,8 +16,8 @@ struct spawn_state {
 };
 
 static const struct sb_param_def spawn_params[] = {
-	{"work", "0", "seconds of CPU work the command does inside the sandbox before exiting (0: a no-op)"},
-	{NULL, NULL, NULL},
+	{"work", "0", "seconds of CPU work the command does inside the sandbox before exiting (0: a no-op)", "number"},
+	{NULL, NULL, NULL, NULL},
 };
 
 static int spawn_setup(struct sb_scn_ctx *ctx)
@@ -83,8 +83,8 @@ static int exec_output_setup(struct sb_scn_ctx *ctx)
 }
 
 static const struct sb_param_def exec_output_params[] = {
-	{"via", "echo", "echo (prints TOKEN and a newline) or printf (TOKEN alone: the shell-pool command)"},
-	{NULL, NULL, NULL},
+	{"via", "echo", "echo (prints TOKEN and a newline) or printf (TOKEN alone: the shell-pool command)", "echo|printf"},
+	{NULL, NULL, NULL, NULL},
 };
 
 static int exec_output_run_once(struct sb_scn_ctx *ctx)

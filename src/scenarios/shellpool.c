@@ -25,8 +25,8 @@ struct pool_state {
 };
 
 static const struct sb_param_def shell_pool_params[] = {
-	{"levels", "1,2,4,8", "comma-separated concurrency levels (slots used at once)"},
-	{NULL, NULL, NULL},
+	{"levels", "1,2,4,8", "comma-separated concurrency levels (slots used at once)", "list"},
+	{NULL, NULL, NULL, NULL},
 };
 
 static int parse_levels(struct sb_scn_ctx *ctx, struct pool_state *st)
@@ -162,9 +162,9 @@ static int shell_pool_finalize(struct sb_scn_ctx *ctx, json_t *report)
 /* throughput-exec-rate: commands per second through one slot (strictly sequential), and through N
  * slots (rounds of N commands in flight at once). */
 static const struct sb_param_def exec_rate_params[] = {
-	{"count", "50", "commands per measurement"},
-	{"slots", "4", "slots for the parallel measurement"},
-	{NULL, NULL, NULL},
+	{"count", "50", "commands per measurement", "uint"},
+	{"slots", "4", "slots for the parallel measurement", "uint"},
+	{NULL, NULL, NULL, NULL},
 };
 
 static int exec_rate_setup(struct sb_scn_ctx *ctx)

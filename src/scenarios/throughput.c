@@ -8,8 +8,8 @@
 #include "scenarios/scenario.h"
 
 static const struct sb_param_def stdout_params[] = {
-	{"size", "64M", "bytes the agent streams to stdout per iteration (K/M/G suffixes)"},
-	{NULL, NULL, NULL},
+	{"size", "64M", "bytes the agent streams to stdout per iteration (K/M/G suffixes)", "size"},
+	{NULL, NULL, NULL, NULL},
 };
 
 static int stdout_setup(struct sb_scn_ctx *ctx)

@@ -62,8 +62,8 @@ static int number(struct sb_scn_ctx *ctx, json_t *obj, const char *key, double *
 }
 
 static const struct sb_param_def mem_params[] = {
-	{"size", "64M", "memory allocated and touched"},
-	{NULL, NULL, NULL},
+	{"size", "64M", "memory allocated and touched", "size"},
+	{NULL, NULL, NULL, NULL},
 };
 
 static int mem_touch_run_once(struct sb_scn_ctx *ctx)

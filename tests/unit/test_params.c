@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -53,7 +54,7 @@ static void test_kv_and_check(void **state)
 	assert_non_null(strstr(err.msg, "key=value"));
 	assert_true(sb_params_add_kv(&p, "=x", &err) < 0);
 
-	static const struct sb_param_def defs[] = {{"size", "64M", "bytes"}, {"levels", "1,2,4,8", "c"}, {0}};
+	static const struct sb_param_def defs[] = {{"size", "64M", "bytes", "size"}, {"levels", "1,2,4,8", "c", "list"}, {0}};
 	const struct sb_param_def *lists[] = {defs};
 	assert_int_equal(sb_params_check(&p, lists, 1, &err), 0);
 	assert_int_equal(sb_params_add_kv(&p, "sise=1", &err), 0);
@@ -71,6 +72,43 @@ static void test_kv_and_check(void **state)
 	sb_params_free(&p);
 }
 
+/* A declared parameter's value is checked against its form by sb_params_check itself. */
+static void test_value_forms(void **state)
+{
+	(void)state;
+	static const struct sb_param_def defs[] = {
+		{"size", "64M", "", "size"}, {"levels", "1,2", "", "list"}, {"n", "1", "", "uint"},
+		{"work", "0", "", "number"}, {"net", "none", "", "none|veth"}, {"dir", "/tmp", "", NULL}, {0}};
+	const struct sb_param_def *lists[] = {defs};
+	static const struct {
+		const char *kv;
+		bool ok;
+		const char *why;
+	} cases[] = {
+		{"size=16K", true, NULL}, {"size=lots", false, "expected a size"}, {"levels=1,2,4", true, NULL},
+		{"levels=0", false, "positive integers"}, {"levels=1,,2", false, "positive integers"},
+		{"n=3", true, NULL}, {"n=-3", false, "non-negative integer"}, {"work=0.5", true, NULL},
+		{"work=nan", false, "expected a number"}, {"net=veth", true, NULL}, {"net=none", true, NULL},
+		{"net=non", false, "expected one of none|veth"}, {"net=", false, "expected one of"},
+		{"net=none|veth", false, "expected one of"}, {"dir=anything at all", true, NULL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sb_params p = {0};
+		struct sb_error err = {0};
+		assert_int_equal(sb_params_add_kv(&p, cases[i].kv, &err), 0);
+		int rc = sb_params_check(&p, lists, 1, &err);
+		if (cases[i].ok) {
+			assert_int_equal(rc, 0);
+		} else {
+			assert_int_equal(rc, -EINVAL);
+			assert_non_null(strstr(err.msg, cases[i].why));
+		}
+		sb_params_free(&p);
+	}
+	assert_ptr_equal(sb_param_find(lists, 1, "net"), &defs[4]);
+	assert_null(sb_param_find(lists, 1, "nett"));
+}
+
 static void test_closest(void **state)
 {
 	const char *names[] = {"latency-spawn", "latency-exec-output", "throughput-stdout"};
@@ -84,7 +122,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_uint_list),
-		cmocka_unit_test(test_kv_and_check),
+		cmocka_unit_test(test_kv_and_check), cmocka_unit_test(test_value_forms),
 		cmocka_unit_test(test_closest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
