@@ -34,7 +34,7 @@ for t in "${targets[@]}"; do
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
 		flock "$lock" "$build/fuzz/fuzz-$t" -max_total_time="$seconds" -timeout=10 -max_len=65536 \
 		-rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="fuzz/crashes/$t/" \
-		"$build/corpus/$t" "fuzz/corpus/$t" >"$log" 2>&1
+		"$build/corpus/$t" "fuzz/corpus/$t" </dev/null >"$log" 2>&1
 	rc=$?
 	runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$')
 	if [ $rc -ne 0 ]; then
