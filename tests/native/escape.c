@@ -24,6 +24,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "escape.h"
+
 static int escaped;
 
 static void report(const char *name, int ok_blocked, const char *detail)
@@ -284,8 +286,10 @@ int main(int argc, char **argv)
 		return mem_hog(argc > 2 ? atol(argv[2]) : 512);
 	else if (strcmp(cmd, "leave") == 0 && argc > 2)
 		return leave(argv[2]);
+	else if (strcmp(cmd, "suite") == 0)
+		return escape_suite(argc - 2, argv + 2);
 	else {
-		fprintf(stderr, "usage: escape syscalls|hostpid PID|fs|caps|net|tcp IP PORT|forkbomb N|memhog MIB|leave sysv|mq|timewait\n");
+		fprintf(stderr, "usage: escape syscalls|hostpid PID|fs|caps|net|tcp IP PORT|forkbomb N|memhog MIB|leave sysv|mq|timewait|suite [HOST_PID [PORT]]\n");
 		return 2;
 	}
 	return escaped;

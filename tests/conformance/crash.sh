@@ -1,0 +1,101 @@
+#!/bin/bash
+# Crash safety of one driver (crash.sh DRIVER): sandbench is killed mid-run while a box is being
+# created, while a command runs in it, and during a burst (the shell pool's 8 agent slots at once).
+# After SIGKILL `sandbench doctor --drivers D` must list what was left and `doctor --clean` remove it:
+# no process, mount, cgroup, netns, veth, container or state file of the run may remain. SIGTERM
+# and SIGINT must leave nothing without doctor. A few seconds per driver; exit 77 when the driver
+# cannot run here.
+. "$SRCDIR/tests/integration/lib.sh"
+drv=${1:?usage: crash.sh DRIVER}
+sb=$SANDBENCH
+[ "$(id -u)" -eq 0 ] || skip "crash tests need root"
+[ -n "${SANDBENCH_AGENT:-}" ] || skip "SANDBENCH_AGENT not set"
+params=()
+# native leaves nothing outside its processes unless a box has a cgroup or a veth: ask for both,
+# so a SIGKILL leaves something for doctor to find.
+[ "$drv" = native ] && params=(--param cgroups=1 --param net=veth)
+[ "$drv" = cmd ] && params=(--param "config=$SRCDIR/docs/examples/cmd-bwrap.conf")
+err=$($sb exec --driver "$drv" "${params[@]}" -- true 2>&1 >/dev/null) ||
+	skip "$drv: ${err#sandbench: error: }"
+
+docker_cli=${SANDBENCH_DOCKER:-$(command -v docker)}
+# Everything a run could leave on the host, one item per line (markers of every driver).
+snapshot() {
+	{
+		find /run/sandbench -mindepth 2 -maxdepth 2 ! -path '/run/sandbench/hostfix/*' \
+			! -path '/run/sandbench/probe/*' 2>/dev/null | sed 's/^/state /'
+		awk '$5 ~ "/run/sandbench/" || $5 ~ "sandbench" {print "mount " $5}' /proc/self/mountinfo
+		find /sys/fs/cgroup -mindepth 1 -maxdepth 6 -type d \( -name 'sandbench-*' -o -name 'lxc.payload.sb-*' \
+			-o -name 'lxc.monitor.sb-*' -o -name 'sb-*' \) 2>/dev/null | sed 's/^/cgroup /'
+		ip -o link 2>/dev/null | awk -F': ' '$2 ~ /^sbn[0-9]/ {print "veth " $2}'
+		ip netns list 2>/dev/null | awk '$1 ~ /^sb/ {print "netns " $1}'
+		case $drv in
+		crun | runc) $drv list -q 2>/dev/null | sed "s/^/$drv-container /" ;;
+		podman | podman-runc) podman ps -a --filter "label=sandbench.driver=$drv" --format 'container {{.Names}}' ;;
+		docker) $docker_cli ps -a --filter "label=sandbench.driver=$drv" --format 'container {{.Names}}' ;;
+		containerd) ctr -n sandbench containers ls -q 2>/dev/null | sed 's/^/container /' ;;
+		esac
+		for p in $(pgrep -f 'SANDBENCH_BOX|lxc-execute -n sb-|firejail .*sb-|sandbench-agent' 2>/dev/null); do
+			[ "$p" = $$ ] && continue
+			c=$(tr '\0' ' ' 2>/dev/null < /proc/$p/cmdline | cut -c1-100)
+			[ -n "$c" ] && echo "process $c"
+		done
+	} | sort
+}
+settle() { # until nothing new is left (up to $1 s, default 5); prints what is
+	local left
+	for i in $(seq $((${1:-5} * 10))); do
+		left=$(comm -13 "$TMP/before" <(snapshot))
+		[ -z "$left" ] && break
+		sleep 0.1
+	done
+	printf '%s' "$left"
+}
+# Start `sandbench run ARGS` in the background, wait until its box shows on the host, wait $1 s more.
+start_run() {
+	local delay=$1; shift
+	$sb run "$@" --driver "$drv" "${params[@]}" --warmup 0 --out "$TMP/out" > /dev/null 2> "$TMP/run.err" &
+	pid=$!
+	for i in $(seq 200); do
+		[ -n "$(comm -13 "$TMP/before" <(snapshot))" ] && break
+		kill -0 $pid 2>/dev/null || break
+		sleep 0.05
+	done
+	sleep "$delay"
+}
+
+snapshot > "$TMP/before"
+phases=(
+	"create|0|latency-spawn --runs 100000"
+	"exec|0.5|latency-spawn --runs 1 --param work=30"
+	"burst|0.5|latency-shell-pool --runs 1000 --param levels=8"
+)
+for ph in "${phases[@]}"; do
+	IFS='|' read -r what delay args <<<"$ph"
+	# shellcheck disable=SC2086
+	start_run "$delay" $args
+	kill -0 $pid 2>/dev/null || { fail "SIGKILL during $what: the run ended first: $(head -c 300 "$TMP/run.err")"; continue; }
+	kill -KILL $pid; wait $pid 2>/dev/null
+	# What dies with its parent (bwrap's --die-with-parent, pdeath signals) may take a moment.
+	left=$(settle 1)
+	found=$($sb doctor --drivers "$drv" 2>/dev/null | awk '/^  [0-9]+ found/ {print $1; exit}')
+	if [ -n "$left" ] && [ "${found:-0}" -eq 0 ]; then
+		fail "SIGKILL during $what left $(echo "$left" | wc -l) item(s) doctor does not list: $(echo $left | head -c 300)"
+	fi
+	$sb doctor --clean --drivers "$drv" > "$TMP/clean.out" 2>&1 || fail "doctor --clean after $what: $(cat "$TMP/clean.out")"
+	left=$(settle)
+	[ -z "$left" ] && ok "SIGKILL during $what: doctor --clean leaves nothing ($found found)" ||
+		fail "SIGKILL during $what, after doctor --clean: $(echo $left | head -c 400)"
+done
+for sig in TERM INT; do
+	case $sig in TERM) want=143; args="latency-spawn --runs 1 --param work=30" ;;
+	INT) want=130; args="latency-shell-pool --runs 1000 --param levels=8" ;; esac
+	# shellcheck disable=SC2086
+	start_run 0.5 $args
+	kill -$sig $pid; wait $pid; rc=$?
+	left=$(settle)
+	[ $rc -eq $want ] && [ -z "$left" ] && ok "SIG$sig: exit $rc, nothing left" ||
+		fail "SIG$sig: exit $rc (want $want), left: $(echo $left | head -c 400)"
+	$sb doctor --clean --drivers "$drv" > /dev/null 2>&1
+done
+finish
