@@ -104,11 +104,12 @@ int sb_cmd_exec(int argc, char **argv)
 				  .deadline_ns = deadline};
 	struct sb_proc_result res;
 	int xrc = sb_drv_exec(drv, box, &req, &res, &err);
-	if (xrc < 0 && res.exit_code < 0)
-		sb_cli_fail("exec: %s", err.msg);
-	else if (xrc == -ETIMEDOUT)
+	if (xrc == -ETIMEDOUT)
 		sb_cli_fail("exec: timed out after %gs", timeout_s);
-	rc = xrc < 0 && res.exit_code < 0 ? 1 : res.exit_code;
+	else if (xrc < 0)
+		sb_cli_fail("exec: %s", err.msg);
+	/* A failure of sandbench or of the runtime is 1, not an exit status the command never had. */
+	rc = xrc < 0 && (res.exit_code < 0 || xrc != -ETIMEDOUT) ? 1 : res.exit_code;
 	sb_proc_result_free(&res);
 	struct sb_error derr = {0};
 	sb_interrupt_hold(true);

@@ -138,6 +138,31 @@ static int read_child_pid(int fd, int64_t deadline_ns, pid_t *child, struct sb_e
 }
 
 /* Ready = the sandbox's pid 1 is the agent binary itself (exec'd after every mount is in place). */
+/* bwrap closed its info fd without naming a sandbox: say how it ended (its first error line, or the
+ * signal that killed it: a crash of the runtime is not a refusal). Reaps it. Returns -EIO. */
+static int why_bwrap_ended(struct sb_box *b, int err_fd, int64_t deadline_ns, struct sb_error *err)
+{
+	int st = 0;
+	pid_t w = 0;
+	for (int i = 0; i < 2000 && w == 0 && !sb_deadline_passed(deadline_ns); i++) {
+		w = waitpid(b->bwrap_pid, &st, WNOHANG);
+		if (w == 0)
+			usleep(500);
+	}
+	if (w != b->bwrap_pid)
+		return sb_error_set(err, EIO, "bwrap exited before reporting its sandbox");
+	b->bwrap_pid = 0;
+	char msg[512] = "", first[300] = "";
+	ssize_t n = read(err_fd, msg, sizeof(msg) - 1);
+	msg[n > 0 ? n : 0] = '\0';
+	sb_rt_first_error(msg, first, sizeof(first));
+	if (WIFSIGNALED(st))
+		return sb_error_set(err, EIO, "%s killed by signal %d (%s) before reporting its sandbox%s%s", b->bin,
+				    WTERMSIG(st), strsignal(WTERMSIG(st)), first[0] ? ": " : "", first);
+	return sb_error_set(err, EIO, "bwrap exited %d before reporting its sandbox: %s", WEXITSTATUS(st),
+			    first[0] ? first : "no message");
+}
+
 static int wait_exec(struct sb_box *b, int err_fd, int64_t deadline_ns, struct sb_error *err)
 {
 	char agent[4200], exe[64];
@@ -188,6 +213,8 @@ static int start_sandbox(struct sb_box *b, int64_t deadline_ns, struct sb_error 
 	if (rc == 0) {
 		fcntl(err_p[0], F_SETFL, O_NONBLOCK);
 		rc = read_child_pid(info_p[0], deadline_ns, &b->child, err);
+		if (rc == -EIO)
+			rc = why_bwrap_ended(b, err_p[0], deadline_ns, err);
 	}
 	if (rc == 0) {
 		b->child_start = sb_rt_proc_start(b->child);

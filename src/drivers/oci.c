@@ -406,6 +406,11 @@ int sb_oci_box_exec(struct sb_box *b, const struct sb_exec_req *req, struct sb_p
 	if (rc == 0)
 		rc = sb_rt_exec(sb_argv_get(&a), req, NULL, res, err);
 	sb_argv_free(&a);
+	/* The runtimes turn a command killed by signal N into exit status 128+N: the runtime itself
+	 * dying of a signal is a crash of the runtime, which must not pass for the command's status. */
+	if (rc == 0 && res->term_signal && !res->timed_out && !res->interrupted)
+		return sb_error_set(err, EIO, "%s exec died of signal %d (%s): the runtime crashed", b->bin,
+				    res->term_signal, strsignal(res->term_signal));
 	return rc;
 }
 

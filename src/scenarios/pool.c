@@ -55,6 +55,13 @@ static int check_response(struct sb_scn_ctx *ctx, unsigned slot, const char *cmd
 		if (r->stderr_data)
 			snprintf(first, sizeof(first), ": %s", r->stderr_data);
 		first[strcspn(first, "\n")] = '\0';
+		/* Name the cause: an errno when the agent could not start it (e.g. out of pids). */
+		if (r->status == SB_AGENT_SPAWN_FAILED)
+			return sb_error_set(ctx->err, EIO, "slot %u: '%s' could not start inside the sandbox: %s", slot,
+					    cmd, strerror(r->code));
+		if (r->status == SB_AGENT_SIGNALED)
+			return sb_error_set(ctx->err, EIO, "slot %u: '%s' killed by signal %d (%s)%s", slot, cmd,
+					    r->code, strsignal(r->code), first);
 		return sb_error_set(ctx->err, EIO, "slot %u: '%s' failed (status %u, code %d)%s", slot, cmd,
 				    r->status, r->code, first);
 	}
