@@ -222,6 +222,14 @@ static void test_escape_host(void **state)
 	free(out);
 	assert_int_equal(nt_run(b, &out, NULL, "/escape", "net", NULL), 0);
 	free(out);
+	/* The classic escapes (docs/escape.md): every one blocked. */
+	int src = nt_run(b, &out, NULL, "/escape", "suite", pid, NULL);
+	if (src != 0)
+		fprintf(stderr, "%s", out);
+	assert_int_equal(src, 0);
+	assert_true(strncmp(out, "allowed ", 8) != 0 && strstr(out, "\nallowed ") == NULL);
+	assert_non_null(strstr(out, "blocked open_by_handle_at"));
+	free(out);
 	/* Writes land in the box's own layer, never in the shared rootfs. */
 	assert_int_equal(nt_run(b, NULL, NULL, "touch", "/bin/planted", NULL), 0);
 	char p2[256];
@@ -594,6 +602,77 @@ static void test_warm_residue(void **state)
 	sb_native_shutdown();
 }
 
+/* Symlink races in copy in/out: while a script in the box keeps swapping /root/race between a file
+ * and a symlink to the host's /etc/shadow, and /root/d between a directory and a symlink to /etc,
+ * copies out never bring the host's file and copies in never land in the host's /etc. */
+static void test_copy_symlink_race(void **state)
+{
+	NEED_NATIVE();
+#ifndef SBN_HAVE_AGENT_CLIENT
+	skip();
+#else
+	char ag_path[256];
+	snprintf(ag_path, sizeof(ag_path), "%s/sandbench-agent", rootfs);
+	if (access(ag_path, X_OK) != 0) {
+		fprintf(stderr, "SKIP: sandbench-agent not built (SBN_AGENT unset)\n");
+		skip();
+	}
+	struct sb_params p;
+	struct sb_box *b = mkbox("race", NULL, &p);
+	struct sb_agent_conn conn;
+	struct sb_error e = {0};
+	assert_int_equal(drv->box_agent_open(b, &conn, sb_deadline_after(5), &e), 0);
+	struct sb_agent *ag;
+	assert_int_equal(sb_agent_open(conn.to_agent, conn.from_agent, &ag, &e), 0);
+	const char *flip = "mkdir -p /root/dd; i=0; while [ $i -lt 3000 ]; do "
+			   "echo box > /root/f; mv -f /root/f /root/race; ln -sfn /etc/shadow /root/race; "
+			   "rm -rf /root/d; mkdir /root/d; rm -rf /root/d; ln -sfn /etc /root/d; i=$((i+1)); done";
+	uint32_t id = sb_agent_next_id(ag);
+	assert_int_equal(sb_agent_send_sh(ag, id, flip, NULL, sb_deadline_after(5), &e), 0);
+	char host_in[256], back[256], marker[128];
+	snprintf(host_in, sizeof(host_in), "%s/race-in.txt", tmpdir);
+	assert_int_equal(sb_write_file_atomic(host_in, "in\n", 3, &e), 0);
+	snprintf(marker, sizeof(marker), "/etc/sbn-race-%d", (int)getpid());
+	/* Until the script has made /root/race at least once. */
+	snprintf(back, sizeof(back), "%s/race-first", tmpdir);
+	int64_t until = sb_deadline_after(10);
+	while (drv->box_copy_out(b, "/root/race", back, sb_deadline_after(5), &e) != 0 && !sb_deadline_passed(until))
+		usleep(10000);
+	unlink(back);
+	int outs = 0, ins = 0;
+	for (int i = 0; i < 300; i++) {
+		snprintf(back, sizeof(back), "%s/race-out-%d", tmpdir, i);
+		if (drv->box_copy_out(b, "/root/race", back, sb_deadline_after(5), &e) == 0) {
+			struct stat st;
+			assert_int_equal(lstat(back, &st), 0);
+			if (S_ISREG(st.st_mode)) {
+				char line[64] = "";
+				sb_read_line(back, line, sizeof(line));
+				assert_string_equal(line, "box"); /* never the host's /etc/shadow */
+			}
+			outs++;
+			unlink(back);
+		} else if (i == 299) {
+			fprintf(stderr, "race: last copy out: %s\n", e.msg);
+		}
+		char dst[64];
+		snprintf(dst, sizeof(dst), "/root/d/sbn-race-%d", (int)getpid());
+		if (drv->box_copy_in(b, host_in, dst, sb_deadline_after(5), &e) == 0)
+			ins++;
+		assert_int_equal(access(marker, F_OK), -1); /* never in the host's /etc */
+	}
+	fprintf(stderr, "race: %d copies out, %d copies in succeeded while the box swapped symlinks\n", outs, ins);
+	assert_true(outs > 0);
+	struct sb_agent_response resp;
+	memset(&resp, 0, sizeof(resp));
+	assert_int_equal(sb_agent_recv_id(ag, id, &resp, sb_deadline_after(60), &e), 0);
+	sb_agent_response_clear(&resp);
+	sb_agent_free(ag);
+	sb_agent_conn_close(&conn);
+	nt_rmbox(b, &p);
+#endif
+}
+
 static void test_agent(void **state)
 {
 	NEED_NATIVE();
@@ -889,7 +968,7 @@ int main(void)
 		cmocka_unit_test(test_probe),       cmocka_unit_test(test_exec_basic),
 		cmocka_unit_test(test_escape_syscalls), cmocka_unit_test(test_escape_host),
 		cmocka_unit_test(test_tmpfs_mode),  cmocka_unit_test(test_pids_limit),
-		cmocka_unit_test(test_mem_limit),   cmocka_unit_test(test_copy_clone),
+		cmocka_unit_test(test_mem_limit),   cmocka_unit_test(test_copy_clone), cmocka_unit_test(test_copy_symlink_race),
 		cmocka_unit_test(test_stats_pids),  cmocka_unit_test(test_stop),
 		cmocka_unit_test(test_veth),        cmocka_unit_test(test_warm),
 		cmocka_unit_test(test_warm_reset),  cmocka_unit_test(test_warm_residue),
