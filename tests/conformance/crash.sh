@@ -2,7 +2,8 @@
 # Crash safety of one driver (crash.sh DRIVER): sandbench is killed mid-run while a box is being
 # created, while a command runs in it, and during a burst (the shell pool's 8 agent slots at once).
 # After SIGKILL `sandbench doctor --drivers D` must list what was left and `doctor --clean` remove it:
-# no process, mount, cgroup, netns, veth, container or state file of the run may remain. SIGTERM
+# no process, mount, cgroup, netns, veth, container, image beyond the cached template (it exists
+# before the test starts) or state file of the run may remain. SIGTERM
 # and SIGINT must leave nothing without doctor. A few seconds per driver; exit 77 when the driver
 # cannot run here.
 . "$SRCDIR/tests/integration/lib.sh"
@@ -31,9 +32,15 @@ snapshot() {
 		ip netns list 2>/dev/null | awk '$1 ~ /^sb/ {print "netns " $1}'
 		case $drv in
 		crun | runc) $drv list -q 2>/dev/null | sed "s/^/$drv-container /" ;;
-		podman | podman-runc) podman ps -a --filter "label=sandbench.driver=$drv" --format 'container {{.Names}}' ;;
-		docker) $docker_cli ps -a --filter "label=sandbench.driver=$drv" --format 'container {{.Names}}' ;;
-		containerd) ctr -n sandbench containers ls -q 2>/dev/null | sed 's/^/container /' ;;
+		podman | podman-runc)
+			podman ps -a --filter "label=sandbench.driver=$drv" --format 'container {{.Names}}'
+			podman images --format 'image {{.Repository}}:{{.Tag}}' 2>/dev/null | grep sandbench ;;
+		docker)
+			$docker_cli ps -a --filter "label=sandbench.driver=$drv" --format 'container {{.Names}}'
+			$docker_cli images --format 'image {{.Repository}}:{{.Tag}}' 2>/dev/null | grep sandbench ;;
+		containerd)
+			ctr -n sandbench containers ls -q 2>/dev/null | sed 's/^/container /'
+			ctr -n sandbench images ls -q 2>/dev/null | sed 's/^/image /' ;;
 		esac
 		for p in $(pgrep -f 'SANDBENCH_BOX|lxc-execute -n sb-|firejail .*sb-|sandbench-agent' 2>/dev/null); do
 			[ "$p" = $$ ] && continue
