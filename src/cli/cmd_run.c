@@ -183,6 +183,11 @@ int sb_cmd_run(int argc, char **argv)
 		rc = 1;
 		goto done;
 	}
+	/* Only now, when reports will follow: a failure above leaves nothing behind. */
+	if (!out_is_file && sb_mkdir_p(out, 0755) < 0) {
+		rc = sb_cli_fail("run: cannot create output directory %s: %s", out, strerror(errno));
+		goto done;
+	}
 	struct sb_session *session = sb_session_new();
 	if (!session || sb_session_add_sink(session, sb_sink_json_new(out, out_is_file ? SB_JSON_FILE
 											: SB_JSON_RUN_DIR)) < 0) {
