@@ -16,6 +16,9 @@ params=()
 # so a SIGKILL leaves something for doctor to find.
 [ "$drv" = native ] && params=(--param cgroups=1 --param net=veth)
 [ "$drv" = cmd ] && params=(--param "config=$SRCDIR/docs/examples/cmd-bwrap.conf")
+. "$SRCDIR/tests/conformance/hostfix.sh"
+trap 'restore_hosts; rm -rf "$TMP"' EXIT
+hostfix_prepare "$drv" "${params[@]}"
 err=$($sb exec --driver "$drv" "${params[@]}" -- true 2>&1 >/dev/null) ||
 	skip "$drv: ${err#sandbench: error: }"
 

@@ -19,13 +19,15 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
 print(s.getsockname()[1], flush=True)
 time.sleep(600)' > "$TMP/port" &
 listener=$!
-trap 'kill $listener 2>/dev/null; rm -rf "$TMP"' EXIT
+. "$SRCDIR/tests/conformance/hostfix.sh"
+trap 'kill $listener 2>/dev/null; restore_hosts; rm -rf "$TMP"' EXIT
 for i in $(seq 50); do [ -s "$TMP/port" ] && break; sleep 0.1; done
 port=$(cat "$TMP/port")
 
 drivers=(${ESCAPE_DRIVERS:-native bwrap crun runc lxc firejail})
 ran=()
 for d in "${drivers[@]}"; do
+	hostfix_prepare "$d"
 	out=$(timeout 120 $sb exec --driver "$d" -- /sbx-escape suite "$listener" "$port" 2> "$TMP/$d.err"); rc=$?
 	if grep -q "is not usable here\|unknown driver" "$TMP/$d.err"; then
 		echo "SKIP $d: $(cat "$TMP/$d.err")"
