@@ -47,15 +47,36 @@ snapshot() {
 		esac
 		for p in $(pgrep -f 'SANDBENCH_BOX|lxc-execute -n sb-|firejail .*sb-|sandbench-agent' 2>/dev/null); do
 			[ "$p" = $$ ] && continue
-			c=$(tr '\0' ' ' 2>/dev/null < /proc/$p/cmdline | cut -c1-100)
-			[ -n "$c" ] && echo "process $c"
+			c=$(tr '\0' ' ' 2>/dev/null < /proc/$p/cmdline | cut -c1-200)
+			b=$(tr '\0' '\n' 2>/dev/null < /proc/$p/environ | grep '^SANDBENCH_BOX=')
+			[ -n "$c" ] && echo "process $c $b"
 		done
+		for v in $veths; do ip link show "$v" >/dev/null 2>&1 && echo "veth $v of sb-$rid-"; done
 	} | sort
 }
-settle() { # until nothing new is left (up to $1 s, default 5); prints what is
+# Other runs (other tests, other people) share this host: only what carries the id of our run
+# counts. Box names are sb-<first 8 characters of the run id>-<n>.
+rid=none veths=
+ours() { grep -F -- "-$rid-" | grep -v '^$' || true; }
+descendants() { local c; for c in $(cat /proc/$1/task/*/children 2>/dev/null); do echo "$c"; descendants "$c"; done; }
+# Learn the run id of sandbench $1 from its descendants' command lines and environments, or from a
+# marker naming it as owner; the veths its native boxes made, from those markers.
+learn_run() {
+	local p f id=
+	for p in $(descendants "$1"); do
+		id=$(cat /proc/$p/cmdline /proc/$p/environ 2>/dev/null | tr '\0' '\n' | grep -o 'sb-[0-9a-f]\{8\}-[0-9]' | head -1)
+		[ -n "$id" ] && break
+	done
+	for f in $(grep -rlE "^owner(_pid)?=$1(:|$)" /run/sandbench 2>/dev/null); do
+		[ -z "$id" ] && id=$(grep -o 'sb-[0-9a-f]\{8\}-[0-9]' "$f" | head -1)
+		veths="$veths $(sed -n 's/^veth=//p' "$f")"
+	done
+	[ -n "$id" ] && rid=${id:3:8}
+}
+settle() { # until nothing new of our run is left (up to $1 s, default 5); prints what is
 	local left
 	for i in $(seq $((${1:-5} * 10))); do
-		left=$(comm -13 "$TMP/before" <(snapshot))
+		left=$(comm -13 "$TMP/before" <(snapshot) | ours)
 		[ -z "$left" ] && break
 		sleep 0.1
 	done
@@ -66,12 +87,15 @@ start_run() {
 	local delay=$1; shift
 	$sb run "$@" --driver "$drv" "${params[@]}" --warmup 0 --out "$TMP/out" > /dev/null 2> "$TMP/run.err" &
 	pid=$!
-	for i in $(seq 200); do
-		[ -n "$(comm -13 "$TMP/before" <(snapshot))" ] && break
+	rid=none veths=
+	for i in $(seq 400); do
+		learn_run $pid
+		[ "$rid" != none ] && break
 		kill -0 $pid 2>/dev/null || break
-		sleep 0.05
+		sleep 0.025
 	done
 	sleep "$delay"
+	learn_run $pid
 }
 
 snapshot > "$TMP/before"
@@ -85,6 +109,7 @@ for ph in "${phases[@]}"; do
 	# shellcheck disable=SC2086
 	start_run "$delay" $args
 	kill -0 $pid 2>/dev/null || { fail "SIGKILL during $what: the run ended first: $(head -c 300 "$TMP/run.err")"; continue; }
+	[ "$rid" != none ] || { fail "SIGKILL during $what: no box of the run found"; kill -KILL $pid; continue; }
 	kill -KILL $pid; wait $pid 2>/dev/null
 	# What dies with its parent (bwrap's --die-with-parent, pdeath signals) may take a moment.
 	left=$(settle 1)
@@ -102,6 +127,7 @@ for sig in TERM INT; do
 	INT) want=130; args="latency-shell-pool --runs 1000 --param levels=8" ;; esac
 	# shellcheck disable=SC2086
 	start_run 0.5 $args
+	[ "$rid" != none ] || fail "SIG$sig: no box of the run found"
 	kill -$sig $pid; wait $pid; rc=$?
 	left=$(settle)
 	[ $rc -eq $want ] && [ -z "$left" ] && ok "SIG$sig: exit $rc, nothing left" ||

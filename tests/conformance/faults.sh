@@ -51,11 +51,14 @@ for drv in runc bwrap; do
 	# runc: a command in a running box; bwrap: a box per iteration (its start is what hangs).
 	case $drv in runc) scn=latency-exec-output; hang_says=runc-hang ;; bwrap) scn=latency-spawn; hang_says=bwrap ;; esac
 	real=$(command -v "$drv")
-	# runc: only `exec` misbehaves (the box is up, a command hangs); bwrap: the sandbox start.
-	case $drv in runc) when='*" exec "*' ;; bwrap) when='*' ;; esac
-	printf '#!/bin/sh\ncase " $* " in %s) exec sleep %s ;; esac\nexec %s "$@"\n' "$when" "$mark" "$real" > "$TMP/$drv-hang"
-	printf '#!/bin/sh\ncase " $* " in %s) kill -SEGV $$ ;; esac\nexec %s "$@"\n' "$when" "$real" > "$TMP/$drv-crash"
-	chmod +x "$TMP/$drv-hang" "$TMP/$drv-crash"
+	# runc: only `exec` misbehaves (the box is up, a command hangs); bwrap: a box's start (the one
+	# call with --info-fd; the driver's probe runs this build too and must see it work).
+	case $drv in runc) when='*" exec "*' ;; bwrap) when='*" --info-fd "*' ;; esac
+	for f in hang crash; do
+		case $f in hang) act="exec sleep $mark" ;; crash) act='kill -SEGV $$' ;; esac
+		printf '#!/bin/sh\ncase " $* " in %s) %s ;; esac\nexec %s "$@"\n' "$when" "$act" "$real" > "$TMP/$drv-$f"
+		chmod +x "$TMP/$drv-$f"
+	done
 	$sb run $scn --driver "$drv" --param "bin=$TMP/$drv-hang" --runs 2 --warmup 0 --timeout 2 \
 		--out "$TMP/$drv-hang.json" > /dev/null 2>&1
 	expect_fault "$drv hangs" "$hang_says" "$TMP/$drv-hang.json" $?
