@@ -35,6 +35,11 @@ expect_fault() {
 	elif [[ ${e#error 2 } != *"$want"*"|"*"$want"* ]]; then fail "$label: samples lack '$want': $e"
 	else ok "$label: ${e#error 2 }" | cut -c1-200; fi
 }
+# LABEL DRIVER: doctor finds nothing of this driver left behind.
+no_leftovers() {
+	$sb doctor --drivers "$2" 2>/dev/null | grep -q '^  0 found' && ok "$1: doctor finds nothing left" ||
+		fail "$1: doctor finds leftovers: $($sb doctor --drivers "$2" 2>&1 | head -5)"
+}
 mark=$((RANDOM + 10000)) # a number only our wrappers' sleeps carry
 no_leaks() { # LABEL: no wrapper sleep and no state of this test's runs left
 	local label=$1 i
@@ -66,6 +71,7 @@ for drv in runc bwrap; do
 	$sb run $scn --driver "$drv" --param "bin=$TMP/$drv-crash" --runs 2 --warmup 0 --timeout 10 \
 		--out "$TMP/$drv-crash.json" > /dev/null 2>&1
 	expect_fault "$drv crashes" "signal 11" "$TMP/$drv-crash.json" $?
+	no_leftovers "$drv hangs and crashes" "$drv"
 	ran=$((ran + 1))
 done
 
@@ -91,6 +97,7 @@ for drv in native runc; do
 	e=$(errors "$TMP/agent-$drv.json")
 	[ -n "$agent" ] && [ $rc -eq 1 ] && [[ $e == "error 2 "*"agent"* ]] && ok "$drv: agent killed mid-request: $e" ||
 		fail "$drv: agent killed mid-request (pid ${agent:-none found}): exit $rc, $e"
+	no_leftovers "$drv agent killed" "$drv"
 	ran=$((ran + 1))
 done
 
@@ -104,6 +111,7 @@ if usable cmd --param "config=$conf"; then
 		--runs 2 --warmup 0 --out "$TMP/full.json" > /dev/null 2>&1
 	expect_fault "full disk" "No space left on device" "$TMP/full.json" $?
 	[ -z "$(ls -A "$small")" ] && ok "full disk: the partial file was removed" || fail "full disk left: $(ls "$small")"
+	no_leftovers "full disk" cmd
 	umount "$small" && small=
 	ran=$((ran + 1))
 else
@@ -123,6 +131,7 @@ if [ -d "$pids_root" ] && usable native; then
 	for i in $(seq 30); do [ "$(cat "$pcg/pids.current")" -eq 0 ] && break; sleep 0.1; done
 	[ "$(cat "$pcg/pids.current")" -eq 0 ] && ok "out of pids: no process left" || fail "out of pids: $(cat "$pcg/pids.current") processes left"
 	rmdir "$pcg" && pcg=
+	no_leftovers "out of pids" native
 	ran=$((ran + 1))
 else
 	echo "SKIP part: no pids cgroup or native not usable"
