@@ -48,9 +48,9 @@ extern const struct sb_driver sb_driver_nspawn;
 #define NSPAWN_CG_PREFIX "sandbench-"
 
 static const struct sb_param_def nspawn_params[] = {
-	{"net", "none", "none: --private-network (loopback only); host: the host's network"},
-	{"bin", NULL, "the systemd-nspawn binary: a path or a name in PATH (default: systemd-nspawn)"},
-	{NULL, NULL, NULL},
+	{"net", "none", "none: --private-network (loopback only); host: the host's network", "none|host"},
+	{"bin", NULL, "the systemd-nspawn binary: a path or a name in PATH (default: systemd-nspawn)", NULL},
+	{NULL, NULL, NULL, NULL},
 };
 
 static const char *const nspawn_env[] = {SB_RT_BOX_PATH, "HOME=/root", "TERM=dumb", NULL};

@@ -34,16 +34,16 @@ extern const struct sb_driver sb_driver_qemu;
 #define KVM_TRIAL_S 3.0
 
 static const struct sb_param_def qemu_params[] = {
-	{"accel", "auto", "auto (KVM when a test guest boots under it, else TCG), kvm or tcg"},
-	{"kernel", "minimal", "guest kernel: minimal or debian (sandbench image build --kernel K), or a vmlinux path"},
-	{"initrd", NULL, "an initramfs (uncompressed cpio) instead of the one built from the standard rootfs"},
-	{"mem", "128M", "guest memory"},
-	{"bin", NULL, "the QEMU binary: a path or a name in PATH (default: qemu-system-x86_64), e.g. another build"},
-	{"ports", "8", "agent ports for connections (shell pool slots), 0 to 30"},
-	{"disk", "0", "size of an ext4 scratch disk (virtio-blk, raw file) mounted on /scratch; 0 = none"},
-	{"net", "none", "none, or user: QEMU user-mode network (restricted; forwards on 127.0.0.1 only)"},
-	{"fwd", "", "with net=user: HOSTPORT:GUESTPORT,... forwarded from 127.0.0.1 into the guest"},
-	{NULL, NULL, NULL},
+	{"accel", "auto", "auto (KVM when a test guest boots under it, else TCG), kvm or tcg", "auto|kvm|tcg"},
+	{"kernel", "minimal", "guest kernel: minimal or debian (sandbench image build --kernel K), or a vmlinux path", NULL},
+	{"initrd", NULL, "an initramfs (uncompressed cpio) instead of the one built from the standard rootfs", NULL},
+	{"mem", "128M", "guest memory", "size"},
+	{"bin", NULL, "the QEMU binary: a path or a name in PATH (default: qemu-system-x86_64), e.g. another build", NULL},
+	{"ports", "8", "agent ports for connections (shell pool slots), 0 to 30", "uint"},
+	{"disk", "0", "size of an ext4 scratch disk (virtio-blk, raw file) mounted on /scratch; 0 = none", "size"},
+	{"net", "none", "none, or user: QEMU user-mode network (restricted; forwards on 127.0.0.1 only)", "none|user"},
+	{"fwd", "", "with net=user: HOSTPORT:GUESTPORT,... forwarded from 127.0.0.1 into the guest", NULL},
+	{NULL, NULL, NULL, NULL},
 };
 
 struct sb_box {

@@ -48,11 +48,11 @@ extern const struct sb_driver sb_driver_runsc;
 
 static const struct sb_param_def runsc_params[] = {
 	{"net", "none", "none: loopback only; hostinet: a veth in a network namespace of its own, the "
-			"kernel's stack (--network=host); netstack: the same veth, gVisor's own stack"},
+			"kernel's stack (--network=host); netstack: the same veth, gVisor's own stack", "none|hostinet|netstack"},
 	{"platform", NULL, "how the Sentry traps system calls: ptrace, kvm, ... (default: the build's; "
-			   "`sandbench drivers` lists them)"},
-	{"bin", NULL, "the runsc binary: a path or a name in PATH (default: runsc), e.g. another build"},
-	{NULL, NULL, NULL},
+			   "`sandbench drivers` lists them)", NULL},
+	{"bin", NULL, "the runsc binary: a path or a name in PATH (default: runsc), e.g. another build", NULL},
+	{NULL, NULL, NULL, NULL},
 };
 
 static const char *const runsc_global[] = {"--root=" RUNSC_ROOT, NULL};

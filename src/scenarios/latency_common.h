@@ -17,7 +17,7 @@ int sb_lat_ready_deadline(struct sb_scn_ctx *ctx, int64_t from_ns, int64_t *out)
 /* The parameter definition every scenario using sb_lat_ready_deadline declares. */
 #define SB_LAT_READY_PARAM                                                                           \
 	{"ready_timeout", "10", "seconds the first command may keep failing (retried every ms) before the " \
-				"sandbox counts as failed"}
+				"sandbox counts as failed", "number"}
 
 /* Destroy every box in boxes[0..n) that is set, ignoring errors (cleanup of a failed iteration). */
 void sb_lat_destroy_all(struct sb_scn_ctx *ctx, struct sb_box **boxes, unsigned n);

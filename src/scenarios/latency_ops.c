@@ -101,8 +101,8 @@ static void destroy_quietly(struct sb_scn_ctx *ctx, struct sb_box *box)
 /* ---- latency-first-byte ---- */
 
 static const struct sb_param_def first_byte_params[] = {
-	{"sleep", "0.05", "seconds the command sleeps between its first byte and the rest"},
-	{NULL, NULL, NULL},
+	{"sleep", "0.05", "seconds the command sleeps between its first byte and the rest", "number"},
+	{NULL, NULL, NULL, NULL},
 };
 
 static int first_byte_setup(struct sb_scn_ctx *ctx)
@@ -160,8 +160,8 @@ const struct sb_scenario sb_scn_latency_first_byte = {
 /* ---- latency-clone, latency-clone-batch-10 ---- */
 
 static const struct sb_param_def clone_batch_params[] = {
-	{"n", "10", "clones made one after another from the same source per iteration"},
-	{NULL, NULL, NULL},
+	{"n", "10", "clones made one after another from the same source per iteration", "size"},
+	{NULL, NULL, NULL, NULL},
 };
 
 static int clone_setup(struct sb_scn_ctx *ctx)
@@ -378,7 +378,7 @@ static int destroy_run_once(struct sb_scn_ctx *ctx)
 
 static const struct sb_param_def ready_params[] = {
 	SB_LAT_READY_PARAM,
-	{NULL, NULL, NULL},
+	{NULL, NULL, NULL, NULL},
 };
 
 static const struct sb_metric_def stop_metrics[] = {
@@ -420,8 +420,8 @@ const struct sb_scenario sb_scn_latency_destroy = {
 /* ---- latency-inspect-list ---- */
 
 static const struct sb_param_def inspect_params[] = {
-	{"boxes", "20", "sandboxes present while the runtime lists and inspects"},
-	{NULL, NULL, NULL},
+	{"boxes", "20", "sandboxes present while the runtime lists and inspects", "size"},
+	{NULL, NULL, NULL, NULL},
 };
 
 static void count_line(void *arg, const char *line)
@@ -550,8 +550,8 @@ const struct sb_scenario sb_scn_latency_inspect_list = {
 
 static const struct sb_param_def shutdown_params[] = {
 	SB_LAT_READY_PARAM,
-	{"boxes", "3", "running sandboxes stopped at once"},
-	{NULL, NULL, NULL},
+	{"boxes", "3", "running sandboxes stopped at once", "size"},
+	{NULL, NULL, NULL, NULL},
 };
 
 struct stopper {

@@ -103,22 +103,22 @@ static const struct sb_metric_def start_metrics[] = {
 
 static const struct sb_param_def start_params[] = {
 	SB_LAT_READY_PARAM,
-	{NULL, NULL, NULL},
+	{NULL, NULL, NULL, NULL},
 };
 
 static const struct sb_param_def jailed_params[] = {
 	SB_LAT_READY_PARAM,
-	{"mem_limit", "256M", "memory limit of the jailed sandbox"},
-	{"pids_limit", "64", "maximum number of processes in it"},
-	{"cpu_limit", "0.5", "CPU quota in CPUs"},
-	{NULL, NULL, NULL},
+	{"mem_limit", "256M", "memory limit of the jailed sandbox", "size"},
+	{"pids_limit", "64", "maximum number of processes in it", "size"},
+	{"cpu_limit", "0.5", "CPU quota in CPUs", "number"},
+	{NULL, NULL, NULL, NULL},
 };
 
 static const struct sb_param_def big_params[] = {
 	SB_LAT_READY_PARAM,
-	{"files", "10000", "files in the big image's /data (sandbench image build --big --files)"},
-	{"size", "200M", "bytes in them all (--size)"},
-	{NULL, NULL, NULL},
+	{"files", "10000", "files in the big image's /data (sandbench image build --big --files)", "size"},
+	{"size", "200M", "bytes in them all (--size)", "size"},
+	{NULL, NULL, NULL, NULL},
 };
 
 /* Remove the cold iteration's template and private rootfs (untimed; also after a failure). */

@@ -30,12 +30,12 @@ struct tti_state {
 };
 
 static const struct sb_param_def tti_params[] = {
-	{"mode", "burst", "sequential (one after another) | staggered (one every `stagger` s) | burst (all at once)"},
-	{"n", "10", "sandboxes per iteration (the full profile uses 100)"},
-	{"stagger", "0.2", "seconds between two requests in mode=staggered"},
-	{"workers", "0", "mode=burst: threads serving the requests (0: one per box, all at once); TTI still counts from the burst"},
+	{"mode", "burst", "sequential (one after another) | staggered (one every `stagger` s) | burst (all at once)", "sequential|staggered|burst"},
+	{"n", "10", "sandboxes per iteration (the full profile uses 100)", "size"},
+	{"stagger", "0.2", "seconds between two requests in mode=staggered", "number"},
+	{"workers", "0", "mode=burst: threads serving the requests (0: one per box, all at once); TTI still counts from the burst", "size"},
 	SB_LAT_READY_PARAM,
-	{NULL, NULL, NULL},
+	{NULL, NULL, NULL, NULL},
 };
 
 static const struct sb_metric_def tti_metrics[] = {
