@@ -29,7 +29,7 @@ snapshot() {
 		find /run/sandbench -mindepth 2 -maxdepth 2 ! -path '/run/sandbench/hostfix/*' \
 			! -path '/run/sandbench/probe/*' 2>/dev/null | sed 's/^/state /'
 		awk '$5 ~ "/run/sandbench/" || $5 ~ "sandbench" {print "mount " $5}' /proc/self/mountinfo
-		find /sys/fs/cgroup -mindepth 1 -maxdepth 6 -type d \( -name 'sandbench-*' -o -name 'lxc.payload.sb-*' \
+		find /sys/fs/cgroup -mindepth 1 -maxdepth 4 -type d \( -name 'sandbench-*' -o -name 'lxc.payload.sb-*' \
 			-o -name 'lxc.monitor.sb-*' -o -name 'sb-*' \) 2>/dev/null | sed 's/^/cgroup /'
 		ip -o link 2>/dev/null | awk -F': ' '$2 ~ /^sbn[0-9]/ {print "veth " $2}'
 		ip netns list 2>/dev/null | awk '$1 ~ /^sb/ {print "netns " $1}'
@@ -55,23 +55,22 @@ snapshot() {
 	} | sort
 }
 # Other runs (other tests, other people) share this host: only what carries the id of our run
-# counts. Box names are sb-<first 8 characters of the run id>-<n>.
-rid=none veths=
-ours() { grep -F -- "-$rid-" | grep -v '^$' || true; }
+# counts. Each run is named (SANDBENCH_RUN_ID); box names are sb-<its first 8 characters>-<n>.
+rid=none veths= ids=
+ours() {
+	local pats=(-e "-$rid-") i
+	for i in $ids; do pats+=(-e "$i"); done
+	grep -F "${pats[@]}" | grep -v '^$' || true
+}
 descendants() { local c; for c in $(cat /proc/$1/task/*/children 2>/dev/null); do echo "$c"; descendants "$c"; done; }
-# Learn the run id of sandbench $1 from its descendants' command lines and environments, or from a
-# marker naming it as owner; the veths its native boxes made, from those markers.
-learn_run() {
-	local p f id=
-	for p in $(descendants "$1"); do
-		id=$(cat /proc/$p/cmdline /proc/$p/environ 2>/dev/null | tr '\0' '\n' | grep -o 'sb-[0-9a-f]\{8\}-[0-9]' | head -1)
-		[ -n "$id" ] && break
-	done
+# What only the markers of sandbench $1 name (native boxes are known by an id of their own, and
+# their veths by a slot): learned while it runs, so that what outlives the markers still counts.
+learn_markers() {
+	local f
 	for f in $(grep -rlE "^owner(_pid)?=$1(:|$)" /run/sandbench 2>/dev/null); do
-		[ -z "$id" ] && id=$(grep -o 'sb-[0-9a-f]\{8\}-[0-9]' "$f" | head -1)
 		veths="$veths $(sed -n 's/^veth=//p' "$f")"
+		[ "${f#/run/sandbench/native/}" != "$f" ] && ids="$ids ${f##*/}"
 	done
-	[ -n "$id" ] && rid=${id:3:8}
 }
 settle() { # until nothing new of our run is left (up to $1 s, default 5); prints what is
 	local left
@@ -85,31 +84,35 @@ settle() { # until nothing new of our run is left (up to $1 s, default 5); print
 # Start `sandbench run ARGS` in the background, wait until its box shows on the host, wait $1 s more.
 start_run() {
 	local delay=$1; shift
-	$sb run "$@" --driver "$drv" "${params[@]}" --warmup 0 --out "$TMP/out" > /dev/null 2> "$TMP/run.err" &
+	local id
+	id=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+	rid=${id:0:8} veths= ids=
+	SANDBENCH_RUN_ID=$id $sb run "$@" --driver "$drv" "${params[@]}" --warmup 0 --out "$TMP/out" \
+		> /dev/null 2> "$TMP/run.err" &
 	pid=$!
-	rid=none veths=
-	for i in $(seq 400); do
-		learn_run $pid
-		[ "$rid" != none ] && break
-		kill -0 $pid 2>/dev/null || break
-		sleep 0.025
+	seen=
+	local until=$((SECONDS + 20))
+	while [ $SECONDS -lt $until ] && kill -0 $pid 2>/dev/null; do
+		learn_markers $pid
+		[ -n "$(snapshot | ours)" ] && { seen=1; break; }
+		sleep 0.02
 	done
 	sleep "$delay"
-	learn_run $pid
+	learn_markers $pid
 }
 
 snapshot > "$TMP/before"
 phases=(
 	"create|0|latency-spawn --runs 100000"
 	"exec|0.5|latency-spawn --runs 1 --param work=30"
-	"burst|0.5|latency-shell-pool --runs 1000 --param levels=8"
+	"burst|0.5|latency-shell-pool --runs 100000 --param levels=8"
 )
 for ph in "${phases[@]}"; do
 	IFS='|' read -r what delay args <<<"$ph"
 	# shellcheck disable=SC2086
 	start_run "$delay" $args
 	kill -0 $pid 2>/dev/null || { fail "SIGKILL during $what: the run ended first: $(head -c 300 "$TMP/run.err")"; continue; }
-	[ "$rid" != none ] || { fail "SIGKILL during $what: no box of the run found"; kill -KILL $pid; continue; }
+	[ -n "$seen" ] || { fail "SIGKILL during $what: no box of the run seen"; kill -KILL $pid; continue; }
 	kill -KILL $pid; wait $pid 2>/dev/null
 	# What dies with its parent (bwrap's --die-with-parent, pdeath signals) may take a moment.
 	left=$(settle 1)
@@ -124,10 +127,10 @@ for ph in "${phases[@]}"; do
 done
 for sig in TERM INT; do
 	case $sig in TERM) want=143; args="latency-spawn --runs 1 --param work=30" ;;
-	INT) want=130; args="latency-shell-pool --runs 1000 --param levels=8" ;; esac
+	INT) want=130; args="latency-shell-pool --runs 100000 --param levels=8" ;; esac
 	# shellcheck disable=SC2086
 	start_run 0.5 $args
-	[ "$rid" != none ] || fail "SIG$sig: no box of the run found"
+	[ -n "$seen" ] || fail "SIG$sig: no box of the run seen"
 	kill -$sig $pid; wait $pid; rc=$?
 	left=$(settle)
 	[ $rc -eq $want ] && [ -z "$left" ] && ok "SIG$sig: exit $rc, nothing left" ||
