@@ -2,10 +2,10 @@
 # Crash safety of one driver (crash.sh DRIVER): sandbench is killed mid-run while a box is being
 # created, while a command runs in it, and during a burst (the shell pool's 8 agent slots at once).
 # After SIGKILL `sandbench doctor --drivers D` must list what was left and `doctor --clean` remove it:
-# no process, mount, cgroup, netns, veth, container, image beyond the cached template (it exists
-# before the test starts) or state file of the run may remain. SIGTERM
-# and SIGINT must leave nothing without doctor. A few seconds per driver; exit 77 when the driver
-# cannot run here.
+# no process, mount, cgroup, veth (native's), container or state file of the run may remain.
+# SIGTERM and SIGINT must leave nothing without doctor. Exit 77 when the driver cannot run here.
+# Engine images are not checked here: they are named by content, not by run (conformance.sh checks
+# that the rootfs image is imported once and reused).
 . "$SRCDIR/tests/integration/lib.sh"
 drv=${1:?usage: crash.sh DRIVER}
 sb=$SANDBENCH
@@ -23,59 +23,49 @@ err=$($sb exec --driver "$drv" "${params[@]}" -- true 2>&1 >/dev/null) ||
 	skip "$drv: ${err#sandbench: error: }"
 
 docker_cli=${SANDBENCH_DOCKER:-$(command -v docker)}
-# Everything a run could leave on the host, one item per line (markers of every driver).
-snapshot() {
-	{
-		find /run/sandbench -mindepth 2 -maxdepth 2 ! -path '/run/sandbench/hostfix/*' \
-			! -path '/run/sandbench/probe/*' 2>/dev/null | sed 's/^/state /'
-		awk '$5 ~ "/run/sandbench/" || $5 ~ "sandbench" {print "mount " $5}' /proc/self/mountinfo
-		find /sys/fs/cgroup -mindepth 1 -maxdepth 4 -type d \( -name 'sandbench-*' -o -name 'lxc.payload.sb-*' \
-			-o -name 'lxc.monitor.sb-*' -o -name 'sb-*' \) 2>/dev/null | sed 's/^/cgroup /'
-		ip -o link 2>/dev/null | awk -F': ' '$2 ~ /^sbn[0-9]/ {print "veth " $2}'
-		ip netns list 2>/dev/null | awk '$1 ~ /^sb/ {print "netns " $1}'
-		case $drv in
-		crun | runc) $drv list -q 2>/dev/null | sed "s/^/$drv-container /" ;;
-		podman | podman-runc)
-			podman ps -a --filter "label=sandbench.driver=$drv" --format 'container {{.Names}}'
-			podman images --format 'image {{.Repository}}:{{.Tag}}' 2>/dev/null | grep sandbench ;;
-		docker)
-			$docker_cli ps -a --filter "label=sandbench.driver=$drv" --format 'container {{.Names}}'
-			$docker_cli images --format 'image {{.Repository}}:{{.Tag}}' 2>/dev/null | grep sandbench ;;
-		containerd)
-			ctr -n sandbench containers ls -q 2>/dev/null | sed 's/^/container /'
-			ctr -n sandbench images ls -q 2>/dev/null | sed 's/^/image /' ;;
-		esac
-		for p in $(pgrep -f 'SANDBENCH_BOX|lxc-execute -n sb-|firejail .*sb-|sandbench-agent' 2>/dev/null); do
-			[ "$p" = $$ ] && continue
-			c=$(tr '\0' ' ' 2>/dev/null < /proc/$p/cmdline | cut -c1-200)
-			b=$(tr '\0' '\n' 2>/dev/null < /proc/$p/environ | grep '^SANDBENCH_BOX=')
-			[ -n "$c" ] && echo "process $c $b"
-		done
-		for v in $veths; do ip link show "$v" >/dev/null 2>&1 && echo "veth $v of sb-$rid-"; done
-	} | sort
-}
 # Other runs (other tests, other people) share this host: only what carries the id of our run
-# counts. Each run is named (SANDBENCH_RUN_ID); box names are sb-<its first 8 characters>-<n>.
+# counts. Each run is named (SANDBENCH_RUN_ID); box names are sb-<its first 8 characters>-<n>;
+# native boxes are also known by the ids their markers give (learn_markers).
 rid=none veths= ids=
 ours() {
 	local pats=(-e "-$rid-") i
 	for i in $ids; do pats+=(-e "$i"); done
 	grep -F "${pats[@]}" | grep -v '^$' || true
 }
+# Everything of our run left on the host, one item per line: state and marker files, mounts,
+# cgroups, veths, containers, processes.
+snapshot() {
+	local names=(-name "*-$rid-*") i
+	for i in $ids; do names+=(-o -name "*$i*"); done
+	{
+		find /run/sandbench -mindepth 2 -maxdepth 2 \( "${names[@]}" \) 2>/dev/null | sed 's/^/state /'
+		awk '$5 ~ "sandbench" || $4 ~ "sandbench" {print "mount " $5}' /proc/self/mountinfo
+		find /sys/fs/cgroup -mindepth 1 -maxdepth 4 -type d \( "${names[@]}" \) 2>/dev/null | sed 's/^/cgroup /'
+		for v in $veths; do ip link show "$v" >/dev/null 2>&1 && echo "veth $v of sb-$rid-"; done
+		case $drv in
+		crun | runc) $drv list -q 2>/dev/null | sed "s/^/$drv-container /" ;;
+		podman | podman-runc) podman ps -a --filter "label=sandbench.driver=$drv" --format 'container {{.Names}}' ;;
+		docker) $docker_cli ps -a --filter "label=sandbench.driver=$drv" --format 'container {{.Names}}' ;;
+		containerd) ctr -n sandbench containers ls -q 2>/dev/null | sed 's/^/container /' ;;
+		esac
+		pgrep -af -- "sb-$rid-" 2>/dev/null | sed 's/^[0-9]* /process /'
+	} | ours | sort
+}
 descendants() { local c; for c in $(cat /proc/$1/task/*/children 2>/dev/null); do echo "$c"; descendants "$c"; done; }
 # What only the markers of sandbench $1 name (native boxes are known by an id of their own, and
 # their veths by a slot): learned while it runs, so that what outlives the markers still counts.
 learn_markers() {
 	local f
-	for f in $(grep -rlE "^owner(_pid)?=$1(:|$)" /run/sandbench 2>/dev/null); do
+	[ "$drv" = native ] || return 0
+	for f in $(grep -lE "^owner=$1$" /run/sandbench/native/* 2>/dev/null); do
 		veths="$veths $(sed -n 's/^veth=//p' "$f")"
-		[ "${f#/run/sandbench/native/}" != "$f" ] && ids="$ids ${f##*/}"
+		ids="$ids ${f##*/}"
 	done
 }
 settle() { # until nothing new of our run is left (up to $1 s, default 5); prints what is
 	local left
 	for i in $(seq $((${1:-5} * 10))); do
-		left=$(comm -13 "$TMP/before" <(snapshot) | ours)
+		left=$(snapshot)
 		[ -z "$left" ] && break
 		sleep 0.1
 	done
@@ -94,14 +84,13 @@ start_run() {
 	local until=$((SECONDS + 20))
 	while [ $SECONDS -lt $until ] && kill -0 $pid 2>/dev/null; do
 		learn_markers $pid
-		[ -n "$(snapshot | ours)" ] && { seen=1; break; }
+		[ -n "$(snapshot)" ] && { seen=1; break; }
 		sleep 0.02
 	done
 	sleep "$delay"
 	learn_markers $pid
 }
 
-snapshot > "$TMP/before"
 phases=(
 	"create|0|latency-spawn --runs 100000"
 	"exec|0.5|latency-spawn --runs 1 --param work=30"
