@@ -24,7 +24,7 @@ trap 'kill $listener 2>/dev/null; restore_hosts; rm -rf "$TMP"' EXIT
 for i in $(seq 50); do [ -s "$TMP/port" ] && break; sleep 0.1; done
 port=$(cat "$TMP/port")
 
-drivers=(${ESCAPE_DRIVERS:-native bwrap crun runc lxc firejail})
+drivers=(${ESCAPE_DRIVERS:-native bwrap crun runc lxc firejail runsc nspawn})
 ran=()
 for d in "${drivers[@]}"; do
 	hostfix_prepare "$d"
