@@ -20,8 +20,8 @@
 #include "scenarios/wl.h"
 
 static const struct sb_param_def copy_params[] = {
-	{"size", "64M", "bytes copied per iteration"},
-	{NULL, NULL, NULL},
+	{"size", "64M", "bytes copied per iteration", "size"},
+	{NULL, NULL, NULL, NULL},
 };
 
 static int size_param(struct sb_scn_ctx *ctx, uint64_t *size)
@@ -303,8 +303,8 @@ static void import_teardown(struct sb_scn_ctx *ctx)
 /* ---- forwarded ports ---- */
 
 static const struct sb_param_def ports_params[] = {
-	{"ports", "16", "ports forwarded to the measured sandbox (1-64)"},
-	{NULL, NULL, NULL},
+	{"ports", "16", "ports forwarded to the measured sandbox (1-64)", "size"},
+	{NULL, NULL, NULL, NULL},
 };
 
 static int ports_run_once(struct sb_scn_ctx *ctx)

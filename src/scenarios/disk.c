@@ -58,10 +58,10 @@ static int sizes(struct sb_scn_ctx *ctx, char *size_s, char *bs_s)
 }
 
 static const struct sb_param_def seq_params[] = {
-	{"size", "64M", "bytes written (or read) per iteration"},
-	{"bs", "1M", "block size (O_DIRECT when aligned and the filesystem allows)"},
-	{"dir", "auto", dir_help},
-	{NULL, NULL, NULL},
+	{"size", "64M", "bytes written (or read) per iteration", "size"},
+	{"bs", "1M", "block size (O_DIRECT when aligned and the filesystem allows)", "size"},
+	{"dir", "auto", dir_help, NULL},
+	{NULL, NULL, NULL, NULL},
 };
 
 static int seq_write_run_once(struct sb_scn_ctx *ctx)
@@ -136,11 +136,11 @@ static void seq_read_teardown(struct sb_scn_ctx *ctx)
 }
 
 static const struct sb_param_def rand_params[] = {
-	{"size", "64M", "file size the offsets fall in"},
-	{"ops", "2000", "4 KiB operations per iteration"},
-	{"fsync", "0", "1: fdatasync after every write (rand-write only)"},
-	{"dir", "auto", dir_help},
-	{NULL, NULL, NULL},
+	{"size", "64M", "file size the offsets fall in", "size"},
+	{"ops", "2000", "4 KiB operations per iteration", "size"},
+	{"fsync", "0", "1: fdatasync after every write (rand-write only)", NULL},
+	{"dir", "auto", dir_help, NULL},
+	{NULL, NULL, NULL, NULL},
 };
 
 static void rand_path(struct sb_scn_ctx *ctx, char *buf, size_t len)
@@ -223,10 +223,10 @@ static void rand_teardown(struct sb_scn_ctx *ctx)
 /* ---- host directories mounted in ---- */
 
 static const struct sb_param_def volume_params[] = {
-	{"size", "64M", "bytes written per iteration"},
-	{"bs", "1M", "block size"},
-	{"host_dir", "/var/tmp", "host directory under which the mounted directory is made"},
-	{NULL, NULL, NULL},
+	{"size", "64M", "bytes written per iteration", "size"},
+	{"bs", "1M", "block size", "size"},
+	{"host_dir", "/var/tmp", "host directory under which the mounted directory is made", NULL},
+	{NULL, NULL, NULL, NULL},
 };
 
 #define VOLUME_BOX_PATH "/sandbench-volume"
@@ -290,8 +290,8 @@ static int volume_run_once(struct sb_scn_ctx *ctx)
 }
 
 static const struct sb_param_def volumes_setup_params[] = {
-	{"volumes", "4", "host directories mounted in the measured sandbox (1-8)"},
-	{NULL, NULL, NULL},
+	{"volumes", "4", "host directories mounted in the measured sandbox (1-8)", "size"},
+	{NULL, NULL, NULL, NULL},
 };
 
 static int volumes_setup_setup(struct sb_scn_ctx *ctx)

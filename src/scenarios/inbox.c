@@ -26,8 +26,8 @@ static int count_arg(struct sb_scn_ctx *ctx, char *buf, size_t len)
 }
 
 static const struct sb_param_def syscall_params[] = {
-	{"count", "200000", "calls per loop (best of three loops)"},
-	{NULL, NULL, NULL},
+	{"count", "200000", "calls per loop (best of three loops)", "size"},
+	{NULL, NULL, NULL, NULL},
 };
 
 /* Inside first, then the same on the host right after, so both see the same host moment. */
@@ -65,8 +65,8 @@ static int syscall_run_once(struct sb_scn_ctx *ctx)
 }
 
 static const struct sb_param_def fork_params[] = {
-	{"count", "500", "fork + exit + wait cycles per iteration"},
-	{NULL, NULL, NULL},
+	{"count", "500", "fork + exit + wait cycles per iteration", "size"},
+	{NULL, NULL, NULL, NULL},
 };
 
 static int fork_run_once(struct sb_scn_ctx *ctx)
@@ -95,9 +95,9 @@ static int fork_run_once(struct sb_scn_ctx *ctx)
 }
 
 static const struct sb_param_def membw_params[] = {
-	{"size", "64M", "buffer size (two of them are touched first)"},
-	{"passes", "3", "passes; the best one counts"},
-	{NULL, NULL, NULL},
+	{"size", "64M", "buffer size (two of them are touched first)", "size"},
+	{"passes", "3", "passes; the best one counts", "size"},
+	{NULL, NULL, NULL, NULL},
 };
 
 static int membw_run_once(struct sb_scn_ctx *ctx)

@@ -231,10 +231,10 @@ static int ingress(struct sb_scn_ctx *ctx, unsigned streams, json_t **sink)
 }
 
 static const struct sb_param_def bulk_params[] = {
-	{"size", "64M", "bytes per transfer"},
-	{"transfer_timeout", "30", "seconds a transfer may take before both ends are stopped"},
-	{"fault", "none", "testing: mute = the receiving end accepts and never reads"},
-	{NULL, NULL, NULL},
+	{"size", "64M", "bytes per transfer", "size"},
+	{"transfer_timeout", "30", "seconds a transfer may take before both ends are stopped", "size"},
+	{"fault", "none", "testing: mute = the receiving end accepts and never reads", "none|mute"},
+	{NULL, NULL, NULL, NULL},
 };
 
 static int ingress_run_once(struct sb_scn_ctx *ctx)
@@ -253,11 +253,11 @@ static int ingress_run_once(struct sb_scn_ctx *ctx)
 }
 
 static const struct sb_param_def parallel_params[] = {
-	{"size", "64M", "bytes per transfer, split over the streams"},
-	{"streams", "4", "connections at once (1-64)"},
-	{"transfer_timeout", "30", "seconds a transfer may take before both ends are stopped"},
-	{"fault", "none", "testing: mute = the receiving end accepts and never reads"},
-	{NULL, NULL, NULL},
+	{"size", "64M", "bytes per transfer, split over the streams", "size"},
+	{"streams", "4", "connections at once (1-64)", "size"},
+	{"transfer_timeout", "30", "seconds a transfer may take before both ends are stopped", "size"},
+	{"fault", "none", "testing: mute = the receiving end accepts and never reads", "none|mute"},
+	{NULL, NULL, NULL, NULL},
 };
 
 static int parallel_run_once(struct sb_scn_ctx *ctx)
@@ -365,9 +365,9 @@ static int egress_run_once(struct sb_scn_ctx *ctx)
 }
 
 static const struct sb_param_def count_params[] = {
-	{"count", "1000", "connections (connect-rate) or round trips (rtt) per iteration"},
-	{"transfer_timeout", "30", "seconds the exchange may take before both ends are stopped"},
-	{NULL, NULL, NULL},
+	{"count", "1000", "connections (connect-rate) or round trips (rtt) per iteration", "size"},
+	{"transfer_timeout", "30", "seconds the exchange may take before both ends are stopped", "size"},
+	{NULL, NULL, NULL, NULL},
 };
 
 /* A box-side server (accept loop or echo) and a host-side client; the client's JSON. */
@@ -459,9 +459,9 @@ static int rtt_run_once(struct sb_scn_ctx *ctx)
 }
 
 static const struct sb_param_def loopback_params[] = {
-	{"size", "64M", "bytes per transfer"},
-	{"transfer_timeout", "30", "seconds a transfer may take before both ends are stopped"},
-	{NULL, NULL, NULL},
+	{"size", "64M", "bytes per transfer", "size"},
+	{"transfer_timeout", "30", "seconds a transfer may take before both ends are stopped", "size"},
+	{NULL, NULL, NULL, NULL},
 };
 
 static int loopback_setup(struct sb_scn_ctx *ctx)

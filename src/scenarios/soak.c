@@ -17,11 +17,11 @@
 #include "scenarios/wl.h"
 
 static const struct sb_param_def soak_params[] = {
-	{"seconds", "30", "how long the sandbox is watched per iteration"},
-	{"interval", "2", "seconds between samples"},
-	{"size", "64M", "soak-load: the file the random reads fall in"},
-	{"dir", "auto", "soak-load: directory inside the sandbox (auto = its root filesystem)"},
-	{NULL, NULL, NULL},
+	{"seconds", "30", "how long the sandbox is watched per iteration", "size"},
+	{"interval", "2", "seconds between samples", "size"},
+	{"size", "64M", "soak-load: the file the random reads fall in", "size"},
+	{"dir", "auto", "soak-load: directory inside the sandbox (auto = its root filesystem)", NULL},
+	{NULL, NULL, NULL, NULL},
 };
 
 static size_t count_fds(pid_t pid)

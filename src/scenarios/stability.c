@@ -102,9 +102,9 @@ static int leak_finalize(struct sb_scn_ctx *ctx, json_t *report)
 /* ---- churn ---- */
 
 static const struct sb_param_def churn_params[] = {
-	{"cycles", "50", "create/start/exec/destroy cycles per iteration"},
-	{"settle", "5", "seconds to wait for teardown to finish before counting leaks"},
-	{NULL, NULL, NULL},
+	{"cycles", "50", "create/start/exec/destroy cycles per iteration", "size"},
+	{"settle", "5", "seconds to wait for teardown to finish before counting leaks", "size"},
+	{NULL, NULL, NULL, NULL},
 };
 
 /* One untimed cycle first: what a driver opens once for good (a cached descriptor, a
@@ -173,8 +173,8 @@ out:
 /* ---- exec loop ---- */
 
 static const struct sb_param_def exec_loop_params[] = {
-	{"count", "500", "sequential execs per iteration"},
-	{NULL, NULL, NULL},
+	{"count", "500", "sequential execs per iteration", "size"},
+	{NULL, NULL, NULL, NULL},
 };
 
 static int one_box_setup(struct sb_scn_ctx *ctx)
@@ -243,8 +243,8 @@ static int exec_loop_run_once(struct sb_scn_ctx *ctx)
 /* ---- exec parallel ---- */
 
 static const struct sb_param_def exec_parallel_params[] = {
-	{"concurrency", "20", "execs started at once in the same sandbox"},
-	{NULL, NULL, NULL},
+	{"concurrency", "20", "execs started at once in the same sandbox", "size"},
+	{NULL, NULL, NULL, NULL},
 };
 
 struct par_exec {
@@ -334,8 +334,8 @@ static int exec_parallel_run_once(struct sb_scn_ctx *ctx)
 /* ---- restart loop ---- */
 
 static const struct sb_param_def cycles20_params[] = {
-	{"cycles", "20", "cycles per iteration"},
-	{NULL, NULL, NULL},
+	{"cycles", "20", "cycles per iteration", "size"},
+	{NULL, NULL, NULL, NULL},
 };
 
 /* Run the agent's fs-info on path in box (made with mkdir_it); 0 when it exited 0. */
@@ -477,10 +477,10 @@ static int snapshot_run_once(struct sb_scn_ctx *ctx)
 /* ---- OOM recovery ---- */
 
 static const struct sb_param_def oom_params[] = {
-	{"limit", "64M", "the sandbox's memory limit"},
-	{"touch", "256M", "memory the agent tries to touch (above the limit)"},
-	{"settle", "5", "seconds to wait for teardown to finish before counting leaks"},
-	{NULL, NULL, NULL},
+	{"limit", "64M", "the sandbox's memory limit", "size"},
+	{"touch", "256M", "memory the agent tries to touch (above the limit)", "size"},
+	{"settle", "5", "seconds to wait for teardown to finish before counting leaks", "size"},
+	{NULL, NULL, NULL, NULL},
 };
 
 /* OOM inside, then: does the same sandbox run a command again (else a new one), how long until
