@@ -365,6 +365,16 @@ static int bwrap_pids(struct sb_box *b, pid_t *pids, size_t cap, size_t *n, stru
 	return 0;
 }
 
+/* The outer bwrap stays in the host's pid namespace, waiting for the sandbox's pid 1. */
+static int bwrap_host_pids(struct sb_box *b, struct sb_host_proc *procs, size_t cap, size_t *n,
+			   struct sb_error *err)
+{
+	if (b->oneshot || b->bwrap_pid <= 0)
+		return sb_error_set(err, ENOTSUP, "bwrap: no long-lived sandbox in oneshot mode");
+	sb_rt_host_proc_add(procs, cap, n, b->bwrap_pid, "bwrap", false, 1);
+	return 0;
+}
+
 /* ---- doctor ---- */
 
 /* The value following `--setenv NAME` in a NUL-separated cmdline. */
@@ -461,5 +471,6 @@ const struct sb_driver sb_driver_bwrap = {
 	.box_stop = bwrap_stop,
 	.box_destroy = bwrap_destroy,
 	.box_pids = bwrap_pids,
+	.box_host_pids = bwrap_host_pids,
 	.leftovers = bwrap_leftovers,
 };
