@@ -87,7 +87,7 @@ static int density_idle_run_once(struct sb_scn_ctx *ctx)
 	sb_scn_tag(ctx, "ksm", ksm ? "on: waited ksm_settle=%s s" : "off%s", ksm ? sb_scn_param(ctx, "ksm_settle") : "");
 
 	drop_caches(ctx, drop, "before");
-	double avail0 = sb_host_mem_available();
+	double avail0 = sb_host_mem_available(), kernel0 = sb_host_kernel_mem();
 	struct sb_box_launch *l = NULL;
 	unsigned n = (unsigned)boxes;
 	rc = start_all(ctx, n, &l);
@@ -95,7 +95,7 @@ static int density_idle_run_once(struct sb_scn_ctx *ctx)
 		rc = sb_scn_sleep(ctx, settle + (ksm ? ksm_settle : 0));
 	if (rc == 0) {
 		drop_caches(ctx, drop, "after");
-		double avail1 = sb_host_mem_available();
+		double avail1 = sb_host_mem_available(), kernel1 = sb_host_kernel_mem();
 		struct sb_fp_mem total = {0};
 		struct sb_footprint fp = {0};
 		for (unsigned i = 0; rc == 0 && i < n; i++) {
@@ -120,6 +120,7 @@ static int density_idle_run_once(struct sb_scn_ctx *ctx)
 			sb_scn_metric(ctx, "density_uss_per_box_mib", total.uss / n / MIB);
 			sb_scn_metric(ctx, "density_rss_per_box_mib", total.rss / n / MIB);
 			sb_scn_metric(ctx, "density_memavail_per_box_mib", avail_box / MIB);
+			sb_scn_metric(ctx, "density_kernel_per_box_mib", (kernel1 - kernel0) / n / MIB);
 			if (pss_box > 0)
 				sb_scn_metric(ctx, "density_memavail_to_pss_ratio", avail_box / pss_box);
 		}
@@ -135,7 +136,8 @@ static const struct sb_metric_def density_idle_metrics[] = {
 	{"density_uss_per_box_mib", "MiB", SB_LOWER_IS_BETTER, "USS of the same processes per sandbox"},
 	{"density_rss_per_box_mib", "MiB", SB_LOWER_IS_BETTER, "RSS of the same processes per sandbox (shared pages counted in every process)"},
 	{"density_memavail_per_box_mib", "MiB", SB_LOWER_IS_BETTER, "drop of the host's MemAvailable per sandbox, caches dropped (gVisor's method)"},
-	{"density_memavail_to_pss_ratio", "ratio", SB_LOWER_IS_BETTER, "MemAvailable method / PSS method: kernel memory and caches the PSS does not see"},
+	{"density_kernel_per_box_mib", "MiB", SB_LOWER_IS_BETTER, "rise of the host's unreclaimable slab, page tables, kernel stacks and shmem per sandbox: what PSS cannot see"},
+	{"density_memavail_to_pss_ratio", "ratio", SB_LOWER_IS_BETTER, "MemAvailable method / PSS method"},
 	{NULL, NULL, SB_LOWER_IS_BETTER, NULL},
 };
 

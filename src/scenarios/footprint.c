@@ -211,6 +211,12 @@ double sb_host_mem_available(void)
 	return v[2];
 }
 
+double sb_host_kernel_mem(void)
+{
+	return (double)(sb_meminfo_bytes("SUnreclaim") + sb_meminfo_bytes("PageTables") +
+			sb_meminfo_bytes("KernelStack") + sb_meminfo_bytes("Shmem"));
+}
+
 int sb_scn_sleep(struct sb_scn_ctx *ctx, double seconds)
 {
 	int64_t end = sb_now_ns() + (int64_t)(seconds * 1e9);

@@ -63,6 +63,9 @@ bool sb_host_ksm_on(void);
 /* MemAvailable in bytes: the median of five reads 20 ms apart (one read moves with whatever else
  * runs on the host at that instant). */
 double sb_host_mem_available(void);
+/* Host memory no process's PSS shows: unreclaimable slab (namespaces, mounts, sockets), page
+ * tables, kernel stacks and shmem (tmpfs files, e.g. writable layers), summed from /proc/meminfo. */
+double sb_host_kernel_mem(void);
 /* Sleep seconds (in slices), stopping early on an interrupt or the deadline; -EINTR / -ETIMEDOUT. */
 int sb_scn_sleep(struct sb_scn_ctx *ctx, double seconds);
 /* A parameter as seconds in [lo, hi]; malformed = error naming it. */
