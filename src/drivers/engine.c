@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -565,6 +566,38 @@ static bool shim_args(pid_t pid, char *addr, size_t alen, char *ns, size_t nlen)
 	return addr[0] != '\0';
 }
 
+/* The process listening on a daemon's socket, remembered while it lives: finding it scans every
+ * process's fds, and a thousand sandboxes ask about the same two daemons. */
+static pid_t daemon_pid(const char *sock)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static struct {
+		char sock[PATH_MAX];
+		pid_t pid;
+		unsigned long long start;
+	} known[4];
+	pthread_mutex_lock(&lock);
+	pid_t pid = 0;
+	size_t slot = 0;
+	for (size_t i = 0; i < 4; i++) {
+		if (strcmp(known[i].sock, sock) == 0) {
+			slot = i;
+			if (sb_rt_proc_alive(known[i].pid, known[i].start))
+				pid = known[i].pid;
+			break;
+		}
+		if (!known[i].sock[0] || !sb_rt_proc_alive(known[i].pid, known[i].start))
+			slot = i;
+	}
+	if (!pid && (pid = sb_proc_unix_listener(sock)) > 0) {
+		snprintf(known[slot].sock, sizeof(known[slot].sock), "%s", sock);
+		known[slot].pid = pid;
+		known[slot].start = sb_rt_proc_start(pid);
+	}
+	pthread_mutex_unlock(&lock);
+	return pid;
+}
+
 void sb_eng_shim_host_pids(pid_t init_pid, struct sb_host_proc *procs, size_t cap, size_t *n)
 {
 	pid_t shim = sb_rt_host_parent(init_pid, "containerd-shim", procs, cap, n);
@@ -586,11 +619,11 @@ void sb_eng_shim_host_pids(pid_t init_pid, struct sb_host_proc *procs, size_t ca
 	}
 	if (d)
 		closedir(d);
-	sb_rt_host_proc_add(procs, cap, n, sb_proc_unix_listener(addr), "containerd", true, same_addr);
+	sb_rt_host_proc_add(procs, cap, n, daemon_pid(addr), "containerd", true, same_addr);
 	if (docker) {
-		pid_t dockerd = sb_proc_unix_listener("/run/docker.sock");
+		pid_t dockerd = daemon_pid("/run/docker.sock");
 		if (!dockerd)
-			dockerd = sb_proc_unix_listener("/var/run/docker.sock");
+			dockerd = daemon_pid("/var/run/docker.sock");
 		sb_rt_host_proc_add(procs, cap, n, dockerd, "dockerd", true, same_ns);
 	}
 }

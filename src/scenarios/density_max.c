@@ -168,10 +168,10 @@ static int max_run_once(struct sb_scn_ctx *ctx)
 			sb_scn_metric(ctx, "memavail_per_box_mib", drop / r.n / MIB);
 			sb_scn_metric(ctx, "start_p95_ms", p95_of(r.start_ms, r.n));
 		}
-		if (baseline > 0) {
+		if (baseline > 0)
 			sb_scn_tag(ctx, "start_p95_baseline_ms", "%.3f", baseline);
+		if (last_p95 > 0)
 			sb_scn_tag(ctx, "start_p95_last_window_ms", "%.3f", last_p95);
-		}
 	}
 	/* Everything it started goes, whatever stopped it. */
 	for (unsigned i = r.n; i-- > 0;) {
