@@ -55,6 +55,7 @@ static const struct sb_param_def density_idle_params[] = {
 	{"settle", "3", "seconds they idle before they are measured"},
 	{"ksm_settle", "30", "further seconds to wait when KSM is on (/sys/kernel/mm/ksm/run = 1), for merging to settle"},
 	{"drop_caches", "1", "1: sync and drop the page cache before and after (root); 0: leave it"},
+	{"avail_window", "1", "seconds over which MemAvailable is read (every 50 ms, the median kept) before and after"},
 	{NULL, NULL, NULL},
 };
 
@@ -78,6 +79,9 @@ static int density_idle_run_once(struct sb_scn_ctx *ctx)
 		rc = sb_scn_param_seconds(ctx, "settle", 0, 3600, &settle);
 	if (rc == 0)
 		rc = sb_scn_param_seconds(ctx, "ksm_settle", 0, 3600, &ksm_settle);
+	double window = 1;
+	if (rc == 0)
+		rc = sb_scn_param_seconds(ctx, "avail_window", 0, 10, &window);
 	if (rc < 0)
 		return rc;
 	if (boxes < 1 || boxes > 10000)
@@ -87,7 +91,7 @@ static int density_idle_run_once(struct sb_scn_ctx *ctx)
 	sb_scn_tag(ctx, "ksm", ksm ? "on: waited ksm_settle=%s s" : "off%s", ksm ? sb_scn_param(ctx, "ksm_settle") : "");
 
 	drop_caches(ctx, drop, "before");
-	double avail0 = sb_host_mem_available(), kernel0 = sb_host_kernel_mem();
+	double avail0 = sb_host_mem_available(window), kernel0 = sb_host_kernel_mem();
 	struct sb_box_launch *l = NULL;
 	unsigned n = (unsigned)boxes;
 	rc = start_all(ctx, n, &l);
@@ -95,7 +99,7 @@ static int density_idle_run_once(struct sb_scn_ctx *ctx)
 		rc = sb_scn_sleep(ctx, settle + (ksm ? ksm_settle : 0));
 	if (rc == 0) {
 		drop_caches(ctx, drop, "after");
-		double avail1 = sb_host_mem_available(), kernel1 = sb_host_kernel_mem();
+		double avail1 = sb_host_mem_available(window), kernel1 = sb_host_kernel_mem();
 		struct sb_fp_mem total = {0};
 		struct sb_footprint fp = {0};
 		for (unsigned i = 0; rc == 0 && i < n; i++) {

@@ -95,7 +95,7 @@ static int max_run_once(struct sb_scn_ctx *ctx)
 	struct max_run r = {0};
 	struct sb_footprint fp = {0};
 	const char *stop = NULL;
-	double avail0 = sb_host_mem_available(), drop = 0, pss_sum = 0, start_wall = 0;
+	double avail0 = sb_host_mem_available(0), drop = 0, pss_sum = 0, start_wall = 0;
 	double baseline = 0, last_p95 = 0;
 	unsigned failures = 0;
 	int64_t t0 = sb_now_ns(), last_batch_ns = 0;
@@ -138,7 +138,7 @@ static int max_run_once(struct sb_scn_ctx *ctx)
 			r.n++;
 		}
 		free(l);
-		drop = avail0 - sb_host_mem_available();
+		drop = avail0 - sb_host_mem_available(0);
 		sb_scn_series(ctx, "mem_available_drop_mib", "MiB", (double)(sb_now_ns() - t0) / 1e9, drop / MIB);
 		if (r.n >= window && baseline == 0)
 			baseline = p95_of(r.start_ms, (unsigned)window);

@@ -199,16 +199,19 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-double sb_host_mem_available(void)
+double sb_host_mem_available(double window_s)
 {
-	double v[5];
-	for (int i = 0; i < 5; i++) {
+	enum { MAX_READS = 201 };
+	double v[MAX_READS];
+	int n = (int)(window_s / 0.05) + 1;
+	n = n < 5 ? 5 : n > MAX_READS ? MAX_READS : n;
+	for (int i = 0; i < n; i++) {
 		if (i)
-			nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+			nanosleep(&(struct timespec){0, (n > 5 ? 50 : 20) * 1000 * 1000}, NULL);
 		v[i] = (double)sb_meminfo_bytes("MemAvailable");
 	}
-	qsort(v, 5, sizeof(double), cmp_double);
-	return v[2];
+	qsort(v, (size_t)n, sizeof(double), cmp_double);
+	return v[n / 2];
 }
 
 double sb_host_kernel_mem(void)

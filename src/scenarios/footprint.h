@@ -60,9 +60,9 @@ void sb_fp_describe(const struct sb_footprint *fp, char *buf, size_t len);
 int sb_host_drop_caches(char *why, size_t len);
 /* KSM merging is on (/sys/kernel/mm/ksm/run is 1). */
 bool sb_host_ksm_on(void);
-/* MemAvailable in bytes: the median of five reads 20 ms apart (one read moves with whatever else
- * runs on the host at that instant). */
-double sb_host_mem_available(void);
+/* MemAvailable in bytes: the median of reads 50 ms apart over window_s seconds (at least five; one
+ * read moves with whatever else runs on the host at that instant). */
+double sb_host_mem_available(double window_s);
 /* Host memory no process's PSS shows: unreclaimable slab (namespaces, mounts, sockets), page
  * tables, kernel stacks and shmem (tmpfs files, e.g. writable layers), summed from /proc/meminfo. */
 double sb_host_kernel_mem(void);
