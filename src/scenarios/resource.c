@@ -61,7 +61,7 @@ static int idle_run_once(struct sb_scn_ctx *ctx)
 		struct sb_box_stats st;
 		struct sb_error serr = {0};
 		if (sb_drv_stats(ctx->drv, box, &st, &serr) == 0 && st.mem_bytes > 0)
-			sb_scn_metric(ctx, "idle_cgroup_mem_mib", (double)st.mem_bytes / MIB);
+			sb_scn_metric(ctx, "idle_stats_mem_mib", (double)st.mem_bytes / MIB);
 		char desc[480];
 		sb_fp_describe(&after, desc, sizeof(desc));
 		sb_scn_tag(ctx, "counted_processes", "%s", desc);
@@ -84,7 +84,7 @@ static const struct sb_metric_def idle_metrics[] = {
 	{"idle_cpu_percent", "%", SB_LOWER_IS_BETTER, "CPU of the counted processes over the settle window, % of one CPU"},
 	{"idle_fds", "fds", SB_LOWER_IS_BETTER, "open file descriptors of the counted processes on the host"},
 	{"idle_processes", "procs", SB_LOWER_IS_BETTER, "processes counted (shared daemons included)"},
-	{"idle_cgroup_mem_mib", "MiB", SB_LOWER_IS_BETTER, "the sandbox's own accounting: cgroup memory usage, page cache included"},
+	{"idle_stats_mem_mib", "MiB", SB_LOWER_IS_BETTER, "the driver's own accounting (its stats op): cgroup memory usage with page cache where it has a cgroup"},
 	{NULL, NULL, SB_LOWER_IS_BETTER, NULL},
 };
 
