@@ -10,6 +10,7 @@
 
 #include "core/cgfs.h"
 #include "core/clock.h"
+#include "core/proc.h"
 #include "core/signals.h"
 
 #define MAX_BOX_PIDS 4096
@@ -79,9 +80,19 @@ int sb_fp_collect(struct sb_scn_ctx *ctx, struct sb_box *box, const pid_t *extra
 	for (size_t i = 0; rc == 0 && i < nh && i < MAX_HELPERS; i++)
 		if (add(fp, helpers[i].pid, helpers[i].role, helpers[i].daemon, helpers[i].shared_by) < 0)
 			return sb_error_set(ctx->err, ENOMEM, "out of memory");
+	/* An exec client and what it started: an agent that joined the sandbox through it (firejail
+	 * --join, nsenter) may be its child rather than one of the sandbox's listed processes. */
+	size_t first = fp->n;
 	for (size_t i = 0; i < nextra; i++)
 		if (add(fp, extra_pids[i], "exec-client", false, 1) < 0)
 			return sb_error_set(ctx->err, ENOMEM, "out of memory");
+	for (size_t i = first; i < fp->n && fp->n < MAX_BOX_PIDS; i++) {
+		pid_t kids[64];
+		size_t nk = sb_proc_children(fp->procs[i].pid, kids, 64);
+		for (size_t k = 0; k < nk; k++)
+			if (add(fp, kids[k], "exec-client", false, 1) < 0)
+				return sb_error_set(ctx->err, ENOMEM, "out of memory");
+	}
 	return 0;
 }
 

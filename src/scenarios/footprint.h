@@ -40,7 +40,8 @@ struct sb_fp_mem {
 
 /* Add box's processes (box_pids) and the runtime's helpers (box_host_pids) to fp; a helper the
  * box also lists counts as the box's. extra_pids (host processes carrying agent connections, or
- * NULL) are added as role "exec-client". A driver without box_host_pids is noted, not an error. */
+ * NULL) are added as role "exec-client", with their descendants not listed already. A driver
+ * without box_host_pids is noted, not an error. */
 int sb_fp_collect(struct sb_scn_ctx *ctx, struct sb_box *box, const pid_t *extra_pids, size_t nextra,
 		  struct sb_footprint *fp);
 void sb_fp_reset(struct sb_footprint *fp);
