@@ -113,4 +113,14 @@ struct sb_box_info {
 	pid_t pid;        /* its init on the host, 0 when the runtime does not say */
 };
 
+/* A host process a runtime keeps alive for a sandbox without it being inside the sandbox (a shim,
+ * conmon, a monitor, a VMM), or a daemon it shares with other sandboxes. */
+struct sb_host_proc {
+	pid_t pid;
+	char role[32];      /* what it is: "conmon", "containerd-shim", "lxc-monitor", "dockerd", ... */
+	bool daemon;        /* serves every sandbox of the runtime, not this one alone */
+	unsigned shared_by; /* how many sandboxes it serves: this one's share is 1/shared_by (1: this
+			     * sandbox's alone); 0: an unknown number (listed, not attributed) */
+};
+
 struct sb_box; /* opaque, owned by the driver */

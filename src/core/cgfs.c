@@ -1,5 +1,6 @@
 #include "core/cgfs.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -214,4 +215,205 @@ uint64_t sb_proc_cpu_ns(pid_t pid, bool with_children)
 	unsigned long long ticks = v[0] + v[1] + (with_children ? v[2] + v[3] : 0);
 	long hz = sysconf(_SC_CLK_TCK);
 	return (uint64_t)ticks * (1000000000ull / (uint64_t)(hz > 0 ? hz : 100));
+}
+
+int sb_proc_mem_detail(pid_t pid, struct sb_proc_memx *out)
+{
+	char p[64], line[256];
+	memset(out, 0, sizeof(*out));
+	snprintf(p, sizeof(p), "/proc/%d/smaps_rollup", (int)pid);
+	FILE *f = fopen(p, "re");
+	if (!f)
+		return -errno;
+	unsigned long long kb;
+	bool any = false;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Rss: %llu kB", &kb) == 1)
+			out->rss += kb * 1024, any = true;
+		else if (sscanf(line, "Pss: %llu kB", &kb) == 1)
+			out->pss += kb * 1024;
+		else if (sscanf(line, "Private_Clean: %llu kB", &kb) == 1 ||
+			 sscanf(line, "Private_Dirty: %llu kB", &kb) == 1 ||
+			 sscanf(line, "Private_Hugetlb: %llu kB", &kb) == 1)
+			out->uss += kb * 1024;
+		else if (sscanf(line, "Swap: %llu kB", &kb) == 1)
+			out->swap += kb * 1024;
+	}
+	fclose(f);
+	/* A kernel thread or a zombie has an empty rollup: nothing of it is resident. */
+	(void)any;
+	return 0;
+}
+
+int sb_proc_fd_count(pid_t pid)
+{
+	char p[64];
+	snprintf(p, sizeof(p), "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(p);
+	if (!d)
+		return -errno;
+	int n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* utime+stime (self) and cutime+cstime (children) of /proc/PID/stat, in clock ticks. */
+static bool stat_ticks(pid_t pid, unsigned long long *self, unsigned long long *children)
+{
+	char p[64], buf[1024];
+	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(p, "re");
+	if (!f)
+		return false;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *s = strrchr(buf, ')');
+	unsigned long long v[4];
+	if (!s || sscanf(s + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+			 &v[3]) != 4)
+		return false;
+	*self = v[0] + v[1];
+	*children = v[2] + v[3];
+	return true;
+}
+
+uint64_t sb_proc_cpu_exact_ns(pid_t pid, bool with_children)
+{
+	unsigned long long self_t, child_t;
+	if (!stat_ticks(pid, &self_t, &child_t))
+		return 0;
+	long hz = sysconf(_SC_CLK_TCK);
+	uint64_t tick = 1000000000ull / (uint64_t)(hz > 0 ? hz : 100);
+	uint64_t sched = 0;
+	char p[64];
+	snprintf(p, sizeof(p), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(p);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char tp[300], buf[128];
+		snprintf(tp, sizeof(tp), "/proc/%d/task/%s/schedstat", (int)pid, de->d_name);
+		int fd = open(tp, O_RDONLY | O_CLOEXEC);
+		ssize_t r = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+		if (fd >= 0)
+			close(fd);
+		if (r > 0) {
+			buf[r] = '\0';
+			sched += strtoull(buf, NULL, 10);
+		}
+	}
+	if (d)
+		closedir(d);
+	uint64_t self = (uint64_t)self_t * tick;
+	return (sched > self ? sched : self) + (with_children ? (uint64_t)child_t * tick : 0);
+}
+
+pid_t sb_proc_ppid(pid_t pid)
+{
+	char p[64], buf[512];
+	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(p, "re");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *s = strrchr(buf, ')');
+	int ppid = 0;
+	if (!s || sscanf(s + 2, "%*c %d", &ppid) != 1)
+		return 0;
+	return (pid_t)ppid;
+}
+
+void sb_proc_comm(pid_t pid, char *buf, size_t len)
+{
+	char p[64];
+	snprintf(p, sizeof(p), "/proc/%d/comm", (int)pid);
+	buf[0] = '\0';
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t r = read(fd, buf, len - 1);
+	close(fd);
+	buf[r > 0 ? r : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+/* The inode of the listening unix socket bound to path, 0 when there is none. */
+static unsigned long unix_listen_inode(const char *path)
+{
+	FILE *f = fopen("/proc/net/unix", "re");
+	if (!f)
+		return 0;
+	char line[PATH_MAX + 128];
+	unsigned long inode = 0;
+	while (!inode && fgets(line, sizeof(line), f)) {
+		unsigned long flags, ino;
+		char sock_path[PATH_MAX];
+		/* Num RefCount Protocol Flags Type St Inode Path; listening sockets carry
+		 * __SO_ACCEPTCON (0x10000) in Flags. */
+		if (sscanf(line, "%*s %*s %*s %lx %*s %*s %lu %4095s", &flags, &ino, sock_path) == 3 &&
+		    (flags & 0x10000) && strcmp(sock_path, path) == 0)
+			inode = ino;
+	}
+	fclose(f);
+	return inode;
+}
+
+pid_t sb_proc_unix_listener(const char *path)
+{
+	unsigned long inode = unix_listen_inode(path);
+	if (!inode)
+		return 0;
+	char want[64];
+	snprintf(want, sizeof(want), "socket:[%lu]", inode);
+	DIR *procs = opendir("/proc");
+	pid_t found = 0;
+	struct dirent *pe;
+	while (!found && procs && (pe = readdir(procs))) {
+		if (pe->d_name[0] < '1' || pe->d_name[0] > '9')
+			continue;
+		char fdp[300];
+		snprintf(fdp, sizeof(fdp), "/proc/%s/fd", pe->d_name);
+		DIR *fds = opendir(fdp);
+		struct dirent *fe;
+		while (!found && fds && (fe = readdir(fds))) {
+			char lp[600], target[64];
+			snprintf(lp, sizeof(lp), "%s/%s", fdp, fe->d_name);
+			ssize_t r = readlink(lp, target, sizeof(target) - 1);
+			if (r > 0) {
+				target[r] = '\0';
+				if (strcmp(target, want) == 0)
+					found = (pid_t)atoi(pe->d_name);
+			}
+		}
+		if (fds)
+			closedir(fds);
+	}
+	if (procs)
+		closedir(procs);
+	return found;
+}
+
+uint64_t sb_meminfo_bytes(const char *key)
+{
+	FILE *f = fopen("/proc/meminfo", "re");
+	if (!f)
+		return 0;
+	char line[256];
+	size_t kl = strlen(key);
+	uint64_t v = 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
+			v = strtoull(line + kl + 1, NULL, 10) * 1024;
+			break;
+		}
+	}
+	fclose(f);
+	return v;
 }

@@ -37,3 +37,27 @@ uint64_t sb_proc_cpu_ns(pid_t pid, bool with_children);
  * children's when asked) to *cpu_ns and its resident set (bytes) to *rss_bytes. -errno when
  * the process is gone. The cheap way to a process's RSS: smaps_rollup walks its page tables. */
 int sb_proc_stat_brief(pid_t pid, bool with_children, uint64_t *cpu_ns, uint64_t *rss_bytes);
+
+/* Memory of one process from /proc/PID/smaps_rollup, in bytes: RSS (every resident page), PSS
+ * (each page divided by the number of processes mapping it), USS (pages no other process maps:
+ * Private_Clean + Private_Dirty + Private_Hugetlb) and swap. */
+struct sb_proc_memx {
+	uint64_t rss, pss, uss, swap;
+};
+/* 0, or -errno when the process is gone or its smaps_rollup is unreadable. */
+int sb_proc_mem_detail(pid_t pid, struct sb_proc_memx *out);
+/* Open file descriptors of pid (entries of /proc/PID/fd), or -errno. */
+int sb_proc_fd_count(pid_t pid);
+/* CPU time of pid in ns at scheduler precision: the run time of its live threads from
+ * /proc/PID/task/TID/schedstat (ns), or utime+stime of /proc/PID/stat when that is larger (threads
+ * that exited) or unreadable; with_children adds what the children it waited for used (cutime +
+ * cstime: clock-tick resolution). 0 when pid is gone. */
+uint64_t sb_proc_cpu_exact_ns(pid_t pid, bool with_children);
+/* Parent of pid (0 when gone) and its comm ("" when gone). */
+pid_t sb_proc_ppid(pid_t pid);
+void sb_proc_comm(pid_t pid, char *buf, size_t len);
+/* The process listening on the unix socket bound to path (its inode in /proc/net/unix, then the
+ * process whose fds hold it), or 0 when none is found. Scans every process's fds: not for hot paths. */
+pid_t sb_proc_unix_listener(const char *path);
+/* A /proc/meminfo field ("MemAvailable", "MemTotal") in bytes; 0 when absent. */
+uint64_t sb_meminfo_bytes(const char *key);

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -86,12 +87,18 @@ static void bwrap_probe(const struct sb_params *params, struct sb_probe *out)
 	out->caps = sb_driver_bwrap.caps;
 }
 
-/* The bwrap options every sandbox of this box gets (without the command). */
+/* The bwrap options every sandbox of this box gets (without the command). --die-with-parent is a
+ * parent-death signal, which follows the thread that spawned bwrap, not the process: a sandbox
+ * started from another thread (a burst's launcher, which exits once its box is up) would be
+ * killed with it. There the agent's stdin, a pipe sandbench holds, is the tie: it ends at
+ * sandbench's death and the sandbox with it. */
 static void common_args(const struct sb_box *b, struct sb_argv *a)
 {
 	sb_argv_add(a, b->bin);
+	if (syscall(SYS_gettid) == getpid() || b->oneshot)
+		sb_argv_add(a, "--die-with-parent");
 	const char *fixed[] = {"--ro-bind", b->rootfs, "/", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-			       "--unshare-all", "--die-with-parent", "--hostname", "sandbench", "--clearenv",
+			       "--unshare-all", "--hostname", "sandbench", "--clearenv",
 			       "--setenv", "PATH", SB_RT_BOX_PATH + strlen("PATH="), "--setenv", "HOME", "/",
 			       "--setenv", "SANDBENCH_BOX", b->name, "--setenv", OWNER_ENV, b->owner,
 			       "--chdir", "/", NULL};
@@ -392,6 +399,16 @@ static int bwrap_pids(struct sb_box *b, pid_t *pids, size_t cap, size_t *n, stru
 	return 0;
 }
 
+/* The outer bwrap stays in the host's pid namespace, waiting for the sandbox's pid 1. */
+static int bwrap_host_pids(struct sb_box *b, struct sb_host_proc *procs, size_t cap, size_t *n,
+			   struct sb_error *err)
+{
+	if (b->oneshot || b->bwrap_pid <= 0)
+		return sb_error_set(err, ENOTSUP, "bwrap: no long-lived sandbox in oneshot mode");
+	sb_rt_host_proc_add(procs, cap, n, b->bwrap_pid, "bwrap", false, 1);
+	return 0;
+}
+
 /* ---- doctor ---- */
 
 /* The value following `--setenv NAME` in a NUL-separated cmdline. */
@@ -488,5 +505,6 @@ const struct sb_driver sb_driver_bwrap = {
 	.box_stop = bwrap_stop,
 	.box_destroy = bwrap_destroy,
 	.box_pids = bwrap_pids,
+	.box_host_pids = bwrap_host_pids,
 	.leftovers = bwrap_leftovers,
 };

@@ -527,6 +527,15 @@ static int ctr_pids(struct sb_box *box, pid_t *pids, size_t cap, size_t *n, stru
 	return rc < 0 ? rc : sb_eng_cgroup_pids(box->pid, box->name, pids, cap, n, err);
 }
 
+static int ctr_host_pids(struct sb_box *box, struct sb_host_proc *procs, size_t cap, size_t *n,
+			 struct sb_error *err)
+{
+	int rc = ctr_pid(box, err);
+	if (rc == 0)
+		sb_eng_shim_host_pids(box->pid, procs, cap, n);
+	return rc;
+}
+
 /* The owner label of container id when it is one of ours, "" when it is ours without an owner,
  * NULL when it is not ours (or gone). */
 static char *container_owner(const char *id)
@@ -701,6 +710,7 @@ const struct sb_driver sb_driver_containerd = {
 	.box_destroy = ctr_destroy,
 	.box_stats = ctr_stats,
 	.box_pids = ctr_pids,
+	.box_host_pids = ctr_host_pids,
 	.leftovers = ctr_leftovers,
 	.host_fix = ctr_host_fix,
 };

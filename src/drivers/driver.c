@@ -303,6 +303,13 @@ int sb_drv_pids(const struct sb_driver *d, struct sb_box *box, pid_t *pids, size
 	return DISPATCH(d, box_pids, err, box, pids, cap, n, err);
 }
 
+int sb_drv_host_pids(const struct sb_driver *d, struct sb_box *box, struct sb_host_proc *procs, size_t cap,
+		     size_t *n, struct sb_error *err)
+{
+	*n = 0;
+	return DISPATCH(d, box_host_pids, err, box, procs, cap, n, err);
+}
+
 void sb_agent_conn_close(struct sb_agent_conn *conn)
 {
 	if (conn->to_agent >= 0)

@@ -132,6 +132,13 @@ struct sb_driver {
 			   struct sb_error *err);
 	/* Host pids of the sandbox's processes; *n set to the count (may exceed cap). */
 	int (*box_pids)(struct sb_box *box, pid_t *pids, size_t cap, size_t *n, struct sb_error *err);
+	/* The runtime's processes on the host that keep this sandbox alive from outside it (shims,
+	 * conmon, monitors, VMMs) and the daemons it shares with other sandboxes, each with its
+	 * role and how many sandboxes share it; never a process box_pids lists. *n is the count (may
+	 * exceed cap); none at all is an answer (crun and runc leave nothing running). NULL: the
+	 * driver does not say (resource scenarios then count the sandbox's own processes only). */
+	int (*box_host_pids)(struct sb_box *box, struct sb_host_proc *procs, size_t cap, size_t *n,
+			     struct sb_error *err);
 	/* doctor: report (and with clean, remove) what crashed runs of this driver left behind, found
 	 * only by the driver's own marker/label, never by a broad name. Returns the count found. */
 	int (*leftovers)(bool clean, sb_line_fn emit, void *arg, struct sb_error *err);
@@ -204,5 +211,7 @@ int sb_drv_pids(const struct sb_driver *d, struct sb_box *box, pid_t *pids, size
 		struct sb_error *err);
 /* d->check_params when the driver has one, else 0. */
 int sb_drv_check_params(const struct sb_driver *d, const struct sb_params *params, struct sb_error *err);
+int sb_drv_host_pids(const struct sb_driver *d, struct sb_box *box, struct sb_host_proc *procs, size_t cap,
+		     size_t *n, struct sb_error *err);
 /* Close an agent connection: close both fds, kill and reap conn->pid's group. */
 void sb_agent_conn_close(struct sb_agent_conn *conn);

@@ -2,11 +2,14 @@
  * engine.h. The docker-compatible engine is in engine_dk.c. */
 #include "drivers/engine.h"
 
+#include "core/cgfs.h"
+
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -528,3 +531,99 @@ int sb_eng_daemon_stop(const char *name, double timeout_s, struct sb_error *err)
 	return 0;
 }
 
+
+/* The value following `flag` in a NUL-separated command line, "" when absent. */
+static void cmdline_arg(const char *buf, size_t len, const char *flag, char *out, size_t olen)
+{
+	out[0] = '\0';
+	for (const char *p = buf; p < buf + len; p += strlen(p) + 1) {
+		const char *next = p + strlen(p) + 1;
+		if (strcmp(p, flag) == 0 && next < buf + len) {
+			snprintf(out, olen, "%s", next);
+			return;
+		}
+	}
+}
+
+/* The -address and -namespace of a containerd shim, false when pid is not one. */
+static bool shim_args(pid_t pid, char *addr, size_t alen, char *ns, size_t nlen)
+{
+	char comm[32];
+	sb_proc_comm(pid, comm, sizeof(comm));
+	if (strncmp(comm, "containerd-shim", 15) != 0)
+		return false;
+	char p[64], buf[4096];
+	snprintf(p, sizeof(p), "/proc/%d/cmdline", (int)pid);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	ssize_t r = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (r <= 0)
+		return false;
+	buf[r] = '\0';
+	cmdline_arg(buf, (size_t)r, "-address", addr, alen);
+	cmdline_arg(buf, (size_t)r, "-namespace", ns, nlen);
+	return addr[0] != '\0';
+}
+
+/* The process listening on a daemon's socket, remembered while it lives: finding it scans every
+ * process's fds, and a thousand sandboxes ask about the same two daemons. */
+static pid_t daemon_pid(const char *sock)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static struct {
+		char sock[PATH_MAX];
+		pid_t pid;
+		unsigned long long start;
+	} known[4];
+	pthread_mutex_lock(&lock);
+	pid_t pid = 0;
+	size_t slot = 0;
+	for (size_t i = 0; i < 4; i++) {
+		if (strcmp(known[i].sock, sock) == 0) {
+			slot = i;
+			if (sb_rt_proc_alive(known[i].pid, known[i].start))
+				pid = known[i].pid;
+			break;
+		}
+		if (!known[i].sock[0] || !sb_rt_proc_alive(known[i].pid, known[i].start))
+			slot = i;
+	}
+	if (!pid && (pid = sb_proc_unix_listener(sock)) > 0) {
+		snprintf(known[slot].sock, sizeof(known[slot].sock), "%s", sock);
+		known[slot].pid = pid;
+		known[slot].start = sb_rt_proc_start(pid);
+	}
+	pthread_mutex_unlock(&lock);
+	return pid;
+}
+
+void sb_eng_shim_host_pids(pid_t init_pid, struct sb_host_proc *procs, size_t cap, size_t *n)
+{
+	pid_t shim = sb_rt_host_parent(init_pid, "containerd-shim", procs, cap, n);
+	char addr[PATH_MAX], ns[128];
+	if (!shim || !shim_args(shim, addr, sizeof(addr), ns, sizeof(ns)))
+		return;
+	bool docker = strcmp(ns, "moby") == 0;
+	unsigned same_addr = 0, same_ns = 0;
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		char a[PATH_MAX], s[128];
+		if (!shim_args((pid_t)atoi(de->d_name), a, sizeof(a), s, sizeof(s)) || strcmp(a, addr) != 0)
+			continue;
+		same_addr++;
+		same_ns += strcmp(s, ns) == 0;
+	}
+	if (d)
+		closedir(d);
+	sb_rt_host_proc_add(procs, cap, n, daemon_pid(addr), "containerd", true, same_addr);
+	if (docker) {
+		pid_t dockerd = daemon_pid("/run/docker.sock");
+		if (!dockerd)
+			dockerd = daemon_pid("/var/run/docker.sock");
+		sb_rt_host_proc_add(procs, cap, n, dockerd, "dockerd", true, same_ns);
+	}
+}

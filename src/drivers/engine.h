@@ -54,6 +54,13 @@ int sb_eng_cgroup_stats(pid_t init_pid, const char *key, struct sb_box_stats *ou
 int sb_eng_cgroup_pids(pid_t init_pid, const char *key, pid_t *pids, size_t cap, size_t *n,
 		       struct sb_error *err);
 
+/* box_host_pids of a containerd-shim driven container (containerd, docker): the shim holding
+ * init_pid (the container's dedicated helper), the containerd it reports to (listening on the
+ * shim's -address), shared by every shim of that address, and for a shim of docker's namespace
+ * (moby) dockerd, shared by the shims of that namespace. Counted from the command lines of the
+ * running shims, so other users' containers share the daemons too. */
+void sb_eng_shim_host_pids(pid_t init_pid, struct sb_host_proc *procs, size_t cap, size_t *n);
+
 /* Run a teardown command (rm -f, task rm, lxc-stop) to completion or deadline_ns, and unlike
  * sb_rt_run not cut short by a pending SIGINT/SIGTERM: an interrupted run must still remove what
  * it made. 0 when it exited 0, else err names the command and its first stderr line. */
@@ -143,6 +150,8 @@ int sb_dk_stop(struct sb_box *box, int64_t deadline_ns, struct sb_error *err);
 int sb_dk_destroy(struct sb_box *box, int64_t deadline_ns, struct sb_error *err);
 int sb_dk_stats(struct sb_box *box, struct sb_box_stats *out, struct sb_error *err);
 int sb_dk_pids(struct sb_box *box, pid_t *pids, size_t cap, size_t *n, struct sb_error *err);
+int sb_dk_host_pids(struct sb_box *box, struct sb_host_proc *procs, size_t cap, size_t *n,
+		    struct sb_error *err);
 /* Containers labelled with this driver whose owner is gone; removed when clean. */
 int sb_dk_leftovers(struct sb_dk *dk, bool clean, sb_line_fn emit, void *arg, struct sb_error *err);
 /* The engine's parameters (net=default|none). */
@@ -155,4 +164,5 @@ extern const struct sb_param_def sb_dk_params[];
 	.box_exec = sb_dk_exec, .box_agent_open = sb_dk_agent_open,                         \
 	.box_copy_in = sb_dk_copy_in, .box_copy_out = sb_dk_copy_out, .box_stop = sb_dk_stop, \
 	.box_destroy = sb_dk_destroy, .box_stats = sb_dk_stats, .box_pids = sb_dk_pids,        \
-	.template_drop = sb_dk_template_drop, .list = sb_dk_list, .box_inspect = sb_dk_inspect
+	.template_drop = sb_dk_template_drop, .list = sb_dk_list, .box_inspect = sb_dk_inspect, \
+	.box_host_pids = sb_dk_host_pids

@@ -520,6 +520,21 @@ int sb_dk_pids(struct sb_box *box, pid_t *pids, size_t cap, size_t *n, struct sb
 	return rc < 0 ? rc : sb_eng_cgroup_pids(box->pid, box->id, pids, cap, n, err);
 }
 
+int sb_dk_host_pids(struct sb_box *box, struct sb_host_proc *procs, size_t cap, size_t *n,
+		    struct sb_error *err)
+{
+	int rc = dk_pid(box, err);
+	if (rc < 0)
+		return rc;
+	/* podman: conmon holds the container (no daemon); docker: a containerd shim, plus dockerd and
+	 * containerd shared with every other container. */
+	if (dk_is_podman(box->dk))
+		sb_rt_host_parent(box->pid, "conmon", procs, cap, n);
+	else
+		sb_eng_shim_host_pids(box->pid, procs, cap, n);
+	return 0;
+}
+
 int sb_dk_leftovers(struct sb_dk *dk, bool clean, sb_line_fn emit, void *arg, struct sb_error *err)
 {
 	if (dk_resolve(dk) < 0)

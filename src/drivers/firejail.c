@@ -250,6 +250,17 @@ static int fj_pids(struct sb_box *box, pid_t *pids, size_t cap, size_t *n, struc
 	return 0;
 }
 
+/* The outer firejail (our child) waits on the host for the sandbox it set up; fj_pids lists its
+ * descendants, never itself. */
+static int fj_host_pids(struct sb_box *box, struct sb_host_proc *procs, size_t cap, size_t *n,
+			struct sb_error *err)
+{
+	if (box->pid <= 0)
+		return sb_error_set(err, ESRCH, "firejail: sandbox %s is not running", box->name);
+	sb_rt_host_proc_add(procs, cap, n, box->pid, "firejail", false, 1);
+	return 0;
+}
+
 static int fj_stats(struct sb_box *box, struct sb_box_stats *out, struct sb_error *err)
 {
 	pid_t pids[512];
@@ -416,6 +427,7 @@ const struct sb_driver sb_driver_firejail = {
 	.box_destroy = fj_destroy,
 	.box_stats = fj_stats,
 	.box_pids = fj_pids,
+	.box_host_pids = fj_host_pids,
 	.leftovers = fj_leftovers,
 	.host_fix = fj_host_fix,
 };

@@ -320,6 +320,16 @@ static int lxc_pids(struct sb_box *box, pid_t *pids, size_t cap, size_t *n, stru
 	return rc < 0 ? rc : sb_eng_cgroup_pids(box->init_pid, box->name, pids, cap, n, err);
 }
 
+/* lxc-execute (our child) stays on the host as the container's monitor, in its own cgroup. */
+static int lxc_host_pids(struct sb_box *box, struct sb_host_proc *procs, size_t cap, size_t *n,
+			 struct sb_error *err)
+{
+	if (box->exec_pid <= 0)
+		return sb_error_set(err, ESRCH, "lxc: container %s is not running", box->name);
+	sb_rt_host_proc_add(procs, cap, n, box->exec_pid, "lxc-monitor", false, 1);
+	return 0;
+}
+
 /* Children first: lxc-attach puts attached processes into a hidden ".lxc" child on cgroup2. */
 static void rmdir_cgroup(const char *path)
 {
@@ -459,5 +469,6 @@ const struct sb_driver sb_driver_lxc = {
 	.box_destroy = lxc_destroy,
 	.box_stats = lxc_stats,
 	.box_pids = lxc_pids,
+	.box_host_pids = lxc_host_pids,
 	.leftovers = lxc_leftovers,
 };

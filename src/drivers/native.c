@@ -534,6 +534,23 @@ static int native_pids(struct sb_box *box, pid_t *pids, size_t cap, size_t *n, s
 	return 0;
 }
 
+/* A cold box's init is our own child: nothing else runs for it. A warm box was lent by the
+ * zygote, which keeps its pool for every box it lends (how many is its own business). */
+static int native_host_pids(struct sb_box *box, struct sb_host_proc *procs, size_t cap, size_t *n,
+			    struct sb_error *err)
+{
+	if (box->our_child || box->zygote <= 0)
+		return 0;
+	if (cap > 0) {
+		procs[0].pid = box->zygote;
+		snprintf(procs[0].role, sizeof(procs[0].role), "zygote");
+		procs[0].daemon = true;
+		procs[0].shared_by = 0;
+	}
+	*n = 1;
+	return 0;
+}
+
 /* doctor: markers under /run/sandbench/native whose owners are all dead. */
 static int native_leftovers(bool clean, sb_line_fn emit, void *arg, struct sb_error *err)
 {
@@ -585,5 +602,6 @@ const struct sb_driver sb_driver_native = {
 	.box_destroy = native_destroy,
 	.box_stats = native_stats,
 	.box_pids = native_pids,
+	.box_host_pids = native_host_pids,
 	.leftovers = native_leftovers,
 };

@@ -382,6 +382,16 @@ static int nspawn_pids(struct sb_box *b, pid_t *pids, size_t cap, size_t *n, str
 	return sb_error_set(err, ENOENT, "nspawn: no process listed in the cgroups of %s", b->name);
 }
 
+/* systemd-nspawn (our child) waits on the host for the container it set up. */
+static int nspawn_host_pids(struct sb_box *b, struct sb_host_proc *procs, size_t cap, size_t *n,
+			    struct sb_error *err)
+{
+	if (b->nspawn_pid <= 0)
+		return sb_error_set(err, ESRCH, "nspawn: container %s is not running", b->name);
+	sb_rt_host_proc_add(procs, cap, n, b->nspawn_pid, "systemd-nspawn", false, 1);
+	return 0;
+}
+
 /* ---- probe ---- */
 
 static void nspawn_probe(const struct sb_params *params, struct sb_probe *out)
@@ -501,6 +511,7 @@ const struct sb_driver sb_driver_nspawn = {
 	.box_destroy = nspawn_destroy,
 	.box_stats = nspawn_stats,
 	.box_pids = nspawn_pids,
+	.box_host_pids = nspawn_host_pids,
 	.leftovers = nspawn_leftovers,
 	.host_fix = nspawn_host_fix,
 };

@@ -634,6 +634,15 @@ int sb_oci_box_inspect(struct sb_box *b, struct sb_box_info *out, int64_t deadli
 	return rc;
 }
 
+int sb_oci_box_host_pids(struct sb_box *b, struct sb_host_proc *procs, size_t cap, size_t *n,
+			 struct sb_error *err)
+{
+	/* After start the runtime has exited and the container's init is re-parented to us (a
+	 * subreaper): nothing on the host holds it. Whatever does (a wrapper given as bin=) is named. */
+	sb_rt_host_parent(b->init_pid, b->rt->name, procs, cap, n);
+	return 0;
+}
+
 /* ---- doctor ---- */
 
 static void emitf(sb_line_fn emit, void *arg, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

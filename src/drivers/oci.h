@@ -83,7 +83,7 @@ extern const struct sb_param_def sb_oci_params[];
 #define SB_OCI_BOX_OPS                                                                                 \
 	.box_start = sb_oci_box_start, .box_exec = sb_oci_box_exec, .box_agent_open = sb_oci_box_agent_open, \
 	.box_stop = sb_oci_box_stop, .box_destroy = sb_oci_box_destroy, .box_stats = sb_oci_box_stats,   \
-	.box_pids = sb_oci_box_pids, .box_inspect = sb_oci_box_inspect
+	.box_pids = sb_oci_box_pids, .box_inspect = sb_oci_box_inspect, .box_host_pids = sb_oci_box_host_pids
 
 /* The vtable ops, parameterised by the runtime. */
 int sb_oci_box_create(const struct sb_oci_runtime *rt, const struct sb_box_spec *spec,
@@ -109,6 +109,8 @@ int sb_oci_box_snapshot(struct sb_box *box, const char *dir, int64_t deadline_ns
 /* A new running box for spec from a snapshot directory (`restore --detach`), in a bundle of its own. */
 int sb_oci_box_restore(const struct sb_oci_runtime *rt, const struct sb_box_spec *spec, const char *dir,
 		       struct sb_box **out, int64_t deadline_ns, struct sb_error *err);
+int sb_oci_box_host_pids(struct sb_box *box, struct sb_host_proc *procs, size_t cap, size_t *n,
+			 struct sb_error *err);
 /* Bundles of rt whose owner is dead, and rt's containers whose bundle under SB_OCI_DIR is gone. */
 int sb_oci_leftovers(const struct sb_oci_runtime *rt, bool clean, sb_line_fn emit, void *arg,
 		     struct sb_error *err);

@@ -596,6 +596,12 @@ static int qemu_pids(struct sb_box *b, pid_t *pids, size_t cap, size_t *n, struc
 	return 0;
 }
 
+/* The QEMU process is the sandbox on the host (box_pids lists it): no helper beside it. */
+static int qemu_host_pids(struct sb_box *b, struct sb_host_proc *procs, size_t cap, size_t *n, struct sb_error *err)
+{
+	return 0;
+}
+
 /* ---- snapshot / restore ---- */
 
 static int qemu_snapshot(struct sb_box *b, const char *dir, int64_t deadline_ns, struct sb_error *err)
@@ -777,5 +783,6 @@ const struct sb_driver sb_driver_qemu = {
 	.box_destroy = qemu_destroy,
 	.box_stats = qemu_stats,
 	.box_pids = qemu_pids,
+	.box_host_pids = qemu_host_pids,
 	.leftovers = qemu_leftovers,
 };

@@ -684,3 +684,29 @@ int sb_rt_wait_launch(pid_t *pid, bool (*ready)(void *arg), void *arg, const cha
 	}
 	return 0;
 }
+
+void sb_rt_host_proc_add(struct sb_host_proc *procs, size_t cap, size_t *n, pid_t pid, const char *role,
+			 bool daemon, unsigned shared_by)
+{
+	if (pid <= 0)
+		return;
+	for (size_t i = 0; i < *n && i < cap; i++)
+		if (procs[i].pid == pid)
+			return;
+	if (*n < cap) {
+		procs[*n].pid = pid;
+		snprintf(procs[*n].role, sizeof(procs[*n].role), "%s", role);
+		procs[*n].daemon = daemon;
+		procs[*n].shared_by = shared_by;
+	}
+	(*n)++;
+}
+
+pid_t sb_rt_host_parent(pid_t init_pid, const char *role, struct sb_host_proc *procs, size_t cap, size_t *n)
+{
+	pid_t parent = init_pid > 0 ? sb_proc_ppid(init_pid) : 0;
+	if (parent <= 1 || parent == getpid())
+		return 0;
+	sb_rt_host_proc_add(procs, cap, n, parent, role, false, 1);
+	return parent;
+}

@@ -110,6 +110,13 @@ int sb_rt_cgroup_stats(const char *dirs, struct sb_box_stats *out);
 int sb_rt_cgroup_pids(const char *dirs, pid_t *pids, size_t cap, size_t *n);
 /* Descendants of pid (not pid itself), found through /proc/PID/task/TID/children. */
 size_t sb_rt_descendants(pid_t pid, pid_t *out, size_t cap);
+/* Add a helper process to a box_host_pids answer (once per pid; counted even past cap). */
+void sb_rt_host_proc_add(struct sb_host_proc *procs, size_t cap, size_t *n, pid_t pid, const char *role,
+			 bool daemon, unsigned shared_by);
+/* The parent of a sandbox's init as its dedicated helper (conmon, a containerd shim, a monitor),
+ * unless that parent is this process or pid 1 (then nothing holds the sandbox but the kernel).
+ * Returns the parent added, or 0. */
+pid_t sb_rt_host_parent(pid_t init_pid, const char *role, struct sb_host_proc *procs, size_t cap, size_t *n);
 /* Mount points strictly below dir, deepest first, newline-separated; lazily unmount them all.
  * Returns how many could not be unmounted. */
 int sb_rt_umount_below(const char *dir);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/proc.h"
 #include "native/native_int.h"
 
 /* Append the children of every thread of pid to pids (counting past cap in *n). */

@@ -6,6 +6,9 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/report.h"
+#include "core/stats.h"
+#include "scenarios/breakpoint.h"
 
 int sb_pool_open(struct sb_scn_ctx *ctx, struct sb_box *box, unsigned n, struct sb_pool *pool)
 {
@@ -112,4 +115,42 @@ int sb_pool_run_ok(struct sb_scn_ctx *ctx, struct sb_pool_slot *slot, const char
 	if (rc < 0)
 		return rc == -EPIPE ? sb_error_set(ctx->err, EPIPE, "the agent slot died running '%s'", argv[0]) : rc;
 	return check_response(ctx, 0, argv[0], resp, NULL);
+}
+
+int sb_pool_breakpoint_finalize(json_t *report, const unsigned *levels, size_t nlevels)
+{
+	double *values[64] = {0};
+	size_t counts[64] = {0};
+	if (nlevels > 64)
+		nlevels = 64;
+	for (size_t i = 0; i < nlevels; i++) {
+		char metric[64];
+		snprintf(metric, sizeof(metric), "shell_pool_run_completion_c%u_ms", levels[i]);
+		sb_report_values(report, metric, &values[i], &counts[i]);
+	}
+	struct sb_breakpoint bp;
+	sb_breakpoint_compute(levels, (const double *const *)values, counts, nlevels, 2.0, &bp);
+	json_t *tags = sb_report_tags(report);
+	char buf[64];
+	if (bp.found) {
+		double v = bp.level;
+		json_t *a = sb_aggregate_new("density_max_concurrency_before_p95_doubles", "slots", true, &v, 1);
+		json_object_set_new(a, "n", json_integer((json_int_t)bp.min_samples));
+		json_object_set_new(a, "confidence", json_string(sb_stats_confidence_label(bp.min_samples)));
+		json_object_set_new(a, "derived", json_true());
+		json_array_append_new(json_object_get(report, "aggregates"), a);
+		snprintf(buf, sizeof(buf), "%.6f", bp.baseline_p95);
+		json_object_set_new(tags, "breakpoint_baseline_p95_ms", json_string(buf));
+		snprintf(buf, sizeof(buf), "%.6f", bp.threshold_p95);
+		json_object_set_new(tags, "breakpoint_threshold_p95_ms", json_string(buf));
+		if (bp.first_crossing) {
+			snprintf(buf, sizeof(buf), "%u", bp.first_crossing);
+			json_object_set_new(tags, "breakpoint_first_crossing_level", json_string(buf));
+		}
+	} else {
+		json_object_set_new(tags, "breakpoint_reason", json_string(bp.reason));
+	}
+	for (size_t i = 0; i < nlevels; i++)
+		free(values[i]);
+	return 0;
 }

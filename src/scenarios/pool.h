@@ -31,3 +31,10 @@ int sb_pool_dispatch(struct sb_scn_ctx *ctx, struct sb_pool *pool, unsigned c,
  * status is an error naming the command and its first stderr line. */
 int sb_pool_run_ok(struct sb_scn_ctx *ctx, struct sb_pool_slot *slot, const char *const *argv,
 		   struct sb_agent_response *resp);
+
+/* The shell-pool density breakpoint of a finished report whose iterations recorded
+ * shell_pool_run_completion_c<L>_ms for each level L: the highest level whose p95 stays within 2x
+ * of level 1's, added as the derived aggregate density_max_concurrency_before_p95_doubles (n and
+ * confidence of the thinnest level), with its baseline, threshold and first crossing as tags, or
+ * the reason it could not be found. */
+int sb_pool_breakpoint_finalize(json_t *report, const unsigned *levels, size_t nlevels);

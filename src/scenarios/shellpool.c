@@ -14,7 +14,6 @@
 #include "scenarios/pool.h"
 
 #define MAX_LEVELS 16
-#define BREAKPOINT_METRIC "density_max_concurrency_before_p95_doubles"
 
 struct pool_state {
 	struct sb_box *box;
@@ -118,45 +117,13 @@ static void pool_teardown(struct sb_scn_ctx *ctx)
 	ctx->state = NULL;
 }
 
-/* Adds the breakpoint as a derived aggregate; its confidence comes from the fewest samples any
- * level has, since the p95 of the thinnest level bounds how much it can be trusted. */
+/* Adds the breakpoint as a derived aggregate (sb_pool_breakpoint_finalize). */
 static int shell_pool_finalize(struct sb_scn_ctx *ctx, json_t *report)
 {
 	struct pool_state st = {0};
 	if (parse_levels(ctx, &st) < 0)
 		return -EINVAL;
-	double *values[MAX_LEVELS] = {0};
-	size_t counts[MAX_LEVELS] = {0};
-	for (size_t i = 0; i < st.nlevels; i++) {
-		char metric[64];
-		snprintf(metric, sizeof(metric), "shell_pool_run_completion_c%u_ms", st.levels[i]);
-		sb_report_values(report, metric, &values[i], &counts[i]);
-	}
-	struct sb_breakpoint bp;
-	sb_breakpoint_compute(st.levels, (const double *const *)values, counts, st.nlevels, 2.0, &bp);
-	json_t *tags = sb_report_tags(report);
-	char buf[64];
-	if (bp.found) {
-		double v = bp.level;
-		json_t *a = sb_aggregate_new(BREAKPOINT_METRIC, "slots", true, &v, 1);
-		json_object_set_new(a, "n", json_integer((json_int_t)bp.min_samples));
-		json_object_set_new(a, "confidence", json_string(sb_stats_confidence_label(bp.min_samples)));
-		json_object_set_new(a, "derived", json_true());
-		json_array_append_new(json_object_get(report, "aggregates"), a);
-		snprintf(buf, sizeof(buf), "%.6f", bp.baseline_p95);
-		json_object_set_new(tags, "breakpoint_baseline_p95_ms", json_string(buf));
-		snprintf(buf, sizeof(buf), "%.6f", bp.threshold_p95);
-		json_object_set_new(tags, "breakpoint_threshold_p95_ms", json_string(buf));
-		if (bp.first_crossing) {
-			snprintf(buf, sizeof(buf), "%u", bp.first_crossing);
-			json_object_set_new(tags, "breakpoint_first_crossing_level", json_string(buf));
-		}
-	} else {
-		json_object_set_new(tags, "breakpoint_reason", json_string(bp.reason));
-	}
-	for (size_t i = 0; i < st.nlevels; i++)
-		free(values[i]);
-	return 0;
+	return sb_pool_breakpoint_finalize(report, st.levels, st.nlevels);
 }
 
 /* throughput-exec-rate: commands per second through one slot (strictly sequential), and through N

@@ -5,6 +5,7 @@
 #  - the CLI: exec passes stdout, exit status and stdin through; the sandbox sees the standard
 #    rootfs, not the host's tree;
 #  - scenarios give status-ok reports that validate, also through the agent;
+#  - a memory limit holds (resource-mem-pressure), when the driver has the memlimit capability;
 #  - another build of the runtime runs through bin=PATH (runtime=PATH under podman);
 #  - engines import the rootfs image once and reuse it;
 #  - nothing stays behind (containers, state dirs, cgroups, mounts, sandbox processes);
@@ -187,6 +188,22 @@ PY
 }
 run_ok latency --param size=1M latency-spawn latency-exec-output throughput-stdout
 has_cap agent && run_ok agent latency-shell-pool throughput-exec-rate
+
+# A memory limit holds: touching more than it inside is killed or refused, the sandbox lives on
+# (small sizes: a 64M limit, 32M under it, 128M over it).
+if has_cap memlimit; then
+	$sb run resource-mem-pressure --driver "$drv" "${params[@]}" --runs 1 --param limit=64M --param under=32M \
+		--param over=128M --out "$TMP/mem.json" > "$TMP/mem.out" 2>&1
+	/usr/bin/python3 - "$TMP/mem.json" <<'PY' && ok "memory limit holds (64M: 32M touched, 128M refused)" ||
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["status"] == "ok", r.get("reason")
+a = {x["metric"]: x["p50"] for x in r["aggregates"]}
+assert a["mem_under_limit_ok"] == 1 and a["mem_limit_held"] == 1 and a["mem_usable_after"] == 1, a
+assert a["mem_over_exit_status"] != 0, a
+PY
+		fail "memory limit: $(tail -c 400 "$TMP/mem.out") $(head -c 600 "$TMP/mem.json" 2>/dev/null)"
+fi
 
 # Another build of the runtime, side by side through paired: bin=PATH for the OCI runtimes and
 # bwrap, runtime=PATH for the OCI runtime under podman (a wrapper that leaves a trace).

@@ -202,6 +202,22 @@ int main(int argc, char **argv)
 		if (npids > 256)
 			npids = 256;
 	}
+	/* The runtime's helpers: alive, outside the sandbox's own list, and the dedicated ones (not the
+	 * daemons) gone with it. */
+	struct sb_host_proc helpers[32];
+	size_t nhelpers = 0;
+	if (drv->box_host_pids) {
+		rc = sb_drv_host_pids(drv, box, helpers, 32, &nhelpers, &err);
+		bool fine = rc == 0 && nhelpers <= 32;
+		for (size_t i = 0; fine && i < nhelpers; i++) {
+			fine = pid_alive(helpers[i].pid) && helpers[i].role[0];
+			for (size_t j = 0; fine && j < npids; j++)
+				fine = helpers[i].pid != pids[j];
+		}
+		check(fine, "host pids: the runtime's helpers are alive and not the sandbox's own", err.msg);
+		if (nhelpers > 32)
+			nhelpers = 32;
+	}
 	if (caps_have & SB_CAP_CLONE) {
 		struct sb_box_spec cspec = spec;
 		cspec.name = "sb-conformance-clone";
@@ -254,12 +270,14 @@ int main(int argc, char **argv)
 		gone = true;
 		for (size_t i = 0; i < npids; i++)
 			gone &= !pid_alive(pids[i]);
+		for (size_t i = 0; i < nhelpers; i++)
+			gone &= helpers[i].daemon || !pid_alive(helpers[i].pid);
 		if (gone)
 			break;
 		usleep(20000);
 	}
-	if (npids)
-		check(gone, "destroy: the sandbox's processes are gone", NULL);
+	if (npids || nhelpers)
+		check(gone, "destroy: the sandbox's processes and its dedicated helpers are gone", NULL);
 out:
 	if (box)
 		sb_drv_destroy(drv, box, sb_deadline_after(60), &err);
