@@ -23,6 +23,8 @@ docker_cli=/usr/bin/docker
 [ -x $docker_cli ] || docker_cli=docker
 
 params=() kv=()
+# The qemu driver boots a guest kernel the image cache must hold (built once, shared with rt-qemu-vm).
+[ "$drv" = qemu ] && . "$SRCDIR/tests/conformance/qemu_kernel.sh"
 if [ "$drv" = cmd ]; then
 	conf="$SRCDIR/docs/examples/cmd-bwrap.conf"
 	params=(--param "config=$conf")
@@ -93,6 +95,8 @@ inventory() {
 		nspawn)
 			pgrep -af '[s]ystemd-nspawn .*--machine=sb-' | sed 's/^/process /'
 			ls /run/systemd/nspawn/propagate 2>/dev/null | sed 's/^/nspawn-state /' ;;
+		qemu)
+			pgrep -af '[q]emu-system-x86_64 .*-name sandbench-sb-' | cut -c1-80 | sed 's/^/process /' ;;
 		esac
 		ls -1 "/run/sandbench/$drv" /run/sandbench/oci 2>/dev/null | grep -v ':$' | grep . | grep -v '^probe-' | sed 's/^/state /'
 		find /sys/fs/cgroup -mindepth 1 -maxdepth 6 -type d -name 'sandbench-sb-*' 2>/dev/null | sed 's/^/cgroup /'
@@ -269,10 +273,11 @@ wait $pid 2> /dev/null
 sleep 0.3
 echo "  after SIGKILL: $(new_items | wc -l) item(s) left"
 $sb doctor --drivers "$drv" > "$TMP/doctor.out" 2>&1
-# Boxes of these drivers outlive their owner (a daemon's container, a jail, cgroups): doctor must
-# name them. Those of the others die with it (--die-with-parent, the process group).
+# Boxes of these drivers outlive their owner (a daemon's container, a jail, cgroups, a VMM in its
+# own process group): doctor must name them. Those of the others die with it (--die-with-parent,
+# the process group).
 case $drv in
-lxc | firejail | podman | podman-runc | docker | containerd | runsc | nspawn)
+lxc | firejail | podman | podman-runc | docker | containerd | runsc | nspawn | qemu)
 	grep -q "^  $drv: " "$TMP/doctor.out" && ok "doctor lists the dead run's leftovers" ||
 		fail "doctor found nothing: $(cat "$TMP/doctor.out")" ;;
 esac
