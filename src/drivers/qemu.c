@@ -42,6 +42,7 @@ static const struct sb_param_def qemu_params[] = {
 	{"ports", "8", "most agent ports for connections (shell pool slots), 0 to 30; each is added when first wanted"},
 	{"tb_size", "16", "TCG translation cache in MiB (0 = QEMU's default, 1 GiB reserved, ~18 MiB used by a boot)"},
 	{"hugepages", "off", "on: let QEMU's memory use transparent huge pages (more resident memory per VM)"},
+	{"append", "", "more kernel command line arguments (after the driver's own)"},
 	{"acpi", "auto", "auto (off for the minimal kernel, on for others), on or off: microvm's ACPI tables"},
 	{"disk", "0", "size of an ext4 scratch disk (virtio-blk, raw file) mounted on /scratch; 0 = none"},
 	{"net", "none", "none, or user: QEMU user-mode network (restricted; forwards on 127.0.0.1 only)"},
@@ -196,6 +197,10 @@ static int resolve_conf(const struct sb_box_spec *spec, struct qvm_conf *c, stru
 		 "console=ttyS0 earlycon=uart8250,io,0x3f8 loglevel=4%s reboot=t panic=-1%s tsc=reliable no_timer_check "
 		 "sandbench_ports=1%s%s",
 		 c->acpi ? "" : " acpi=off", tsc, c->net ? " sandbench_net=1" : "", c->disk_bytes ? " sandbench_disk=1" : "");
+	const char *more = sb_params_get_def(p, qemu_params, "append");
+	size_t used = strlen(c->append);
+	if (more[0] && snprintf(c->append + used, sizeof(c->append) - used, " %s", more) >= (int)(sizeof(c->append) - used))
+		return sb_error_set(err, E2BIG, "qemu: append: the kernel command line would be too long");
 	return 0;
 }
 

@@ -392,10 +392,10 @@ int main(int argc, char **argv)
 	sb_params_set(&params, "kernel", kernel);
 	sb_params_set(&params, "accel", accel);
 	sb_params_set(&params, "ports", "2");
-	/* QEMU_PARAMS="k=v k=v": more driver parameters (bench/qemu_boot.sh compares settings). */
+	/* QEMU_PARAMS="k=v;k=v": more driver parameters (bench/qemu_boot.sh compares settings). */
 	struct sb_error perr = {0};
 	char *extra = getenv("QEMU_PARAMS") ? strdup(getenv("QEMU_PARAMS")) : NULL;
-	for (char *save = NULL, *kv = extra ? strtok_r(extra, " ", &save) : NULL; kv; kv = strtok_r(NULL, " ", &save))
+	for (char *save = NULL, *kv = extra ? strtok_r(extra, ";", &save) : NULL; kv; kv = strtok_r(NULL, ";", &save))
 		if (sb_params_add_kv(&params, kv, &perr) < 0) {
 			printf("FAIL: QEMU_PARAMS: %s\n", perr.msg);
 			return 1;
