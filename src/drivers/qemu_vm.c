@@ -308,29 +308,39 @@ int qvm_qmp(struct qvm *vm, const char *cmd, char **ret, int64_t deadline_ns, st
 	if (send(vm->qmp_fd, cmd, len, MSG_NOSIGNAL) != (ssize_t)len ||
 	    send(vm->qmp_fd, "\n", 1, MSG_NOSIGNAL) != 1)
 		return sb_error_set(err, errno ? errno : EIO, "qmp: send: %s", strerror(errno));
-	static char line[1 << 16];
+	/* Per call, not static: boxes of one run may be driven from several threads. */
+	size_t cap = 1 << 16;
+	char *line = malloc(cap);
+	if (!line)
+		return sb_error_set(err, ENOMEM, "out of memory");
+	int rc;
 	for (;;) {
-		int rc = read_line(vm, vm->qmp_fd, line, sizeof(line), deadline_ns, err);
+		rc = read_line(vm, vm->qmp_fd, line, cap, deadline_ns, err);
 		if (rc < 0)
-			return rc;
+			break;
 		json_t *j = json_loads(line, 0, NULL);
-		if (!j)
-			return sb_error_set(err, EPROTO, "qmp: unparsable reply");
+		if (!j) {
+			rc = sb_error_set(err, EPROTO, "qmp: unparsable reply");
+			break;
+		}
 		json_t *r = json_object_get(j, "return"), *e = json_object_get(j, "error");
 		if (e) {
 			const char *desc = json_string_value(json_object_get(e, "desc"));
 			rc = sb_error_set(err, EIO, "qmp: %s", desc ? desc : "error");
 			json_decref(j);
-			return rc;
+			break;
 		}
 		if (r) {
 			if (ret)
 				*ret = json_dumps(r, JSON_COMPACT);
 			json_decref(j);
-			return 0;
+			rc = 0;
+			break;
 		}
 		json_decref(j); /* an event */
 	}
+	free(line);
+	return rc;
 }
 
 /* ---- start ---- */
