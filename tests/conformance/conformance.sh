@@ -96,7 +96,8 @@ inventory() {
 			pgrep -af '[s]ystemd-nspawn .*--machine=sb-' | sed 's/^/process /'
 			ls /run/systemd/nspawn/propagate 2>/dev/null | sed 's/^/nspawn-state /' ;;
 		qemu)
-			pgrep -af '[q]emu-system-x86_64 .*-name sandbench-sb-' | cut -c1-80 | sed 's/^/process /' ;;
+			pgrep -af '[q]emu-system-x86_64 .*-name sandbench-sb-' |
+				sed -E 's/^([0-9]+) .*-name sandbench-(sb-[^ ]*).*/process \1 qemu \2/' ;;
 		esac
 		ls -1 "/run/sandbench/$drv" /run/sandbench/oci 2>/dev/null | grep -v ':$' | grep . | grep -v '^probe-' | sed 's/^/state /'
 		find /sys/fs/cgroup -mindepth 1 -maxdepth 6 -type d -name 'sandbench-sb-*' 2>/dev/null | sed 's/^/cgroup /'
