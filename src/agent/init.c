@@ -6,9 +6,12 @@
  * "sb.*", each waiting for the host to open its end, and starts a fresh one whenever one ends
  * (the host closed that connection). Settings come from the kernel command line, which the
  * kernel hands to init as environment variables:
- *   sandbench_ports=N   how many "sb.*" ports to wait for (required)
+ *   sandbench_ports=N   how many "sb.*" ports to wait for at boot (required); ports the host
+ *                       adds later (a uevent announces each) get a server too
  *   sandbench_net=1     configure eth0 for QEMU's user-mode network (10.0.2.15/24 via 10.0.2.2)
  *   sandbench_disk=1    mount /dev/vda (ext4) on /scratch
+ * A module gets the command line's "module.key=value" entries as its parameters (the kernel
+ * applies those only to built-in code).
  * Anything fatal is printed on the console and the guest is reset, so the VMM exits and the
  * host sees why instead of waiting for a deadline. */
 #include "agent/agent.h"
@@ -24,8 +27,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/netlink.h>
+#include <poll.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -101,18 +107,69 @@ static void console_fds(void)
 		close(fd);
 }
 
+/* The module's name as the kernel knows it: the file's base name without ".ko", '-' as '_'. */
+static void module_name(const char *path, char *out, size_t len)
+{
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	size_t n = strcspn(base, ".");
+	if (n >= len)
+		n = len - 1;
+	for (size_t i = 0; i < n; i++)
+		out[i] = base[i] == '-' ? '_' : base[i];
+	out[n] = '\0';
+}
+
+/* The parameters the kernel command line gives a module ("name.key=value" entries, e.g. the
+ * virtio_mmio.device= lines QEMU appends for each device), as "key=value key=value". The kernel
+ * applies such entries itself only to built-in code; for a module, whoever loads it must pass
+ * them, as modprobe does. Entries are split on spaces outside double quotes, quotes kept. */
+static void module_params(const char *cmdline, const char *name, char *out, size_t len)
+{
+	size_t nl = strlen(name), o = 0;
+	out[0] = '\0';
+	for (const char *p = cmdline; *p;) {
+		while (*p == ' ' || *p == '\n' || *p == '\t')
+			p++;
+		const char *start = p;
+		bool quoted = false;
+		while (*p && (quoted || (*p != ' ' && *p != '\n' && *p != '\t'))) {
+			if (*p == '"')
+				quoted = !quoted;
+			p++;
+		}
+		size_t tl = (size_t)(p - start);
+		if (tl > nl + 1 && strncmp(start, name, nl) == 0 && start[nl] == '.' && o + tl - nl + 1 < len) {
+			if (o)
+				out[o++] = ' ';
+			memcpy(out + o, start + nl + 1, tl - nl - 1);
+			o += tl - nl - 1;
+			out[o] = '\0';
+		}
+	}
+}
+
 static void load_modules(void)
 {
 	FILE *f = fopen(MODULES_LIST, "re");
 	if (!f)
 		return;
+	char cmdline[4096] = "";
+	int cfd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
+	if (cfd >= 0) {
+		ssize_t n = read(cfd, cmdline, sizeof(cmdline) - 1);
+		cmdline[n > 0 ? n : 0] = '\0';
+		close(cfd);
+	}
 	char line[512];
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\r\n")] = '\0';
 		if (!line[0] || line[0] == '#')
 			continue;
+		char name[64], params[2048];
+		module_name(line, name, sizeof(name));
+		module_params(cmdline, name, params, sizeof(params));
 		int fd = open(line, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || (syscall(SYS_finit_module, fd, "", 0) < 0 && errno != EEXIST))
+		if (fd < 0 || (syscall(SYS_finit_module, fd, params, 0) < 0 && errno != EEXIST))
 			say("sandbench-agent init: module %s: %s", line, strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -181,16 +238,26 @@ static void mount_scratch(void)
 		say("sandbench-agent init: mount /dev/vda on /scratch: %s", strerror(errno));
 }
 
-/* The "sb.*" virtio serial ports present now; returns how many were found. */
-static unsigned scan_ports(struct port *ports, unsigned cap)
+/* Descriptors only init uses: closed in every server it forks. */
+static int signal_fd = -1, uevent_fd = -1;
+
+/* Adds to ports[n..cap) the "sb.*" virtio serial ports present now that are not there yet,
+ * each opened; returns the new count. A port whose name or device node has not appeared yet is
+ * left for a later scan. */
+static unsigned scan_ports(struct port *ports, unsigned n, unsigned cap)
 {
 	DIR *d = opendir("/sys/class/virtio-ports");
-	unsigned n = 0;
 	struct dirent *de;
 	while (d && (de = readdir(d)) && n < cap) {
 		if (de->d_name[0] == '.')
 			continue;
-		char path[300], name[64] = "";
+		char path[300], name[64] = "", dev[64];
+		snprintf(dev, sizeof(dev), "/dev/%s", de->d_name);
+		bool known = false;
+		for (unsigned i = 0; i < n && !known; i++)
+			known = strcmp(ports[i].name, dev) == 0;
+		if (known)
+			continue;
 		snprintf(path, sizeof(path), "/sys/class/virtio-ports/%s/name", de->d_name);
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
 		ssize_t r = fd >= 0 ? read(fd, name, sizeof(name) - 1) : -1;
@@ -200,12 +267,45 @@ static unsigned scan_ports(struct port *ports, unsigned cap)
 		name[strcspn(name, "\n")] = '\0';
 		if (strncmp(name, "sb.", 3) != 0)
 			continue;
-		snprintf(ports[n].name, sizeof(ports[n].name), "/dev/%s", de->d_name);
+		int pfd = open(dev, O_RDWR | O_CLOEXEC | O_NOCTTY);
+		if (pfd < 0) {
+			if (errno != ENOENT)
+				say("sandbench-agent init: open %s: %s", dev, strerror(errno));
+			continue;
+		}
+		memset(&ports[n], 0, sizeof(ports[n]));
+		snprintf(ports[n].name, sizeof(ports[n].name), "%s", dev);
+		ports[n].fd = pfd;
 		n++;
 	}
 	if (d)
 		closedir(d);
 	return n;
+}
+
+/* Kernel uevents: the host adds agent ports to a running VM, and each new port announces
+ * itself (its name arrives in a "change" event). -1 when the kernel offers none. */
+static int uevent_socket(void)
+{
+	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_KOBJECT_UEVENT);
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = 1 };
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* Drains the uevent socket: whether a virtio port came or changed. */
+static bool ports_changed(int fd)
+{
+	bool changed = false;
+	char buf[4096];
+	ssize_t n;
+	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0 || (n < 0 && errno == EINTR))
+		if (n > 0 && memmem(buf, (size_t)n, "virtio-ports", 12))
+			changed = true;
+	return changed;
 }
 
 static void start_server(struct port *p)
@@ -216,6 +316,10 @@ static void start_server(struct port *p)
 		return;
 	}
 	if (pid == 0) {
+		if (signal_fd >= 0)
+			close(signal_fd);
+		if (uevent_fd >= 0)
+			close(uevent_fd);
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
@@ -262,23 +366,16 @@ int agent_cmd_init(int argc, char **argv)
 		mount_scratch();
 
 	/* Ports appear when the host's port-add messages are processed, which may be after
-	 * init starts. */
+	 * init starts; later ones when the host adds them to the running VM. */
+	uevent_fd = uevent_socket();
 	struct port ports[MAX_PORTS];
 	memset(ports, 0, sizeof(ports));
 	unsigned n = 0;
 	int64_t until = agent_now(CLOCK_MONOTONIC) + 10000000000LL;
-	while ((n = scan_ports(ports, MAX_PORTS)) < want) {
+	while ((n = scan_ports(ports, n, MAX_PORTS)) < want) {
 		if (agent_now(CLOCK_MONOTONIC) > until)
 			fatal("%u of %u sb.* virtio serial ports appeared", n, want);
 		usleep(500);
-	}
-	/* The device nodes may trail the sysfs entries by a moment. */
-	for (unsigned i = 0; i < n; i++) {
-		while ((ports[i].fd = open(ports[i].name, O_RDWR | O_CLOEXEC | O_NOCTTY)) < 0) {
-			if (errno != ENOENT || agent_now(CLOCK_MONOTONIC) > until)
-				fatal("open %s: %s", ports[i].name, strerror(errno));
-			usleep(500);
-		}
 	}
 
 	sigset_t set;
@@ -288,6 +385,9 @@ int agent_cmd_init(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (signal_fd < 0)
+		fatal("signalfd: %s", strerror(errno));
 	setenv_ns("SANDBENCH_INIT_START_NS", start);
 	setenv_ns("SANDBENCH_INIT_READY_NS", agent_now(CLOCK_BOOTTIME));
 	for (unsigned i = 0; i < n; i++)
@@ -296,11 +396,24 @@ int agent_cmd_init(int argc, char **argv)
 	    (double)start / 1e6);
 
 	for (;;) {
-		siginfo_t si;
-		if (sigwaitinfo(&set, &si) < 0)
+		/* Without uevents, look for new ports once a second instead. */
+		struct pollfd pf[2] = { { signal_fd, POLLIN, 0 }, { uevent_fd, POLLIN, 0 } };
+		int r = poll(pf, uevent_fd >= 0 ? 2 : 1, uevent_fd >= 0 ? -1 : 1000);
+		if (r < 0 && errno != EINTR)
+			fatal("poll: %s", strerror(errno));
+		if ((uevent_fd >= 0 && (pf[1].revents & POLLIN) && ports_changed(uevent_fd)) ||
+		    (uevent_fd < 0 && r == 0)) {
+			unsigned before = n;
+			n = scan_ports(ports, n, MAX_PORTS);
+			for (unsigned i = before; i < n; i++)
+				start_server(&ports[i]);
+		}
+		if (!(pf[0].revents & POLLIN))
 			continue;
-		if (si.si_signo != SIGCHLD)
-			agent_reset_guest();
+		struct signalfd_siginfo si;
+		while (read(signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+			if (si.ssi_signo != SIGCHLD)
+				agent_reset_guest();
 		int st;
 		pid_t pid;
 		/* pid 1 reaps every orphan in the guest, not only its servers. */

@@ -5,10 +5,12 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -27,9 +29,11 @@ int qvm_conf_save(const struct qvm_conf *c, const char *path, struct sb_error *e
 {
 	char text[16384];
 	int n = snprintf(text, sizeof(text),
-			 "bin=%s\naccel=%s\nkernel=%s\nkernel_kind=%s\ninitrd=%s\nappend=%s\nmem_mb=%u\n"
-			 "ports=%u\ndisk_bytes=%llu\ndisk_template=%s\nnet=%d\nfwd=%s\n",
-			 c->bin, c->accel, c->kernel, c->kernel_kind, c->initrd, c->append, c->mem_mb, c->ports,
+			 "bin=%s\naccel=%s\ntb_size_mb=%u\nhugepages=%d\nacpi=%d\nkernel=%s\nkernel_kind=%s\n"
+			 "initrd=%s\nappend=%s\nmem_mb=%u\nports=%u\nports_live=%u\ndisk_bytes=%llu\n"
+			 "disk_template=%s\nnet=%d\nfwd=%s\n",
+			 c->bin, c->accel, c->tb_size_mb, c->hugepages ? 1 : 0, c->acpi ? 1 : 0, c->kernel,
+			 c->kernel_kind, c->initrd, c->append, c->mem_mb, c->ports, c->ports_live,
 			 (unsigned long long)c->disk_bytes, c->disk_template, c->net ? 1 : 0, c->fwd);
 	if (n < 0 || n >= (int)sizeof(text))
 		return sb_error_set(err, ENAMETOOLONG, "VM configuration too long");
@@ -55,12 +59,20 @@ int qvm_conf_load(struct qvm_conf *c, const char *path, struct sb_error *err)
 		c->mem_mb = (unsigned)strtoul(v, NULL, 10);
 	if (sb_rt_kv(text, "ports", v, sizeof(v)))
 		c->ports = (unsigned)strtoul(v, NULL, 10);
+	if (sb_rt_kv(text, "ports_live", v, sizeof(v)))
+		c->ports_live = (unsigned)strtoul(v, NULL, 10);
+	if (sb_rt_kv(text, "tb_size_mb", v, sizeof(v)))
+		c->tb_size_mb = (unsigned)strtoul(v, NULL, 10);
+	if (sb_rt_kv(text, "hugepages", v, sizeof(v)))
+		c->hugepages = strcmp(v, "1") == 0;
+	if (sb_rt_kv(text, "acpi", v, sizeof(v)))
+		c->acpi = strcmp(v, "1") == 0;
 	if (sb_rt_kv(text, "disk_bytes", v, sizeof(v)))
 		c->disk_bytes = strtoull(v, NULL, 10);
 	if (sb_rt_kv(text, "net", v, sizeof(v)))
 		c->net = strcmp(v, "1") == 0;
 	free(text);
-	if (!ok || !c->mem_mb || c->ports > QVM_MAX_PORTS)
+	if (!ok || !c->mem_mb || c->ports > QVM_MAX_PORTS || c->ports_live > c->ports)
 		return sb_error_set(err, EINVAL, "%s is not a complete VM configuration", path);
 	return 0;
 }
@@ -296,52 +308,68 @@ int qvm_qmp(struct qvm *vm, const char *cmd, char **ret, int64_t deadline_ns, st
 	if (send(vm->qmp_fd, cmd, len, MSG_NOSIGNAL) != (ssize_t)len ||
 	    send(vm->qmp_fd, "\n", 1, MSG_NOSIGNAL) != 1)
 		return sb_error_set(err, errno ? errno : EIO, "qmp: send: %s", strerror(errno));
-	static char line[1 << 16];
+	/* Per call, not static: boxes of one run may be driven from several threads. */
+	size_t cap = 1 << 16;
+	char *line = malloc(cap);
+	if (!line)
+		return sb_error_set(err, ENOMEM, "out of memory");
+	int rc;
 	for (;;) {
-		int rc = read_line(vm, vm->qmp_fd, line, sizeof(line), deadline_ns, err);
+		rc = read_line(vm, vm->qmp_fd, line, cap, deadline_ns, err);
 		if (rc < 0)
-			return rc;
+			break;
 		json_t *j = json_loads(line, 0, NULL);
-		if (!j)
-			return sb_error_set(err, EPROTO, "qmp: unparsable reply");
+		if (!j) {
+			rc = sb_error_set(err, EPROTO, "qmp: unparsable reply");
+			break;
+		}
 		json_t *r = json_object_get(j, "return"), *e = json_object_get(j, "error");
 		if (e) {
 			const char *desc = json_string_value(json_object_get(e, "desc"));
 			rc = sb_error_set(err, EIO, "qmp: %s", desc ? desc : "error");
 			json_decref(j);
-			return rc;
+			break;
 		}
 		if (r) {
 			if (ret)
 				*ret = json_dumps(r, JSON_COMPACT);
 			json_decref(j);
-			return 0;
+			rc = 0;
+			break;
 		}
 		json_decref(j); /* an event */
 	}
+	free(line);
+	return rc;
 }
 
 /* ---- start ---- */
 
-static void add_port(struct sb_argv *a, const char *dir, const char *id, const char *name)
+/* Port numbers are fixed (the control port 1, sb.aK K+1) so a restored VM's ports match the
+ * saved ones whatever order they were added in. */
+static void add_port(struct sb_argv *a, const char *dir, const char *id, const char *name, unsigned nr)
 {
 	sb_argv_add(a, "-chardev");
 	sb_argv_addf(a, "socket,id=%s,path=%s/%s.sock,server=on,wait=off", id, dir, id);
 	sb_argv_add(a, "-device");
-	sb_argv_addf(a, "virtserialport,chardev=%s,name=%s", id, name);
+	sb_argv_addf(a, "virtserialport,bus=vser.0,chardev=%s,name=%s,nr=%u,id=p%s", id, name, nr, id);
 }
 
 static void build_argv(const struct qvm *vm, const char *restore_from, struct sb_argv *a)
 {
 	const struct qvm_conf *c = &vm->conf;
 	sb_argv_add(a, c->bin);
-	/* acpi=off: QEMU then lists the virtio-mmio devices on the kernel command line (the
-	 * minimal kernel fails to load microvm's ACPI tables without PCI). */
-	const char *fixed[] = {"-M", "microvm,acpi=off", "-nodefaults", "-no-user-config", "-display", "none",
-			       "-no-reboot", "-smp", "1", NULL};
+	/* Without ACPI QEMU lists the virtio-mmio devices on the kernel command line (the minimal
+	 * kernel has no ACPI); Debian's kernel finds them only in microvm's ACPI tables. */
+	sb_argv_add(a, "-M");
+	sb_argv_add(a, c->acpi ? "microvm,acpi=on" : "microvm,acpi=off");
+	const char *fixed[] = {"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-smp", "1", NULL};
 	sb_argv_add_all(a, fixed);
 	sb_argv_add(a, "-accel");
-	sb_argv_add(a, c->accel);
+	if (strcmp(c->accel, "tcg") == 0 && c->tb_size_mb)
+		sb_argv_addf(a, "tcg,tb-size=%u", c->tb_size_mb);
+	else
+		sb_argv_add(a, c->accel);
 	sb_argv_add(a, "-m");
 	sb_argv_addf(a, "%uM", c->mem_mb);
 	/* Names the process for doctor and ps. */
@@ -357,14 +385,18 @@ static void build_argv(const struct qvm *vm, const char *restore_from, struct sb
 	sb_argv_add_all(a, con);
 	sb_argv_add(a, "-qmp");
 	sb_argv_addf(a, "unix:%s/qmp.sock,server=on,wait=off", vm->dir);
+	/* Room for every agent port, but only the control port (and on a restore the ports the VM
+	 * had) now: the guest gives each port 1024 receive buffers of 4 KiB (virtio-mmio offers
+	 * QEMU's largest queue), so an unused port would cost 4 MiB of resident memory. The rest
+	 * are added when first wanted (qvm_open_port). */
 	sb_argv_add(a, "-device");
-	sb_argv_addf(a, "virtio-serial-device,max_ports=%u", c->ports + 2); /* port 0 is the console's */
-	add_port(a, vm->dir, "ctl", "sb.ctl");
-	for (unsigned i = 1; i <= c->ports; i++) {
+	sb_argv_addf(a, "virtio-serial-device,id=vser,max_ports=%u", c->ports + 2); /* port 0 is the console's */
+	add_port(a, vm->dir, "ctl", "sb.ctl", 1);
+	for (unsigned i = 1; i <= c->ports_live; i++) {
 		char id[16], name[16];
 		snprintf(id, sizeof(id), "a%u", i);
 		snprintf(name, sizeof(name), "sb.a%u", i);
-		add_port(a, vm->dir, id, name);
+		add_port(a, vm->dir, id, name, i + 1);
 	}
 	if (c->disk_bytes) {
 		sb_argv_add(a, "-drive");
@@ -405,6 +437,51 @@ static void build_argv(const struct qvm *vm, const char *restore_from, struct sb
 		sb_argv_add(a, "-incoming");
 		sb_argv_addf(a, "exec:cat %s", q);
 	}
+}
+
+/* fork + exec rather than posix_spawn, so that the child can turn transparent huge pages off
+ * for itself before exec (PR_SET_THP_DISABLE marks the address space and survives exec; a
+ * vfork child shares sandbench's, so posix_spawn cannot). QEMU asks for huge pages on all guest
+ * RAM and its translation cache, and each guest page touched then makes 2 MiB resident: ~12
+ * MiB more for an idle 128 MiB guest here. The child only calls async-signal-safe functions. */
+static int spawn_qemu(const char *const *argv, int out_fd, int err_fd, bool hugepages, pid_t *pid,
+		      struct sb_error *err)
+{
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull < 0)
+		return sb_error_set(err, errno, "/dev/null: %s", strerror(errno));
+	if (out_fd < 0)
+		out_fd = devnull;
+	if (err_fd < 0)
+		err_fd = devnull;
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid_t p = fork();
+	if (p == 0) {
+		struct sigaction dfl;
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		for (int sig = 1; sig < NSIG; sig++)
+			sigaction(sig, &dfl, NULL);
+		setpgid(0, 0);
+		if (!hugepages)
+			prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
+		if (dup2(devnull, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
+			_exit(127);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		execve(argv[0], (char *const *)argv, environ);
+		_exit(127);
+	}
+	int e = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	close(devnull);
+	if (p < 0)
+		return sb_error_set(err, e, "cannot start %s: %s", argv[0], strerror(e));
+	*pid = p;
+	return 0;
 }
 
 /* Connect the control port and wait for the agent's first answer. */
@@ -466,6 +543,7 @@ int qvm_start(struct qvm *vm, const char *name, const char *restore_from, int64_
 {
 	vm->console_fd = vm->qmp_fd = vm->ctl_fd = -1;
 	vm->pid = 0;
+	vm->ports_added = vm->conf.ports_live;
 	snprintf(vm->name, sizeof(vm->name), "%s", name);
 	if (snprintf(vm->dir, sizeof(vm->dir), QVM_STATE_ROOT "/%s", name) >= 90)
 		return sb_error_set(err, ENAMETOOLONG, "qemu: box name '%s' too long for socket paths", name);
@@ -492,7 +570,7 @@ int qvm_start(struct qvm *vm, const char *name, const char *restore_from, int64_
 	rc = sb_argv_ok(&a, err);
 	vm->t_spawn = sb_now_ns();
 	if (rc == 0)
-		rc = sb_rt_spawn(sb_argv_get(&a), NULL, -1, pipefd[1], logfd, -1, &vm->pid, err);
+		rc = spawn_qemu(sb_argv_get(&a), pipefd[1], logfd, vm->conf.hugepages, &vm->pid, err);
 	sb_argv_free(&a);
 	close(pipefd[1]);
 	if (logfd >= 0)
@@ -539,6 +617,42 @@ static int query_ports(struct qvm *vm, json_t **list, int64_t deadline_ns, struc
 	return *list ? 0 : sb_error_set(err, EPROTO, "qmp: bad query-chardev reply");
 }
 
+/* Add port sb.aN (N = ports_added + 1) to the running VM: its socket chardev, then the port.
+ * The guest's init sees the port appear (a uevent) and starts a server on it. */
+static int hot_add_port(struct qvm *vm, int64_t deadline_ns, struct sb_error *err)
+{
+	unsigned k = vm->ports_added + 1;
+	char id[16], name[16], dev[16], path[300];
+	snprintf(id, sizeof(id), "a%u", k);
+	snprintf(name, sizeof(name), "sb.a%u", k);
+	snprintf(dev, sizeof(dev), "pa%u", k);
+	snprintf(path, sizeof(path), "%s/%s.sock", vm->dir, id);
+	json_t *chardev = json_pack("{s:s, s:{s:s, s:{s:s, s:{s:{s:s, s:{s:s}}, s:b, s:b}}}}", "execute", "chardev-add",
+				    "arguments", "id", id, "backend", "type", "socket", "data", "addr", "type", "unix",
+				    "data", "path", path, "server", 1, "wait", 0);
+	json_t *device = json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:i, s:s}}", "execute", "device_add", "arguments",
+				   "driver", "virtserialport", "bus", "vser.0", "chardev", id, "name", name, "nr",
+				   (int)k + 1, "id", dev);
+	char *c1 = chardev ? json_dumps(chardev, JSON_COMPACT) : NULL, *c2 = device ? json_dumps(device, JSON_COMPACT) : NULL;
+	json_decref(chardev);
+	json_decref(device);
+	int rc = c1 && c2 ? 0 : sb_error_set(err, ENOMEM, "out of memory");
+	if (rc == 0 && (rc = qvm_qmp(vm, c1, NULL, deadline_ns, err)) == 0 &&
+	    (rc = qvm_qmp(vm, c2, NULL, deadline_ns, err)) < 0) {
+		/* The port did not come: the chardev goes again, so a later try can reuse its id. */
+		struct sb_error e = {0};
+		char rm[128];
+		snprintf(rm, sizeof(rm), "{\"execute\":\"chardev-remove\",\"arguments\":{\"id\":\"%s\"}}", id);
+		qvm_qmp(vm, rm, NULL, sb_deadline_after(2), &e);
+	}
+	free(c1);
+	free(c2);
+	if (rc < 0)
+		return sb_error_prefix(err, "qemu: adding agent port %u", k);
+	vm->ports_added = k;
+	return 0;
+}
+
 int qvm_open_port(struct qvm *vm, int64_t deadline_ns, struct sb_error *err)
 {
 	if (vm->conf.ports == 0)
@@ -548,33 +662,42 @@ int qvm_open_port(struct qvm *vm, int64_t deadline_ns, struct sb_error *err)
 		int rc = query_ports(vm, &list, deadline_ns, err);
 		if (rc < 0)
 			return rc;
-		for (unsigned k = 1; k <= vm->conf.ports; k++) {
-			char label[16], path[300];
+		unsigned free_port = 0;
+		for (unsigned k = 1; k <= vm->ports_added && !free_port; k++) {
+			char label[16];
 			snprintf(label, sizeof(label), "a%u", k);
-			if (port_state(list, label) != 0)
-				continue;
-			snprintf(path, sizeof(path), "%s/%s.sock", vm->dir, label);
-			int fd = unix_connect(path);
-			if (fd < 0)
-				continue;
-			json_decref(list);
-			/* Return once QEMU has accepted us: until then the port still looks free, and
-			 * a second open must not queue behind this one. */
-			while ((rc = query_ports(vm, &list, deadline_ns, err)) == 0) {
-				int st = port_state(list, label);
-				json_decref(list);
-				if (st == 1)
-					return fd;
-				if (sb_deadline_passed(deadline_ns)) {
-					rc = sb_error_set(err, ETIMEDOUT, "qemu: port %s not accepted", label);
-					break;
-				}
-				usleep(200);
-			}
-			close(fd);
-			return rc;
+			if (port_state(list, label) == 0)
+				free_port = k;
 		}
 		json_decref(list);
+		if (!free_port && vm->ports_added < vm->conf.ports) {
+			if ((rc = hot_add_port(vm, deadline_ns, err)) < 0)
+				return rc;
+			free_port = vm->ports_added;
+		}
+		if (free_port) {
+			char label[16], path[300];
+			snprintf(label, sizeof(label), "a%u", free_port);
+			snprintf(path, sizeof(path), "%s/%s.sock", vm->dir, label);
+			int fd = unix_connect(path);
+			if (fd >= 0) {
+				/* Return once QEMU has accepted us: until then the port still looks free,
+				 * and a second open must not queue behind this one. */
+				while ((rc = query_ports(vm, &list, deadline_ns, err)) == 0) {
+					int st = port_state(list, label);
+					json_decref(list);
+					if (st == 1)
+						return fd;
+					if (sb_deadline_passed(deadline_ns)) {
+						rc = sb_error_set(err, ETIMEDOUT, "qemu: port %s not accepted", label);
+						break;
+					}
+					usleep(200);
+				}
+				close(fd);
+				return rc;
+			}
+		}
 		if (sb_interrupted())
 			return sb_error_set(err, EINTR, "qemu: interrupted");
 		if (sb_deadline_passed(deadline_ns))

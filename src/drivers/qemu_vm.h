@@ -19,12 +19,16 @@
 struct qvm_conf {
 	char bin[1024];      /* qemu-system-x86_64 */
 	char accel[8];       /* kvm | tcg */
+	unsigned tb_size_mb; /* TCG translation cache, 0 = QEMU's default */
+	bool hugepages;      /* let QEMU's memory use transparent huge pages */
+	bool acpi;           /* microvm's ACPI tables (else virtio-mmio devices on the command line) */
 	char kernel[4200];   /* vmlinux */
 	char kernel_kind[16];
 	char initrd[4200];
 	char append[1024];   /* kernel command line */
 	unsigned mem_mb;
-	unsigned ports;      /* agent ports besides the control port */
+	unsigned ports;      /* most agent ports besides the control port (added when first wanted) */
+	unsigned ports_live; /* agent ports on the command line (a restore: those the VM had) */
 	uint64_t disk_bytes; /* scratch disk size, 0 = none */
 	char disk_template[4200]; /* ext4 image copied per box ("" = none) */
 	bool net;            /* user-mode network */
@@ -43,6 +47,7 @@ struct qvm {
 	int qmp_fd;
 	int ctl_fd;               /* the agent's control port */
 	struct sb_agent *ctl;
+	unsigned ports_added;     /* agent ports sb.a1.. the VM has now */
 	int64_t t_spawn, t_console, t_ready, t_first_exec; /* host CLOCK_MONOTONIC, 0 = not yet */
 	bool first_exec_done;
 };
@@ -59,7 +64,8 @@ int qvm_start(struct qvm *vm, const char *name, const char *restore_from, int64_
 void qvm_pump_console(struct qvm *vm);
 /* The last console line (for error messages). */
 void qvm_console_last(const struct qvm *vm, char *out, size_t len);
-/* Connect to one free agent port (a port whose socket has no client, per QMP): the fd. */
+/* Connect to one free agent port (a port whose socket has no client, per QMP), adding a port
+ * to the running VM when all it has are taken and it may have more: the fd. */
 int qvm_open_port(struct qvm *vm, int64_t deadline_ns, struct sb_error *err);
 /* One QMP command (JSON text); *ret (may be NULL) gets the "return" member's JSON text. */
 int qvm_qmp(struct qvm *vm, const char *cmd, char **ret, int64_t deadline_ns, struct sb_error *err);

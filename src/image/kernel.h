@@ -14,7 +14,7 @@
 #include "core/error.h"
 
 /* Bump when how a kernel is built changes: old builds are then not found any more. */
-#define SB_KERNEL_BUILDER_VERSION 1
+#define SB_KERNEL_BUILDER_VERSION 2 /* 2: init memory kept (keep_initmem in kernel.c) */
 
 struct sb_kernel {
 	char kind[16];       /* "minimal" or "debian" */

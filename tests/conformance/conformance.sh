@@ -24,6 +24,8 @@ docker_cli=/usr/bin/docker
 [ -x $docker_cli ] || docker_cli=docker
 
 params=() kv=()
+# The qemu driver boots a guest kernel the image cache must hold (built once, shared with rt-qemu-vm).
+[ "$drv" = qemu ] && . "$SRCDIR/tests/conformance/qemu_kernel.sh"
 if [ "$drv" = cmd ]; then
 	conf="$SRCDIR/docs/examples/cmd-bwrap.conf"
 	params=(--param "config=$conf")
@@ -94,6 +96,9 @@ inventory() {
 		nspawn)
 			pgrep -af '[s]ystemd-nspawn .*--machine=sb-' | sed 's/^/process /'
 			ls /run/systemd/nspawn/propagate 2>/dev/null | sed 's/^/nspawn-state /' ;;
+		qemu)
+			pgrep -af '[q]emu-system-x86_64 .*-name sandbench-sb-' |
+				sed -E 's/^([0-9]+) .*-name sandbench-(sb-[^ ]*).*/process \1 qemu \2/' ;;
 		esac
 		# state entries, with the box a marker file names (native's are named by pid, not box)
 		for f in "/run/sandbench/$drv"/* /run/sandbench/oci/*; do
@@ -296,10 +301,11 @@ wait $pid 2> /dev/null
 sleep 0.3
 echo "  after SIGKILL: $(new_items | wc -l) item(s) left"
 $sb doctor --drivers "$drv" > "$TMP/doctor.out" 2>&1
-# Boxes of these drivers outlive their owner (a daemon's container, a jail, cgroups): doctor must
-# name them. Those of the others die with it (--die-with-parent, the process group).
+# Boxes of these drivers outlive their owner (a daemon's container, a jail, cgroups, a VMM in its
+# own process group): doctor must name them. Those of the others die with it (--die-with-parent,
+# the process group).
 case $drv in
-lxc | firejail | podman | podman-runc | docker | containerd | runsc | nspawn)
+lxc | firejail | podman | podman-runc | docker | containerd | runsc | nspawn | qemu)
 	grep -q "^  $drv: " "$TMP/doctor.out" && ok "doctor lists the dead run's leftovers" ||
 		fail "doctor found nothing: $(cat "$TMP/doctor.out")" ;;
 esac

@@ -153,7 +153,7 @@ int main(int argc, char **argv)
 		return 77;
 	}
 	bool reused;
-	if (drv->image == SB_IMAGE_ROOTFS &&
+	if (drv->image != SB_IMAGE_NONE &&
 	    sb_image_build(sb_image_default_cache_dir(), agent, rootfs, sizeof(rootfs), &reused, &err) < 0) {
 		check(false, "standard rootfs", err.msg);
 		return 1;

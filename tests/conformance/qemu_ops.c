@@ -1,6 +1,7 @@
 /* The qemu driver through its vtable, on real VMs (TCG unless QEMU_ACCEL says otherwise):
  * boot + exec with output checks, stats and boot phases, agent connections (shell pool),
- * copy in/out, snapshot + restore + exec, stop and destroy leaving nothing, a guest that never
+ * copy in/out, snapshot + restore + exec, stop and destroy leaving nothing, a scratch disk and
+ * user-mode networking (forwards on loopback only, nothing reachable from the guest), a guest that never
  * answers killed at its deadline, a corrupt kernel and a corrupt initramfs each one clear error.
  * Exit 0 pass, 1 fail, 77 skip (no QEMU or no guest kernel, with the reason). */
 #include <errno.h>
@@ -9,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -67,16 +71,24 @@ static bool exec_is(struct sb_box *b, const char *const *argv, const char *in, c
 	return ok;
 }
 
+/* State dirs of this test's VMs (named qt-*): other runs on a busy host have theirs beside them. */
 static int count_dirs(void)
 {
 	int n = 0;
-	char cmd[] = "ls /run/sandbench/qemu 2>/dev/null | grep -v accel-verdict | wc -l";
+	char cmd[] = "ls /run/sandbench/qemu 2>/dev/null | grep -c '^qt-'";
 	FILE *p = popen(cmd, "r");
 	if (p && fscanf(p, "%d", &n) != 1)
 		n = -1;
 	if (p)
 		pclose(p);
 	return n;
+}
+
+/* doctor's lines about this test's VMs. */
+static void count_mine(void *arg, const char *line)
+{
+	if (strstr(line, "/qt-"))
+		++*(int *)arg;
 }
 
 static bool pid_gone(pid_t pid)
@@ -141,15 +153,22 @@ static double p50(double *v, int n)
 	return n ? v[n / 2] : 0;
 }
 
-/* bench/qemu_boot.sh: `qemu_ops bench N HUNG`: N boots and N restores, each to a first exec, p50s;
- * the idle host RSS of one VM; then HUNG boots counting those that never answer (20 s each). */
+/* bench/qemu_boot.sh: `qemu_ops bench N HUNG`: N boots and N restores, each to a first exec, p50s,
+ * with the boot phases and the QEMU process's CPU time by then; the idle host RSS of one VM; then
+ * HUNG boots counting those that never answer (20 s each). */
 static int bench(int n, int hung)
 {
 	struct sb_error e = {0};
-	double *boot_ms = calloc((size_t)n, sizeof(double)), *rest_ms = calloc((size_t)n, sizeof(double));
+	enum { TOTAL, CONSOLE, KERNEL, INIT, READY, FIRST, CPU, NFIG };
+	static const char *const names[NFIG] = {"boot_to_first_exec", "to_console", "kernel_guest", "init_guest",
+						"to_ready", "first_exec", "qemu_cpu_at_first_exec"};
+	double *fig[NFIG];
+	for (int f = 0; f < NFIG; f++)
+		fig[f] = calloc((size_t)n, sizeof(double));
+	double *rest_ms = calloc((size_t)n, sizeof(double));
 	const char *echo[] = {"echo", "x", NULL};
 	char snap[] = "/tmp/sb-qemu-bench-XXXXXX";
-	if (!mkdtemp(snap) || !boot_ms || !rest_ms)
+	if (!mkdtemp(snap) || !rest_ms || !fig[NFIG - 1])
 		return 1;
 	for (int i = 0; i < n; i++) {
 		int64_t t0 = sb_now_ns();
@@ -158,10 +177,20 @@ static int bench(int n, int hung)
 			printf("boot %d failed: %s\n", i, e.msg);
 			return 1;
 		}
-		boot_ms[i] = sb_ns_to_ms(sb_now_ns() - t0);
+		fig[TOTAL][i] = sb_ns_to_ms(sb_now_ns() - t0);
+		struct sb_box_stats st;
+		if (sb_drv_stats(drv, b, &st, &e) < 0) {
+			printf("stats %d failed: %s\n", i, e.msg);
+			return 1;
+		}
+		fig[CONSOLE][i] = st.boot_console_ns / 1e6;
+		fig[KERNEL][i] = st.boot_kernel_ns / 1e6;
+		fig[INIT][i] = st.boot_init_ns / 1e6;
+		fig[READY][i] = st.boot_ready_ns / 1e6;
+		fig[FIRST][i] = st.boot_first_exec_ns / 1e6;
+		fig[CPU][i] = st.cpu_ns / 1e6;
 		if (i == n - 1) {
 			usleep(3000000); /* idle: let the guest settle */
-			struct sb_box_stats st;
 			if (sb_drv_stats(drv, b, &st, &e) == 0)
 				printf("idle_rss_mib %.1f\nidle_pss_mib %.1f\n", st.rss_bytes / 1048576.0, st.pss_bytes / 1048576.0);
 			if (sb_drv_snapshot(drv, b, snap, sb_deadline_after(60), &e) < 0) {
@@ -182,7 +211,9 @@ static int bench(int n, int hung)
 		rest_ms[i] = sb_ns_to_ms(sb_now_ns() - t0);
 		sb_drv_destroy(drv, r, sb_deadline_after(20), &e);
 	}
-	printf("boot_to_first_exec_p50_ms %.1f\nrestore_to_first_exec_p50_ms %.1f\n", p50(boot_ms, n), p50(rest_ms, n));
+	for (int f = 0; f < NFIG; f++)
+		printf("%s_p50_ms %.1f\n", names[f], p50(fig[f], n));
+	printf("restore_to_first_exec_p50_ms %.1f\n", p50(rest_ms, n));
 	int hung_boots = 0, failed = 0;
 	for (int i = 0; i < hung; i++) {
 		struct sb_box_spec spec = {.name = "qb-hung", .params = &params, .rootfs = rootfs};
@@ -196,13 +227,163 @@ static int bench(int n, int hung)
 			continue;
 		}
 		sb_drv_destroy(drv, b, sb_deadline_after(20), &e);
+		if ((i + 1) % 20 == 0)
+			printf("  %d boots, %d hung, %d failed\n", i + 1, hung_boots, failed);
 	}
 	if (hung)
 		printf("hung_boots %d of %d (other failures %d)\n", hung_boots, hung, failed);
 	sb_rm_rf(snap);
-	free(boot_ms);
+	for (int f = 0; f < NFIG; f++)
+		free(fig[f]);
 	free(rest_ms);
 	return hung_boots || failed ? 1 : 0;
+}
+
+/* A listening TCP socket on 127.0.0.1 with a port the kernel picked (non-blocking). */
+static int loopback_listener(unsigned *port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* Listeners on port per /proc/net/tcp: 1 when only on 127.0.0.1, 0 when none, -1 when also on
+ * another address. */
+static int listens_on_loopback_only(unsigned port)
+{
+	FILE *f = fopen("/proc/net/tcp", "re");
+	char line[512];
+	int found = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned addr, p, st;
+		if (sscanf(line, " %*d: %8X:%4X %*X:%*X %X", &addr, &p, &st) != 3 || p != port || st != 0x0A)
+			continue;
+		if (addr != 0x0100007F)
+			found = -1;
+		else if (found == 0)
+			found = 1;
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* exec with its own deadline: the exit code, or -1 when the deadline ended it. */
+static int exec_within(struct sb_box *b, const char *const *argv, double secs)
+{
+	struct sb_exec_req req = {.argv = argv, .deadline_ns = sb_deadline_after(secs)};
+	struct sb_proc_result res;
+	struct sb_error e = {0};
+	int rc = sb_drv_exec(drv, b, &req, &res, &e);
+	int code = rc < 0 || res.timed_out ? -1 : res.exit_code;
+	sb_proc_result_free(&res);
+	return code;
+}
+
+/* disk= and net=user on one VM: an ext4 scratch disk on /scratch whose contents a snapshot
+ * keeps; a forward that listens on 127.0.0.1 only and carries a host -> guest transfer; a
+ * guest that cannot reach a service on the host's loopback (restrict=on). */
+static void check_disk_and_net(const char *kernel, const char *accel, const char *tmpdir)
+{
+	struct sb_error e = {0};
+	unsigned fwd_port = 0, trap_port = 0;
+	int probe = loopback_listener(&fwd_port);
+	if (probe >= 0)
+		close(probe); /* free again for QEMU's forward */
+	int trap = loopback_listener(&trap_port);
+	if (probe < 0 || trap < 0) {
+		CHECK(false, "loopback listeners for the network checks");
+		return;
+	}
+	char fwd[32], tport[16];
+	snprintf(fwd, sizeof(fwd), "%u:5000", fwd_port);
+	snprintf(tport, sizeof(tport), "%u", trap_port);
+	struct sb_params dp = {0};
+	sb_params_set(&dp, "kernel", kernel);
+	sb_params_set(&dp, "accel", accel);
+	sb_params_set(&dp, "ports", "1");
+	sb_params_set(&dp, "disk", "16M");
+	sb_params_set(&dp, "net", "user");
+	sb_params_set(&dp, "fwd", fwd);
+	struct sb_box *d = boot("qt-dn", &dp, 60, &e);
+	CHECK(d, "boot with disk=16M net=user fwd=%s (%s)", fwd, d ? "ok" : e.msg);
+	if (!d) {
+		close(trap);
+		sb_params_free(&dp);
+		return;
+	}
+	char *out = NULL;
+	int code;
+	exec_out(d, (const char *const[]){"sh", "-c", "grep ' /scratch ' /proc/mounts | cut -d' ' -f3; df -k /scratch | tail -1", NULL},
+		 NULL, &out, &code);
+	unsigned long kb = 0;
+	const char *df = strchr(out, '\n');
+	if (df)
+		sscanf(df + 1, "%*s %lu", &kb);
+	CHECK(strncmp(out, "ext4\n", 5) == 0 && kb > 12000 && kb <= 16384, "disk: ext4 on /scratch, %lu KiB", kb);
+	free(out);
+	CHECK(exec_is(d, (const char *const[]){"sh", "-c", "echo kept > /scratch/mark && sync", NULL}, NULL, "", 0),
+	      "disk: a file written on /scratch");
+
+	CHECK(listens_on_loopback_only(fwd_port) == 1, "net: the forward listens on 127.0.0.1:%u and nowhere else", fwd_port);
+	CHECK(exec_is(d, (const char *const[]){"sh", "-c", "/sandbench-agent tcp-sink --addr 10.0.2.15 --port 5000 > /tmp/sink.out 2>&1 &", NULL},
+		      NULL, "", 0) &&
+		      exec_is(d, (const char *const[]){"sh", "-c", "for i in $(seq 200); do netstat -ltn | grep -q ':5000 ' && exit 0; sleep 0.05; done; exit 1", NULL},
+			      NULL, "", 0),
+	      "net: a listener on the guest's 10.0.2.15:5000");
+	size_t want = 1u << 20, sent = 0;
+	char *buf = calloc(1, 65536);
+	int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)fwd_port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	if (c >= 0 && buf && connect(c, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		while (sent < want) {
+			ssize_t w = send(c, buf, 65536, MSG_NOSIGNAL);
+			if (w <= 0)
+				break;
+			sent += (size_t)w;
+		}
+	}
+	if (c >= 0)
+		close(c);
+	free(buf);
+	exec_out(d, (const char *const[]){"sh", "-c", "for i in $(seq 200); do [ -s /tmp/sink.out ] && break; sleep 0.05; done; cat /tmp/sink.out", NULL},
+		 NULL, &out, &code);
+	CHECK(sent == want && strstr(out, "\"bytes\":1048576,"), "net: 1 MiB from the host through the forward reached the guest (%s)",
+	      out[0] ? strtok(out, "\n") : "nothing");
+	free(out);
+	int rc = exec_within(d, (const char *const[]){"/sandbench-agent", "tcp-source", "--addr", "10.0.2.2", "--port", tport,
+						       "--size", "1", NULL}, 6);
+	int got = accept4(trap, NULL, NULL, SOCK_CLOEXEC);
+	CHECK(rc != 0 && got < 0, "net: the guest cannot reach a host service on 127.0.0.1:%u (exit %d)", trap_port, rc);
+	if (got >= 0)
+		close(got);
+	close(trap);
+
+	/* The snapshot carries the disk; the restored VM needs the forward's port, so the source goes first. */
+	char snap[4200];
+	snprintf(snap, sizeof(snap), "%s/snap-disk", tmpdir);
+	rc = sb_drv_snapshot(drv, d, snap, sb_deadline_after(60), &e);
+	CHECK(rc == 0, "snapshot with a disk (%s)", rc ? e.msg : "ok");
+	sb_drv_destroy(drv, d, sb_deadline_after(20), &e);
+	struct sb_box *r = NULL;
+	struct sb_box_spec rspec = {.name = "qt-dnr", .params = &dp, .rootfs = rootfs};
+	if (rc == 0) {
+		rc = sb_drv_restore(drv, &rspec, snap, &r, sb_deadline_after(60), &e);
+		CHECK(rc == 0 && exec_is(r, (const char *const[]){"cat", "/scratch/mark", NULL}, NULL, "kept\n", 0),
+		      "restored VM has the disk's file (%s)", rc ? e.msg : "ok");
+	}
+	if (r)
+		sb_drv_destroy(drv, r, sb_deadline_after(20), &e);
+	sb_params_free(&dp);
 }
 
 int main(int argc, char **argv)
@@ -219,6 +400,15 @@ int main(int argc, char **argv)
 	sb_params_set(&params, "kernel", kernel);
 	sb_params_set(&params, "accel", accel);
 	sb_params_set(&params, "ports", "2");
+	/* QEMU_PARAMS="k=v;k=v": more driver parameters (bench/qemu_boot.sh compares settings). */
+	struct sb_error perr = {0};
+	char *extra = getenv("QEMU_PARAMS") ? strdup(getenv("QEMU_PARAMS")) : NULL;
+	for (char *save = NULL, *kv = extra ? strtok_r(extra, ";", &save) : NULL; kv; kv = strtok_r(NULL, ";", &save))
+		if (sb_params_add_kv(&params, kv, &perr) < 0) {
+			printf("FAIL: QEMU_PARAMS: %s\n", perr.msg);
+			return 1;
+		}
+	free(extra);
 	char agent[4096];
 	struct sb_error e = {0};
 	struct sb_kernel k;
@@ -342,6 +532,9 @@ int main(int argc, char **argv)
 	}
 	CHECK(count_dirs() == dirs0, "no state dir, socket or disk left (%d before, %d after)", dirs0, count_dirs());
 
+	check_disk_and_net(kernel, accel, tmpdir);
+	CHECK(count_dirs() == dirs0, "nothing left of the disk and network VMs");
+
 	/* a guest that never answers: /init sleeps */
 	char hung_root[4200], hung_cpio[4200], p[4400];
 	snprintf(hung_root, sizeof(hung_root), "%s/hung", tmpdir);
@@ -385,8 +578,9 @@ int main(int argc, char **argv)
 	CHECK(!h && !strchr(e.msg, '\n') && e.code != ETIMEDOUT && sb_now_ns() - t0 < 20000000000LL,
 	      "corrupt initramfs (%.1f s): %s", (sb_now_ns() - t0) / 1e9, e.msg);
 	CHECK(count_dirs() == dirs0, "nothing left of the failed boots");
-	int found = drv->leftovers(false, NULL, NULL, &e);
-	CHECK(found == 0, "doctor finds no leftovers (%d)", found);
+	int found = 0;
+	drv->leftovers(false, count_mine, &found, &e);
+	CHECK(found == 0, "doctor finds no leftovers of this test (%d)", found);
 
 	free(data);
 	sb_rm_rf(tmpdir);
