@@ -382,13 +382,22 @@ static int nspawn_pids(struct sb_box *b, pid_t *pids, size_t cap, size_t *n, str
 	return sb_error_set(err, ENOENT, "nspawn: no process listed in the cgroups of %s", b->name);
 }
 
-/* systemd-nspawn (our child) waits on the host for the container it set up. */
+/* systemd-nspawn (our child) waits on the host for the container it set up; when it sits in the
+ * container's own cgroup (it does here) nspawn_pids lists it already and it is no helper. */
 static int nspawn_host_pids(struct sb_box *b, struct sb_host_proc *procs, size_t cap, size_t *n,
 			    struct sb_error *err)
 {
 	if (b->nspawn_pid <= 0)
 		return sb_error_set(err, ESRCH, "nspawn: container %s is not running", b->name);
-	sb_rt_host_proc_add(procs, cap, n, b->nspawn_pid, "systemd-nspawn", false, 1);
+	pid_t pids[256];
+	size_t np = 0;
+	struct sb_error perr = {0};
+	bool listed = false;
+	if (nspawn_pids(b, pids, 256, &np, &perr) == 0)
+		for (size_t i = 0; i < np && i < 256 && !listed; i++)
+			listed = pids[i] == b->nspawn_pid;
+	if (!listed)
+		sb_rt_host_proc_add(procs, cap, n, b->nspawn_pid, "systemd-nspawn", false, 1);
 	return 0;
 }
 
