@@ -63,6 +63,9 @@ struct sb_oci_config {
 	bool netns_in_bundle;        /* set by a runtime's configure: join <bundle>/SB_OCI_NETNS_FILE */
 };
 
+/* Bundles are made under SB_OCI_DIR as ".new-<box>-<pid>" with their marker, then renamed. */
+#define SB_OCI_NEW_PREFIX ".new-"
+
 /* The runtime-spec document for c (a new reference), or NULL on allocation failure. */
 json_t *sb_oci_config_new(const struct sb_oci_config *c);
 /* Write bundle/config.json for c. */

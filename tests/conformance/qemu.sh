@@ -17,10 +17,10 @@ export QEMU_ACCEL=${QEMU_ACCEL:-tcg}
 "$ops" || fail "qemu_ops"
 
 p=(--param accel=$QEMU_ACCEL)
-expect_error "bad accel" "accel must be auto, kvm or tcg" $sb exec --driver qemu --param accel=xen -- true
-expect_error "bad acpi" "acpi must be auto, on or off" $sb exec --driver qemu --param acpi=maybe -- true
+expect_error "bad accel" "parameter accel=xen: expected one of auto|kvm|tcg" $sb exec --driver qemu --param accel=xen -- true
+expect_error "bad acpi" "parameter acpi=maybe: expected one of auto|on|off" $sb exec --driver qemu --param acpi=maybe -- true
 expect_error "bad tb_size" "tb_size=99999: expected MiB" $sb exec --driver qemu --param tb_size=99999 -- true
-expect_error "bad timer" "timer must be auto, pit or lapic" $sb exec --driver qemu --param timer=hpet -- true
+expect_error "bad timer" "parameter timer=hpet: expected one of auto|pit|lapic" $sb exec --driver qemu --param timer=hpet -- true
 
 $sb run latency-shell-pool --driver qemu "${p[@]}" --runs 3 --warmup 1 --param levels=1,2 \
 	--out "$TMP/reports" > "$TMP/table.txt" 2> "$TMP/run.err"; rc=$?
