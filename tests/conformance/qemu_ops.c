@@ -214,10 +214,12 @@ static int bench(int n, int hung)
 	for (int f = 0; f < NFIG; f++)
 		printf("%s_p50_ms %.1f\n", names[f], p50(fig[f], n));
 	printf("restore_to_first_exec_p50_ms %.1f\n", p50(rest_ms, n));
-	int hung_boots = 0, failed = 0;
-	for (int i = 0; i < hung; i++) {
+	int hung_boots = 0, failed = 0, booted = 0;
+	double *loop_ms = calloc((size_t)(hung > 0 ? hung : 1), sizeof(double));
+	for (int i = 0; i < hung && loop_ms; i++) {
 		struct sb_box_spec spec = {.name = "qb-hung", .params = &params, .rootfs = rootfs};
 		struct sb_box *b = NULL;
+		int64_t t0 = sb_now_ns();
 		if (sb_drv_create(drv, &spec, &b, sb_deadline_after(20), &e) < 0) {
 			if (e.code == ETIMEDOUT)
 				hung_boots++;
@@ -226,12 +228,22 @@ static int bench(int n, int hung)
 			printf("boot %d: %s\n", i, e.msg);
 			continue;
 		}
+		if (exec_is(b, echo, NULL, "x\n", 0))
+			loop_ms[booted++] = sb_ns_to_ms(sb_now_ns() - t0);
+		else
+			failed++;
 		sb_drv_destroy(drv, b, sb_deadline_after(20), &e);
 		if ((i + 1) % 20 == 0)
 			printf("  %d boots, %d hung, %d failed\n", i + 1, hung_boots, failed);
 	}
-	if (hung)
+	if (hung && loop_ms) {
 		printf("hung_boots %d of %d (other failures %d)\n", hung_boots, hung, failed);
+		qsort(loop_ms, (size_t)booted, sizeof(double), cmp_d);
+		if (booted)
+			printf("loop_boot_to_first_exec_p50_ms %.1f\nloop_boot_to_first_exec_p90_ms %.1f\n",
+			       loop_ms[booted / 2], loop_ms[booted * 9 / 10]);
+	}
+	free(loop_ms);
 	sb_rm_rf(snap);
 	for (int f = 0; f < NFIG; f++)
 		free(fig[f]);
