@@ -306,25 +306,7 @@ static int bp_prewarm(struct sb_scn_ctx *ctx)
 static int bp_run_once(struct sb_scn_ctx *ctx)
 {
 	struct bp_state *st = ctx->state;
-	for (size_t l = 0; l < st->nlevels; l++) {
-		unsigned c = st->levels[l];
-		char tokens[BP_MAX_SLOTS][48], scripts_store[BP_MAX_SLOTS][64];
-		const char *scripts[BP_MAX_SLOTS], *expected[BP_MAX_SLOTS];
-		for (unsigned i = 0; i < c; i++) {
-			snprintf(tokens[i], sizeof(tokens[i]), "bp-%u-c%u-s%u", ctx->iteration, c, i);
-			snprintf(scripts_store[i], sizeof(scripts_store[i]), "printf %s", tokens[i]);
-			scripts[i] = scripts_store[i];
-			expected[i] = tokens[i];
-		}
-		int64_t slowest;
-		int rc = sb_pool_dispatch(ctx, &st->pool, c, scripts, expected, &slowest);
-		if (rc < 0)
-			return sb_error_prefix(ctx->err, "level %u", c);
-		char metric[64];
-		snprintf(metric, sizeof(metric), "shell_pool_run_completion_c%u_ms", c);
-		sb_scn_metric(ctx, metric, sb_ns_to_ms(slowest));
-	}
-	return 0;
+	return sb_pool_run_levels(ctx, &st->pool, st->levels, st->nlevels, "bp");
 }
 
 static void bp_teardown(struct sb_scn_ctx *ctx)

@@ -154,3 +154,29 @@ int sb_pool_breakpoint_finalize(json_t *report, const unsigned *levels, size_t n
 		free(values[i]);
 	return 0;
 }
+
+int sb_pool_run_levels(struct sb_scn_ctx *ctx, struct sb_pool *pool, const unsigned *levels, size_t nlevels,
+		       const char *tag)
+{
+	for (size_t l = 0; l < nlevels; l++) {
+		unsigned c = levels[l];
+		if (c > 128)
+			return sb_error_set(ctx->err, EINVAL, "level %u: at most 128 slots at once", c);
+		char tokens[128][48], scripts_store[128][64];
+		const char *scripts[128], *expected[128];
+		for (unsigned i = 0; i < c; i++) {
+			snprintf(tokens[i], sizeof(tokens[i]), "%s-%u-c%u-s%u", tag, ctx->iteration, c, i);
+			snprintf(scripts_store[i], sizeof(scripts_store[i]), "printf %s", tokens[i]);
+			scripts[i] = scripts_store[i];
+			expected[i] = tokens[i];
+		}
+		int64_t slowest;
+		int rc = sb_pool_dispatch(ctx, pool, c, scripts, expected, &slowest);
+		if (rc < 0)
+			return sb_error_prefix(ctx->err, "level %u", c);
+		char metric[64];
+		snprintf(metric, sizeof(metric), "shell_pool_run_completion_c%u_ms", c);
+		sb_scn_metric(ctx, metric, sb_ns_to_ms(slowest));
+	}
+	return 0;
+}

@@ -37,4 +37,9 @@ int sb_pool_run_ok(struct sb_scn_ctx *ctx, struct sb_pool_slot *slot, const char
  * of level 1's, added as the derived aggregate density_max_concurrency_before_p95_doubles (n and
  * confidence of the thinnest level), with its baseline, threshold and first crossing as tags, or
  * the reason it could not be found. */
+/* One repeat of a concurrency ramp: at each level c (at most 128), `printf TOKEN` on c slots at
+ * once (tokens start with tag), recording the slowest slot's completion as
+ * shell_pool_run_completion_c<c>_ms. */
+int sb_pool_run_levels(struct sb_scn_ctx *ctx, struct sb_pool *pool, const unsigned *levels, size_t nlevels,
+		       const char *tag);
 int sb_pool_breakpoint_finalize(json_t *report, const unsigned *levels, size_t nlevels);

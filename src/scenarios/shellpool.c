@@ -86,25 +86,7 @@ static int shell_pool_setup(struct sb_scn_ctx *ctx)
 static int shell_pool_run_once(struct sb_scn_ctx *ctx)
 {
 	struct pool_state *st = ctx->state;
-	for (size_t l = 0; l < st->nlevels; l++) {
-		unsigned c = st->levels[l];
-		char tokens[128][48], scripts_store[128][64];
-		const char *scripts[128], *expected[128];
-		for (unsigned i = 0; i < c; i++) {
-			snprintf(tokens[i], sizeof(tokens[i]), "sb-%u-c%u-s%u", ctx->iteration, c, i);
-			snprintf(scripts_store[i], sizeof(scripts_store[i]), "printf %s", tokens[i]);
-			scripts[i] = scripts_store[i];
-			expected[i] = tokens[i];
-		}
-		int64_t slowest;
-		int rc = sb_pool_dispatch(ctx, &st->pool, c, scripts, expected, &slowest);
-		if (rc < 0)
-			return sb_error_prefix(ctx->err, "level %u", c);
-		char metric[64];
-		snprintf(metric, sizeof(metric), "shell_pool_run_completion_c%u_ms", c);
-		sb_scn_metric(ctx, metric, sb_ns_to_ms(slowest));
-	}
-	return 0;
+	return sb_pool_run_levels(ctx, &st->pool, st->levels, st->nlevels, "sb");
 }
 
 static void pool_teardown(struct sb_scn_ctx *ctx)
