@@ -44,7 +44,11 @@ for f in sorted(d.glob("*.json")):
     if "total_ms" in aggs:
         for s in samples:
             parts = s["prepare_ms"] + s["create_ms"] + s["start_ms"] + s["first_exec_ms"]
-            assert abs(parts - s["total_ms"]) <= 0.05 * s["total_ms"], (name, "phases", parts, s["total_ms"])
+            # the phases are sub-intervals of the total, so never more than it; what lies between
+            # them (tracking the box, a preemption on a busy host) is bookkeeping, small but not
+            # always under 5% of a 1 ms start under ASan
+            gap = s["total_ms"] - parts
+            assert -0.01 <= gap <= max(0.05 * s["total_ms"], 1.0), (name, "phases", parts, s["total_ms"])
     if name == "latency-tti":
         for s in samples:
             assert s["tti_p50_ms"] <= s["tti_p95_ms"] <= s["tti_p99_ms"] <= s["wall_ms"] * 1.0001, (name, s)
