@@ -52,6 +52,13 @@ void sb_cli_params_for(const struct sb_params *params, const struct sb_scenario 
 /* Columns to lay tables out in: the terminal's width when stdout is one (at least 60), else
  * $COLUMNS, else 120. */
 size_t sb_cli_term_width(void);
+/* The gate options that compare and baseline check share: 'O' (--on) and 'T' (--threshold) into
+ * o->defaults. 0, or -1 after printing the error line. */
+struct sb_compare_opts;
+int sb_cli_compare_gate_opt(const char *verb, int c, const char *arg, struct sb_compare_opts *o);
+/* Print a compare result (its warnings on stderr; JSON, Markdown or a table on stdout) and return
+ * the exit code it carries. */
+int sb_cli_compare_show(const json_t *res, bool json, bool markdown);
 /* Print a JSON value to stdout, indented, with a trailing newline. */
 void sb_cli_print_json(const json_t *v);
 /* Find the agent and (for drivers that need one) build/reuse the standard rootfs. */

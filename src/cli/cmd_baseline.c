@@ -6,7 +6,6 @@
 
 #include "cli/cli.h"
 #include "compare/compare.h"
-#include "compare/render.h"
 #include "store/baseline.h"
 
 #define DEFAULT_DIR "bench/baselines"
@@ -85,17 +84,9 @@ static int baseline_check(int argc, char **argv)
 		case -2: return 1;
 		case 'D': dir = optarg; break;
 		case 'O':
-			if (sb_statistic_parse(optarg, &o.defaults.statistic) < 0)
-				return sb_cli_fail("baseline check: --on '%s': expected p50, p90, p95, p99 or mean", optarg);
-			o.cli_set |= SB_BUDGET_CLI_STATISTIC;
-			break;
 		case 'T':
-			if (!sb_cli_double("--threshold", optarg, &o.defaults.threshold))
+			if (sb_cli_compare_gate_opt("baseline check", c, optarg, &o) < 0)
 				return 1;
-			if (!(o.defaults.threshold >= 0 && o.defaults.threshold < 10))
-				return sb_cli_fail("baseline check: --threshold '%s': expected a relative change like 0.10, in [0, 10)",
-						   optarg);
-			o.cli_set |= SB_BUDGET_CLI_THRESHOLD;
 			break;
 		case 'b': budgets_path = optarg; break;
 		case 'W': o.fail_on_warn = true; break;
@@ -120,20 +111,8 @@ static int baseline_check(int argc, char **argv)
 		rc = sb_cli_fail("baseline check: %s", err.msg);
 	if (rc == 0 && sb_compare(&base, &cur, &o, &res, &err) < 0)
 		rc = sb_cli_fail("baseline check: %s", err.msg);
-	if (rc == 0) {
-		size_t i;
-		json_t *w;
-		json_array_foreach(json_object_get(res, "warnings"), i, w)
-			fprintf(stderr, "sandbench: warning: %s\n", json_string_value(w));
-		if (json)
-			sb_cli_print_json(res);
-		else if (markdown)
-			sb_render_compare_markdown(stdout, res);
-		else
-			sb_render_compare_table(stdout, res);
-		fflush(stdout);
-		rc = (int)json_integer_value(json_object_get(res, "exit_code"));
-	}
+	if (rc == 0)
+		rc = sb_cli_compare_show(res, json, markdown);
 	json_decref(res);
 	sb_compare_input_free(&cur);
 	sb_compare_input_free(&base);

@@ -49,6 +49,40 @@ static bool number_in(const char *arg, double lo, double hi, double *out)
 	return true;
 }
 
+int sb_cli_compare_gate_opt(const char *verb, int c, const char *arg, struct sb_compare_opts *o)
+{
+	if (c == 'O') {
+		if (sb_statistic_parse(arg, &o->defaults.statistic) < 0) {
+			sb_cli_fail("%s: --on '%s': expected p50, p90, p95, p99 or mean", verb, arg);
+			return -1;
+		}
+		o->cli_set |= SB_BUDGET_CLI_STATISTIC;
+		return 0;
+	}
+	if (!number_in(arg, 0, 10, &o->defaults.threshold)) {
+		sb_cli_fail("%s: --threshold '%s': expected a relative change like 0.10 (10%%), in [0, 10)", verb, arg);
+		return -1;
+	}
+	o->cli_set |= SB_BUDGET_CLI_THRESHOLD;
+	return 0;
+}
+
+int sb_cli_compare_show(const json_t *res, bool json, bool markdown)
+{
+	size_t i;
+	json_t *w;
+	json_array_foreach(json_object_get(res, "warnings"), i, w)
+		fprintf(stderr, "sandbench: warning: %s\n", json_string_value(w));
+	if (json)
+		sb_cli_print_json(res);
+	else if (markdown)
+		sb_render_compare_markdown(stdout, res);
+	else
+		sb_render_compare_table(stdout, res);
+	fflush(stdout);
+	return (int)json_integer_value(json_object_get(res, "exit_code"));
+}
+
 int sb_cmd_compare(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -80,15 +114,9 @@ int sb_cmd_compare(int argc, char **argv)
 		switch (c) {
 		case -2: return 1;
 		case 'O':
-			if (sb_statistic_parse(optarg, &o.defaults.statistic) < 0)
-				return sb_cli_fail("compare: --on '%s': expected p50, p90, p95, p99 or mean", optarg);
-			o.cli_set |= SB_BUDGET_CLI_STATISTIC;
-			break;
 		case 'T':
-			if (!number_in(optarg, 0, 10, &o.defaults.threshold))
-				return sb_cli_fail("compare: --threshold '%s': expected a relative change like 0.10 "
-						   "(10%%), in [0, 10)", optarg);
-			o.cli_set |= SB_BUDGET_CLI_THRESHOLD;
+			if (sb_cli_compare_gate_opt("compare", c, optarg, &o) < 0)
+				return 1;
 			break;
 		case 'a':
 			if (!number_in(optarg, 0, 0.5, &o.defaults.alpha) || o.defaults.alpha == 0)
@@ -184,18 +212,7 @@ int sb_cmd_compare(int argc, char **argv)
 		rc = sb_cli_fail("compare: cannot write %s: %s", out, err.msg);
 		goto done;
 	}
-	size_t i;
-	json_t *w;
-	json_array_foreach(json_object_get(res, "warnings"), i, w)
-		fprintf(stderr, "sandbench: warning: %s\n", json_string_value(w));
-	if (json)
-		sb_cli_print_json(res);
-	else if (markdown)
-		sb_render_compare_markdown(stdout, res);
-	else
-		sb_render_compare_table(stdout, res);
-	fflush(stdout);
-	rc = (int)json_integer_value(json_object_get(res, "exit_code"));
+	rc = sb_cli_compare_show(res, json, markdown);
 done:
 	json_decref(res);
 	sb_compare_input_free(&in[0]);

@@ -39,6 +39,8 @@ struct sb_compare_input {
 int sb_compare_input_load(const char *path, const char *label, struct sb_compare_input *in,
 			  struct sb_error *err);
 void sb_compare_input_free(struct sb_compare_input *in);
+/* Append a report (taken over, also on failure) to an input, named `file` in messages. */
+int sb_compare_input_push(struct sb_compare_input *in, json_t *r, const char *file, struct sb_error *err);
 
 struct sb_compare_opts {
 	struct sb_budget_rule defaults; /* statistic, threshold, alpha in force before budgets */

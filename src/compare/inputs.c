@@ -25,7 +25,7 @@ void sb_compare_input_free(struct sb_compare_input *in)
 	memset(in, 0, sizeof(*in));
 }
 
-static int push_report(struct sb_compare_input *in, json_t *r, const char *file, struct sb_error *err)
+int sb_compare_input_push(struct sb_compare_input *in, json_t *r, const char *file, struct sb_error *err)
 {
 	json_t **nr = realloc(in->reports, (in->n + 1) * sizeof(*nr));
 	if (nr)
@@ -88,7 +88,7 @@ static int add_report_root(struct sb_compare_input *in, json_t *root, const char
 		json_decref(root);
 		return rc;
 	}
-	return push_report(in, root, file, err);
+	return sb_compare_input_push(in, root, file, err);
 }
 
 static int load_matrix(struct sb_compare_input *in, json_t *root, const char *file, const char *label,

@@ -19,26 +19,6 @@ static const char *field(const json_t *r, const char *obj, const char *key)
 	return v ? v : "";
 }
 
-/* Append a report (taken over) to a compare input, named `file` in messages. */
-static int push(struct sb_compare_input *in, json_t *r, const char *file, struct sb_error *err)
-{
-	json_t **nr = realloc(in->reports, (in->n + 1) * sizeof(*nr));
-	if (nr)
-		in->reports = nr;
-	char **nf = realloc(in->files, (in->n + 1) * sizeof(*nf));
-	if (nf)
-		in->files = nf;
-	char *f = strdup(file);
-	if (!nr || !nf || !f) {
-		free(f);
-		json_decref(r);
-		return sb_error_set(err, ENOMEM, "out of memory");
-	}
-	in->reports[in->n] = r;
-	in->files[in->n++] = f;
-	return 0;
-}
-
 static bool already(const struct sb_compare_input *in, const json_t *r)
 {
 	for (size_t i = 0; i < in->n; i++)
@@ -75,7 +55,7 @@ int sb_store_history_input(struct sb_store *s, const struct sb_compare_input *cu
 				char name[128];
 				snprintf(name, sizeof(name), "store:%s--%s--%.8s", field(list[j], "scenario", "name"),
 					 field(list[j], "driver", "name"), field(list[j], "run", "id"));
-				rc = push(base, list[j], name, err);
+				rc = sb_compare_input_push(base, list[j], name, err);
 			} else {
 				json_decref(list[j]);
 			}
@@ -199,7 +179,7 @@ int sb_baseline_load(const char *root, const struct sb_compare_input *cur, struc
 			snprintf(path, sizeof(path), "%s/%s", dir, names[k]);
 			json_t *b;
 			if (rc == 0 && (rc = sb_report_load(path, &b, err)) == 0 && !already(base, b))
-				rc = push(base, b, path, err);
+				rc = sb_compare_input_push(base, b, path, err);
 			else if (rc == 0)
 				json_decref(b);
 			free(names[k]);
