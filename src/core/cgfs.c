@@ -9,6 +9,13 @@
 #include <string.h>
 #include <unistd.h>
 
+uint64_t sb_cg_parse_u64(const char *buf)
+{
+	if (strncmp(buf, "max", 3) == 0)
+		return 0;
+	return strtoull(buf, NULL, 10);
+}
+
 uint64_t sb_cg_read_u64(const char *dir, const char *file, bool *ok)
 {
 	char p[PATH_MAX + 64], buf[64];
@@ -22,55 +29,105 @@ uint64_t sb_cg_read_u64(const char *dir, const char *file, bool *ok)
 	if (r <= 0)
 		return 0;
 	buf[r] = '\0';
-	if (strncmp(buf, "max", 3) == 0)
-		return 0;
-	return strtoull(buf, NULL, 10);
+	return sb_cg_parse_u64(buf);
+}
+
+/* The whole of DIR/FILE, NUL-terminated, in a buffer to free; NULL when unreadable. */
+static char *read_whole(const char *dir, const char *file)
+{
+	char p[PATH_MAX + 64];
+	snprintf(p, sizeof(p), "%s/%s", dir, file);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	size_t have = 0, cap = 4096;
+	char *buf = malloc(cap);
+	while (buf) {
+		ssize_t r = read(fd, buf + have, cap - 1 - have);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r < 0) {
+				free(buf);
+				buf = NULL;
+			}
+			break;
+		}
+		have += (size_t)r;
+		if (have + 1 == cap) {
+			char *grown = realloc(buf, cap * 2);
+			if (!grown)
+				free(buf);
+			buf = grown;
+			cap *= 2;
+		}
+	}
+	close(fd);
+	if (buf)
+		buf[have] = '\0';
+	return buf;
+}
+
+uint64_t sb_cg_sum_keyed_buf(const char *buf, const char *key)
+{
+	uint64_t total = 0;
+	size_t kl = strlen(key);
+	const char *p = buf;
+	for (;;) {
+		p += strspn(p, " \t\n");
+		if (!*p)
+			break;
+		size_t tl = strcspn(p, " \t\n");
+		if (tl > kl && strncmp(p, key, kl) == 0 && p[kl] == '=') {
+			total += strtoull(p + kl + 1, NULL, 10);
+		} else if (tl == kl && strncmp(p, key, kl) == 0) {
+			/* "key value": the value is the next token */
+			p += tl;
+			p += strspn(p, " \t\n");
+			if (!*p)
+				break;
+			total += strtoull(p, NULL, 10);
+			tl = strcspn(p, " \t\n");
+		}
+		p += tl;
+	}
+	return total;
 }
 
 uint64_t sb_cg_sum_keyed(const char *dir, const char *file, const char *key)
 {
-	char p[PATH_MAX + 64];
-	snprintf(p, sizeof(p), "%s/%s", dir, file);
-	FILE *f = fopen(p, "re");
-	if (!f)
+	char *buf = read_whole(dir, file);
+	if (!buf)
 		return 0;
-	uint64_t total = 0;
-	char tok[256];
-	size_t kl = strlen(key);
-	while (fscanf(f, "%255s", tok) == 1) {
-		if (strncmp(tok, key, kl) == 0 && tok[kl] == '=')
-			total += strtoull(tok + kl + 1, NULL, 10);
-		else if (strcmp(tok, key) == 0 && fscanf(f, "%255s", tok) == 1)
-			total += strtoull(tok, NULL, 10);
-	}
-	fclose(f);
+	uint64_t total = sb_cg_sum_keyed_buf(buf, key);
+	free(buf);
 	return total;
 }
 
-/* v1 blkio "MAJ:MIN Op bytes" lines: sum the Read and Write ones. */
+void sb_cg_blkio_v1_buf(const char *buf, uint64_t *rd, uint64_t *wr)
+{
+	/* "MAJ:MIN Op bytes" lines and a "Total bytes" one: sum the Read and Write lines. */
+	for (const char *line = buf; line && *line;) {
+		char dev[64], op[32];
+		unsigned long long v;
+		if (sscanf(line, "%63s %31s %llu", dev, op, &v) == 3 && strcmp(dev, "Total") != 0) {
+			if (strcmp(op, "Read") == 0)
+				*rd += v;
+			else if (strcmp(op, "Write") == 0)
+				*wr += v;
+		}
+		line = strchr(line, '\n');
+		line = line ? line + 1 : NULL;
+	}
+}
+
 static bool blkio_v1(const char *dir, const char *file, uint64_t *rd, uint64_t *wr)
 {
-	char p[PATH_MAX + 64];
-	snprintf(p, sizeof(p), "%s/%s", dir, file);
-	FILE *f = fopen(p, "re");
-	if (!f)
+	char *buf = read_whole(dir, file);
+	if (!buf)
 		return false;
-	char dev[64], op[32];
-	unsigned long long v;
-	while (fscanf(f, "%63s", dev) == 1) {
-		if (strcmp(dev, "Total") == 0) {
-			if (fscanf(f, "%llu", &v) != 1)
-				break;
-			continue;
-		}
-		if (fscanf(f, "%31s %llu", op, &v) != 2)
-			break;
-		if (strcmp(op, "Read") == 0)
-			*rd += v;
-		else if (strcmp(op, "Write") == 0)
-			*wr += v;
-	}
-	fclose(f);
+	sb_cg_blkio_v1_buf(buf, rd, wr);
+	free(buf);
 	return true;
 }
 
@@ -150,21 +207,11 @@ int sb_cg_procs(const char *dir, pid_t *pids, size_t cap, size_t *n)
 	return 0;
 }
 
-int sb_proc_stat_brief(pid_t pid, bool with_children, uint64_t *cpu_ns, uint64_t *rss_bytes)
+int sb_proc_stat_parse(const char *buf, bool with_children, uint64_t *cpu_ns, uint64_t *rss_bytes)
 {
-	char p[64], buf[1024];
-	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
-	int fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = '\0';
 	/* After the ")" of comm: state is field 3, utime 14, stime 15, cutime 16, cstime 17, rss 24
 	 * (pages; the same counter statm's resident and smaps' Rss add up). */
-	char *s = strrchr(buf, ')');
+	const char *s = strrchr(buf, ')');
 	unsigned long long v[4] = {0};
 	long long pages = 0;
 	if (!s || sscanf(s + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu %*d %*d %*d %*d %*u %*u %lld",
@@ -177,6 +224,21 @@ int sb_proc_stat_brief(pid_t pid, bool with_children, uint64_t *cpu_ns, uint64_t
 	*cpu_ns += (uint64_t)ticks * (1000000000ull / (uint64_t)hz);
 	*rss_bytes += pages > 0 ? (uint64_t)pages * (uint64_t)page : 0;
 	return 0;
+}
+
+int sb_proc_stat_brief(pid_t pid, bool with_children, uint64_t *cpu_ns, uint64_t *rss_bytes)
+{
+	char p[64], buf[1024];
+	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	return sb_proc_stat_parse(buf, with_children, cpu_ns, rss_bytes);
 }
 
 void sb_proc_mem(pid_t pid, uint64_t *pss, uint64_t *rss)

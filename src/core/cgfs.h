@@ -11,9 +11,14 @@
 /* A single-number file (DIR/FILE); "max" reads as 0 (no limit). *ok (may be NULL) says whether
  * the file could be read. */
 uint64_t sb_cg_read_u64(const char *dir, const char *file, bool *ok);
+/* The same for the text of such a file already read (NUL-terminated). */
+uint64_t sb_cg_parse_u64(const char *buf);
 /* Sum of the values of `key` in a flat-keyed file: "key value" lines (v2 cpu.stat) or "key=value"
  * tokens (v2 io.stat, summed over devices). */
 uint64_t sb_cg_sum_keyed(const char *dir, const char *file, const char *key);
+uint64_t sb_cg_sum_keyed_buf(const char *buf, const char *key);
+/* Add the Read and Write bytes of a v1 blkio.throttle.io_service_bytes text to *rd and *wr. */
+void sb_cg_blkio_v1_buf(const char *buf, uint64_t *rd, uint64_t *wr);
 /* Add every accounting file found in one cgroup directory (either version, any controller) to
  * out: CPU, memory current/peak/limit, pids, block I/O. Returns how many groups of figures were
  * found (0: none readable). */
@@ -37,6 +42,8 @@ uint64_t sb_proc_cpu_ns(pid_t pid, bool with_children);
  * children's when asked) to *cpu_ns and its resident set (bytes) to *rss_bytes. -errno when
  * the process is gone. The cheap way to a process's RSS: smaps_rollup walks its page tables. */
 int sb_proc_stat_brief(pid_t pid, bool with_children, uint64_t *cpu_ns, uint64_t *rss_bytes);
+/* The same from the text of a /proc/PID/stat already read (NUL-terminated); -EIO when malformed. */
+int sb_proc_stat_parse(const char *buf, bool with_children, uint64_t *cpu_ns, uint64_t *rss_bytes);
 
 /* Memory of one process from /proc/PID/smaps_rollup, in bytes: RSS (every resident page), PSS
  * (each page divided by the number of processes mapping it), USS (pages no other process maps:

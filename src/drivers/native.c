@@ -449,6 +449,8 @@ static int native_start(struct sb_box *box, int64_t deadline_ns, struct sb_error
 	int rc = sbn_box_make(&box->cfg, box->name, box->upper_fd, &fresh, deadline_ns, err);
 	if (rc < 0)
 		return sb_error_prefix(err, "native: restarting box %s", box->name);
+	/* The files kept for stats are the old cgroup's and init's. */
+	sbn_box_stats_release(box);
 	struct sb_box old = *box;
 	*box = *fresh;
 	*fresh = old;
@@ -478,6 +480,7 @@ static int native_addr(struct sb_box *box, struct sb_box_addr *out, struct sb_er
 static int native_destroy(struct sb_box *box, int64_t deadline_ns, struct sb_error *err)
 {
 	registry_remove(box);
+	sbn_box_stats_release(box);
 	return sbn_box_free(box, deadline_ns, err);
 }
 
@@ -488,41 +491,7 @@ static int native_stats(struct sb_box *box, struct sb_box_stats *out, struct sb_
 	out->skip = skip;
 	if (box->stopped)
 		return sb_error_set(err, ESRCH, "native: box %s is stopped", box->name);
-	sbn_cg_stats(&box->cg, out);
-	pid_t pids[512];
-	size_t n = 0;
-	if (sbn_box_pids(box, pids, 512, &n) == 0) {
-		bool no_cg_cpu = out->cpu_ns == 0 && !box->cg.dir[SBN_CTRL_CPUACCT][0];
-		for (size_t i = 0; i < n && i < 512; i++) {
-			/* Without a cgroup: live processes plus everything init reaped (commands). */
-			uint64_t cpu = 0, rss = 0;
-			bool with_children = pids[i] == box->init_pid;
-			if (skip & SB_STATS_NO_PSS) {
-				/* RSS and CPU time in one read of /proc/PID/stat. */
-				if (sb_proc_stat_brief(pids[i], with_children, &cpu, &rss) == 0) {
-					out->rss_bytes += rss;
-					if (no_cg_cpu)
-						out->cpu_ns += cpu;
-				}
-				continue;
-			}
-			sb_proc_mem(pids[i], &out->pss_bytes, &out->rss_bytes);
-			if (no_cg_cpu)
-				out->cpu_ns += sb_proc_cpu_ns(pids[i], with_children);
-		}
-		/* A reset warm box: its earlier uses are not this one's. */
-		if (no_cg_cpu)
-			out->cpu_ns = out->cpu_ns > box->cpu_base_ns ? out->cpu_ns - box->cpu_base_ns : 0;
-		if (!out->pids)
-			out->pids = n;
-	}
-	if (box->net.slot >= 0) {
-		char dir[64];
-		/* The host end's receive is the box's transmit. */
-		snprintf(dir, sizeof(dir), "/sys/class/net/%s/statistics", box->net.host_if);
-		out->net_rx_bytes = sb_cg_read_u64(dir, "tx_bytes", NULL);
-		out->net_tx_bytes = sb_cg_read_u64(dir, "rx_bytes", NULL);
-	}
+	sbn_box_stats(box, out);
 	return 0;
 }
 

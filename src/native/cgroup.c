@@ -328,25 +328,29 @@ int sbn_cg_pids(const struct sbn_cg *cg, pid_t *pids, size_t cap, size_t *n)
 	return -ENOENT;
 }
 
+unsigned sbn_cg_dir_kinds(const struct sbn_cg *cg, int c)
+{
+	if (!cg->dir[c][0] || dup_dir(cg, c))
+		return 0;
+	/* Only the files this directory can hold: on v1 each controller has its own. */
+	static const unsigned kinds[SBN_CTRL_N] = {SB_CG_MEM, SB_CG_PIDS, SB_CG_CPU, SB_CG_CPU, SB_CG_IO};
+	unsigned want = 0;
+	bool v2 = false;
+	for (int k = c; k < SBN_CTRL_N; k++)
+		if (strcmp(cg->dir[k], cg->dir[c]) == 0) {
+			want |= kinds[k];
+			v2 |= sbn_cg_layout()->v2[k];
+		}
+	return want | (v2 ? SB_CG_V2 : SB_CG_V1);
+}
+
 void sbn_cg_stats(const struct sbn_cg *cg, struct sb_box_stats *st)
 {
 	/* Each controller's directory holds only its own files on v1, all of them on v2: read each
 	 * distinct directory once. */
 	for (int c = 0; c < SBN_CTRL_N; c++) {
-		bool seen = !cg->dir[c][0];
-		for (int k = 0; k < c && !seen; k++)
-			seen = strcmp(cg->dir[k], cg->dir[c]) == 0;
-		if (seen)
-			continue;
-		/* Only the files this directory can hold: on v1 each controller has its own. */
-		static const unsigned kinds[SBN_CTRL_N] = {SB_CG_MEM, SB_CG_PIDS, SB_CG_CPU, SB_CG_CPU, SB_CG_IO};
-		unsigned want = 0;
-		bool v2 = false;
-		for (int k = c; k < SBN_CTRL_N; k++)
-			if (strcmp(cg->dir[k], cg->dir[c]) == 0) {
-				want |= kinds[k];
-				v2 |= sbn_cg_layout()->v2[k];
-			}
-		sb_cg_stats_dir_kinds(cg->dir[c], want | (v2 ? SB_CG_V2 : SB_CG_V1), st);
+		unsigned kinds = sbn_cg_dir_kinds(cg, c);
+		if (kinds)
+			sb_cg_stats_dir_kinds(cg->dir[c], kinds, st);
 	}
 }

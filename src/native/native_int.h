@@ -76,6 +76,9 @@ int sbn_cg_remove(const struct sbn_cg *cg);
 int sbn_cg_pids(const struct sbn_cg *cg, pid_t *pids, size_t cap, size_t *n);
 struct sb_box_stats;
 void sbn_cg_stats(const struct sbn_cg *cg, struct sb_box_stats *st);
+/* What sbn_cg_stats reads in directory c (SB_CG_* kinds and version), 0 when it is unused or
+ * the same directory as an earlier controller's. */
+unsigned sbn_cg_dir_kinds(const struct sbn_cg *cg, int c);
 
 /* ---- lockdown (lockdown.c): seccomp deny-list, capabilities, no_new_privs ---- */
 /* Compile the deny-list once in the host (libseccomp allocates; the box child must not). */
@@ -161,6 +164,7 @@ struct sb_box {
 	uint64_t cpu_base_ns; /* CPU time of earlier uses, left out of stats */
 	struct sbn_cg cg;
 	struct sbn_net net;
+	struct sbn_stat_files *_Atomic stat_files; /* stats.c: opened by the first stats read, or NULL */
 };
 
 /* Create a box (cold path): marker, cgroups, namespaces, mounts, network, lockdown. When
@@ -292,5 +296,14 @@ extern pid_t sbn_owner_host;
 void sbn_sched_background(pid_t pid);
 void sbn_sched_boost(pid_t pid);
 
-/* CPU time of pid from /proc (clock-tick resolution), with its reaped children's when asked. */
+/* ---- accounting from the host side (stats.c) ---- */
+/* Host pids of the box's processes: its cgroup's cgroup.procs, or init and its descendants. */
 int sbn_box_pids(struct sb_box *box, pid_t *pids, size_t cap, size_t *n);
+/* One stats read of a running box into out (zeroed by the caller but for out->skip): cgroup
+ * counters, RSS (and PSS unless SB_STATS_NO_PSS) of its processes, CPU time, veth bytes. The
+ * files it reads are kept open from the box's first read (within a budget of descriptors) and
+ * re-read from offset 0; safe from several threads at once. */
+void sbn_box_stats(struct sb_box *box, struct sb_box_stats *out);
+/* Close the files kept for the box's stats: before the box is freed or made again (restart).
+ * Waits for a stats read of it under way. */
+void sbn_box_stats_release(struct sb_box *box);
