@@ -111,6 +111,10 @@ struct sb_box_info {
 	char name[128];   /* the name the runtime knows it by (what its list shows) */
 	char status[32];  /* the runtime's word: running, created, stopped, ... */
 	pid_t pid;        /* its init on the host, 0 when the runtime does not say */
+	/* The host filesystem under the sandbox's writable root layer (an overlay's upper dir):
+	 * "ext4", "tmpfs", ...; "" when the runtime does not say. What a sandbox writes to its root
+	 * really lands on, which its own view (statfs: "overlay") cannot tell. */
+	char layer_fs[32];
 };
 
 /* A host process a runtime keeps alive for a sandbox without it being inside the sandbox (a shim,
