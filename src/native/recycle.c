@@ -330,7 +330,10 @@ int sbn_box_reset(struct sb_box *box, struct sbn_reuse *r, char *why, size_t wle
 	if (rc < 0)
 		return rc;
 	if (upper_empty(box->upper_fd)) {
+		/* Zeroed: the fingerprint is compared with memcmp, padding included (r's was zeroed
+		 * by sbn_reuse_init). Garbage there made every box look touched. */
 		struct sbn_reuse now;
+		memset(&now, 0, sizeof(now));
 		if (devprint(box->init_pid, &now) && memcmp(now.dev, r->dev, sizeof(now.dev)) == 0) {
 			box->uses++;
 			return 0;
