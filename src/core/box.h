@@ -51,6 +51,9 @@ struct sb_box_spec {
 	/* The strictest isolation the driver offers (read-only root, no network, no capabilities
 	 * left), on top of its defaults: what a jailed start costs. */
 	bool strict;
+	/* The scenario measures the sandbox's own root filesystem (the disk scenarios): where a driver
+	 * can keep the writable layer in memory or on a disk, on a disk (native: layer=auto). */
+	bool root_on_disk;
 	const struct sb_volume *volumes; /* host directories to mount (SB_CAP_VOLUMES) */
 	size_t nvolumes;
 	const struct sb_port *ports;    /* ports to forward (SB_CAP_PORTS) */

@@ -36,7 +36,7 @@ static const struct sb_param_def native_params[] = {
 	{"warm", "0", "1: take boxes from a pre-forked zygote's pool (warm start); destroyed boxes go back to it, reset", "uint"},
 	{"warm_pool", "2", "boxes the zygote keeps ready (1-16)", "uint"},
 	{"rootfs_mode", "overlay", "overlay (a writable layer over the rootfs) | tmpfs (read-only rootfs, tmpfs /tmp)", "overlay|tmpfs"},
-	{"layer", "tmpfs", "where the overlay's writable layer lies: tmpfs (memory, private to the box) | disk (a directory under /var/tmp on the host's disk)", "tmpfs|disk"},
+	{"layer", "auto", "where the overlay's writable layer lies: tmpfs (memory, private to the box) | disk (a directory under /var/tmp on the host's disk) | auto (disk for the scenarios that measure the box's filesystem, else tmpfs: docs/native.md)", "auto|tmpfs|disk"},
 	{"cgroups", "auto", "auto (only with a limit: joining a v1 cgroup costs ~10 ms) | 1 (always, for cgroup accounting)", "auto|0|1|always"},
 	{"io_stats", "1", "1: join the blkio/io cgroup so stats report io bytes (one more cgroup per box)", NULL},
 	{NULL, NULL, NULL, NULL},
@@ -226,13 +226,18 @@ static int build_cfg(const struct sb_box_spec *spec, struct sbn_cfg *cfg, bool *
 	else
 		return sb_error_set(err, EINVAL, "native: rootfs_mode=%s: expected overlay or tmpfs", mode);
 	int rc;
+	/* auto: a tmpfs keeps starts fast (an overlay over a disk syncs that whole filesystem when it
+	 * is unmounted, and the next box's mkdirs there wait for the journal: docs/native.md), so
+	 * only a scenario that measures the box's own filesystem gets a disk. */
 	const char *layer = sb_params_get_def(p, native_params, "layer");
+	if (strcmp(layer, "auto") == 0)
+		layer = spec->root_on_disk ? "disk" : "tmpfs";
 	if (strcmp(layer, "disk") == 0 && cfg->rootfs_mode == SBN_ROOTFS_OVERLAY)
 		cfg->layer = SBN_LAYER_DISK;
-	else if (strcmp(layer, "disk") == 0 && sb_params_get(p, "rootfs_mode"))
+	else if (strcmp(layer, "disk") == 0 && sb_params_get(p, "rootfs_mode") && sb_params_get(p, "layer"))
 		return sb_error_set(err, EINVAL, "native: layer=disk needs rootfs_mode=overlay (tmpfs mode has no writable layer)");
 	else if (strcmp(layer, "disk") != 0 && strcmp(layer, "tmpfs") != 0)
-		return sb_error_set(err, EINVAL, "native: layer=%s: expected tmpfs or disk", layer);
+		return sb_error_set(err, EINVAL, "native: layer=%s: expected auto, tmpfs or disk", layer);
 	if (cfg->layer == SBN_LAYER_DISK && (rc = sbn_layer_base_make(err)) < 0)
 		return rc;
 	uint64_t v;
