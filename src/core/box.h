@@ -51,6 +51,9 @@ struct sb_box_spec {
 	/* The strictest isolation the driver offers (read-only root, no network, no capabilities
 	 * left), on top of its defaults: what a jailed start costs. */
 	bool strict;
+	/* The scenario measures the sandbox's own root filesystem (the disk scenarios): where a driver
+	 * can keep the writable layer in memory or on a disk, on a disk (native: layer=auto). */
+	bool root_on_disk;
 	const struct sb_volume *volumes; /* host directories to mount (SB_CAP_VOLUMES) */
 	size_t nvolumes;
 	const struct sb_port *ports;    /* ports to forward (SB_CAP_PORTS) */
@@ -111,6 +114,10 @@ struct sb_box_info {
 	char name[128];   /* the name the runtime knows it by (what its list shows) */
 	char status[32];  /* the runtime's word: running, created, stopped, ... */
 	pid_t pid;        /* its init on the host, 0 when the runtime does not say */
+	/* The host filesystem under the sandbox's writable root layer (an overlay's upper dir):
+	 * "ext4", "tmpfs", ...; "" when the runtime does not say. What a sandbox writes to its root
+	 * really lands on, which its own view (statfs: "overlay") cannot tell. */
+	char layer_fs[32];
 };
 
 /* A host process a runtime keeps alive for a sandbox without it being inside the sandbox (a shim,

@@ -35,7 +35,8 @@ static const struct sb_param_def native_params[] = {
 	{"pids", NULL, "maximum number of processes", "uint"},
 	{"warm", "0", "1: take boxes from a pre-forked zygote's pool (warm start); destroyed boxes go back to it, reset", "uint"},
 	{"warm_pool", "2", "boxes the zygote keeps ready (1-16)", "uint"},
-	{"rootfs_mode", "overlay", "overlay (writable layer on tmpfs) | tmpfs (read-only rootfs, tmpfs /tmp)", "overlay|tmpfs"},
+	{"rootfs_mode", "overlay", "overlay (a writable layer over the rootfs) | tmpfs (read-only rootfs, tmpfs /tmp)", "overlay|tmpfs"},
+	{"layer", "auto", "where the overlay's writable layer lies: tmpfs (memory, private to the box) | disk (a directory under /var/tmp on the host's disk) | auto (disk for the scenarios that measure the box's filesystem, else tmpfs: docs/native.md)", "auto|tmpfs|disk"},
 	{"cgroups", "auto", "auto (only with a limit: joining a v1 cgroup costs ~10 ms) | 1 (always, for cgroup accounting)", "auto|0|1|always"},
 	{"io_stats", "1", "1: join the blkio/io cgroup so stats report io bytes (one more cgroup per box)", NULL},
 	{NULL, NULL, NULL, NULL},
@@ -225,6 +226,20 @@ static int build_cfg(const struct sb_box_spec *spec, struct sbn_cfg *cfg, bool *
 	else
 		return sb_error_set(err, EINVAL, "native: rootfs_mode=%s: expected overlay or tmpfs", mode);
 	int rc;
+	/* auto: a tmpfs keeps starts fast (an overlay over a disk syncs that whole filesystem when it
+	 * is unmounted, and the next box's mkdirs there wait for the journal: docs/native.md), so
+	 * only a scenario that measures the box's own filesystem gets a disk. */
+	const char *layer = sb_params_get_def(p, native_params, "layer");
+	if (strcmp(layer, "auto") == 0)
+		layer = spec->root_on_disk ? "disk" : "tmpfs";
+	if (strcmp(layer, "disk") == 0 && cfg->rootfs_mode == SBN_ROOTFS_OVERLAY)
+		cfg->layer = SBN_LAYER_DISK;
+	else if (strcmp(layer, "disk") == 0 && sb_params_get(p, "rootfs_mode") && sb_params_get(p, "layer"))
+		return sb_error_set(err, EINVAL, "native: layer=disk needs rootfs_mode=overlay (tmpfs mode has no writable layer)");
+	else if (strcmp(layer, "disk") != 0 && strcmp(layer, "tmpfs") != 0)
+		return sb_error_set(err, EINVAL, "native: layer=%s: expected auto, tmpfs or disk", layer);
+	if (cfg->layer == SBN_LAYER_DISK && (rc = sbn_layer_base_make(err)) < 0)
+		return rc;
 	uint64_t v;
 	if ((rc = sb_params_get_size(p, "mem", spec->mem_limit_bytes, &cfg->mem_limit, err)) < 0 ||
 	    (rc = sb_params_get_u64(p, "pids", spec->pids_limit, &cfg->pids_limit, err)) < 0 ||
@@ -339,6 +354,8 @@ static int native_inspect(struct sb_box *box, struct sb_box_info *out, int64_t d
 	bool gone = box->stopped || box->pidfd < 0 || poll(&pf, 1, 0) > 0;
 	snprintf(out->status, sizeof(out->status), "%s", box->stopped ? "stopped" : gone ? "exited" : "running");
 	out->pid = gone ? 0 : box->init_pid;
+	if (box->upper_fd >= 0)
+		sbn_fs_name(box->upper_fd, out->layer_fs, sizeof(out->layer_fs));
 	return 0;
 }
 
@@ -520,7 +537,17 @@ static int native_host_pids(struct sb_box *box, struct sb_host_proc *procs, size
 	return 0;
 }
 
-/* doctor: markers under /run/sandbench/native whose owners are all dead. */
+/* Combinations the forms alone cannot refuse, refused before anything starts. */
+static int native_check_params(const struct sb_params *params, struct sb_error *err)
+{
+	const char *mode = sb_params_get(params, "rootfs_mode"), *layer = sb_params_get(params, "layer");
+	if (mode && layer && strcmp(mode, "tmpfs") == 0 && strcmp(layer, "disk") == 0)
+		return sb_error_set(err, EINVAL, "layer=disk needs rootfs_mode=overlay (tmpfs mode has no writable layer)");
+	return 0;
+}
+
+/* doctor: markers under /run/sandbench/native whose owners are all dead, and layer directories
+ * under /var/tmp/sandbench-native without a marker. */
 static int native_leftovers(bool clean, sb_line_fn emit, void *arg, struct sb_error *err)
 {
 	struct sb_native_leftover found[64];
@@ -530,8 +557,11 @@ static int native_leftovers(bool clean, sb_line_fn emit, void *arg, struct sb_er
 		return rc;
 	for (size_t i = 0; i < n && i < 64; i++) {
 		char line[1024];
-		snprintf(line, sizeof(line), "box %s (owner pid %d gone): %s [%s]", found[i].name, (int)found[i].owner,
-			 found[i].what, found[i].marker);
+		if (found[i].owner)
+			snprintf(line, sizeof(line), "box %s (owner pid %d gone): %s [%s]", found[i].name,
+				 (int)found[i].owner, found[i].what, found[i].marker);
+		else
+			snprintf(line, sizeof(line), "box %s: %s [%s]", found[i].name, found[i].what, found[i].marker);
 		emit(arg, line);
 	}
 	if (clean && n) {
@@ -573,4 +603,5 @@ const struct sb_driver sb_driver_native = {
 	.box_pids = native_pids,
 	.box_host_pids = native_host_pids,
 	.leftovers = native_leftovers,
+	.check_params = native_check_params,
 };

@@ -106,7 +106,7 @@ static int child_prepare(const struct sb_box *box, bool copy_first, int *ctl, in
 	 * (and its network namespace work) sooner. */
 	else if (unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC) < 0)
 		return why_errno(why, wlen, "unshare mount, uts, ipc namespaces");
-	int rc = sbn_mount_scratch(&box->cfg, scratch, upper, why, wlen);
+	int rc = sbn_mount_scratch(&box->cfg, box->id, scratch, upper, why, wlen);
 	if (rc < 0)
 		return rc;
 	/* A clone fills the upper layer before the overlay is mounted on it. */
@@ -279,8 +279,9 @@ int sbn_box_make(const struct sbn_cfg *cfg, const char *name, int src_upper, str
 	size_t nown = sbn_owner_host > 0 ? 2 : 1;
 	if ((rc = sbn_cg_plan(cfg, box->id, &box->cg, err)) < 0)
 		goto fail;
-	/* Only what outlives the box's processes on the host needs a marker (marker.c). */
-	bool host_objects = cfg->net == SBN_NET_VETH;
+	/* Only what outlives the box's processes on the host needs a marker (marker.c): a layer
+	 * directory on a host disk (layer.c) too. */
+	bool host_objects = cfg->net == SBN_NET_VETH || cfg->layer == SBN_LAYER_DISK;
 	for (int c = 0; c < SBN_CTRL_N; c++)
 		host_objects |= box->cg.dir[c][0] != '\0';
 	static atomic_bool run_dir;
@@ -451,6 +452,8 @@ int sbn_box_free_now(struct sb_box *box, int64_t deadline_ns, struct sb_error *e
 	rc = sbn_net_veth_delete(box->net.host_if);
 	if (rc < 0 && !first)
 		first = sb_error_set(err, -rc, "box %s: deleting veth %s: %s", box->name, box->net.host_if, strerror(-rc));
+	if (box->cfg.layer == SBN_LAYER_DISK && (rc = sbn_layer_remove(box->id)) < 0 && !first)
+		first = sb_error_set(err, -rc, "box %s: removing its layer directory: %s", box->name, strerror(-rc));
 	if (box->marker && first == 0)
 		sbn_marker_remove(box->id);
 	free(box);

@@ -2,9 +2,11 @@
  * cgroup, a veth) it writes the file /run/sandbench/native/<id>: "owner=PID" lines (the processes
  * whose death orphans the box: sandbench, and the zygote for warm boxes), then name=, cgroup=DIR
  * and veth=IF lines; it is rewritten when the veth is made and removed once they are released.
- * A box without cgroups or veth has no marker: if sandbench dies, the box's processes die with
- * it (parent-death signal, and a closed control socket) and its mounts and namespaces go with
- * them, so nothing of it can be left behind to find.
+ * A box whose writable layer is on a host disk (layer=disk) has a marker too: its layer directory,
+ * sbn_layer_base()/<id>, is named by the marker's own id, so it needs no line of its own.
+ * A box without cgroups, veth or layer directory has no marker: if sandbench dies, the box's
+ * processes die with it (parent-death signal, and a closed control socket) and its mounts and
+ * namespaces go with them, so nothing of it can be left behind to find.
  * One file, written with one write(): a marker costs a create and an unlink. Markers of older
  * sandbench versions (a directory with owner-pid and resources files) are still read. */
 #include <dirent.h>
@@ -88,6 +90,7 @@ struct marker {
 	char cgroups[SBN_CTRL_N][PATH_MAX];
 	int ncg;
 	char veth[16];
+	bool layer; /* its layer directory is still there */
 };
 
 /* One line of either format; bare numbers are the old owner-pid file's. */
@@ -174,9 +177,52 @@ static bool read_marker(const char *path, pid_t first_owner, struct sb_native_le
 		else
 			m->veth[0] = '\0';
 	}
+	const char *id = strrchr(path, '/');
+	char dir[PATH_MAX];
+	id = id ? id + 1 : path;
+	if (sbn_layer_dir(id, -1, dir, sizeof(dir)) == 0 && access(dir, F_OK) == 0) {
+		m->layer = true;
+		wl += (size_t)snprintf(lo->what + wl, wl < sizeof(lo->what) ? sizeof(lo->what) - wl : 0, "%slayer %s",
+				       wl ? ", " : "", dir);
+	}
 	if (!wl)
 		snprintf(lo->what, sizeof(lo->what), "marker only");
 	return true;
+}
+
+/* Layer directories with no marker at all (the marker is written before the directory is made
+ * and removed after it, so none of a live box): left by a crash whose run directory went away
+ * (a reboot clears /run; $XDG_RUNTIME_DIR goes at logout). */
+static void orphan_layers(bool clean, struct sb_native_leftover *out, size_t cap, size_t *n, size_t *cleaned,
+			  int *first, struct sb_error *err)
+{
+	DIR *d = opendir(sbn_layer_base());
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		char marker[PATH_MAX], dir[PATH_MAX];
+		if (de->d_name[0] == '.' || sbn_layer_dir(de->d_name, -1, dir, sizeof(dir)) < 0)
+			continue;
+		snprintf(marker, sizeof(marker), "%s/%s", sbn_run_dir(), de->d_name);
+		if (access(marker, F_OK) == 0 || errno != ENOENT)
+			continue;
+		if (out && *n < cap) {
+			struct sb_native_leftover *lo = &out[*n];
+			memset(lo, 0, sizeof(*lo));
+			snprintf(lo->marker, sizeof(lo->marker), "%s", dir);
+			snprintf(lo->name, sizeof(lo->name), "?");
+			snprintf(lo->what, sizeof(lo->what), "layer %s (no marker)", dir);
+		}
+		(*n)++;
+		if (!clean)
+			continue;
+		int rc = sbn_layer_remove(de->d_name);
+		if (rc < 0 && !*first)
+			*first = sb_error_set(err, -rc, "removing %s: %s", dir, strerror(-rc));
+		else if (rc == 0 && cleaned)
+			(*cleaned)++;
+	}
+	if (d)
+		closedir(d);
 }
 
 static int for_each_leftover(bool clean, pid_t first_owner, struct sb_native_leftover *out, size_t cap, size_t *n,
@@ -187,9 +233,12 @@ static int for_each_leftover(bool clean, pid_t first_owner, struct sb_native_lef
 		*cleaned = 0;
 	DIR *d = opendir(sbn_run_dir());
 	if (!d) {
-		if (errno == ENOENT)
-			return 0;
-		return sb_error_set(err, errno, "opendir %s: %s", sbn_run_dir(), strerror(errno));
+		int e = errno, first = 0;
+		if (e == ENOENT && first_owner <= 0)
+			orphan_layers(clean, out, cap, n, cleaned, &first, err);
+		if (e == ENOENT)
+			return first;
+		return sb_error_set(err, e, "opendir %s: %s", sbn_run_dir(), strerror(e));
 	}
 	int first = 0;
 	struct dirent *de;
@@ -234,6 +283,9 @@ static int for_each_leftover(bool clean, pid_t first_owner, struct sb_native_lef
 		int rv = sbn_net_veth_delete(m->veth);
 		if (rc == 0)
 			rc = rv;
+		const char *id = strrchr(path, '/') + 1;
+		if (m->layer && (rv = sbn_layer_remove(id)) < 0 && rc == 0)
+			rc = rv;
 		if (rc == 0)
 			rc = remove_path(path);
 		if (rc < 0 && !first)
@@ -243,6 +295,8 @@ static int for_each_leftover(bool clean, pid_t first_owner, struct sb_native_lef
 	}
 	free(m);
 	closedir(d);
+	if (first_owner <= 0)
+		orphan_layers(clean, out, cap, n, cleaned, &first, err);
 	return first;
 }
 

@@ -19,6 +19,9 @@
 
 enum sbn_rootfs_mode { SBN_ROOTFS_OVERLAY = 0, SBN_ROOTFS_TMPFS = 1 };
 enum sbn_net_mode { SBN_NET_NONE = 0, SBN_NET_VETH = 1 };
+/* What the overlay's upper and work dirs lie on: a tmpfs private to the box, or a directory of a
+ * host disk filesystem (layer.c). */
+enum sbn_layer { SBN_LAYER_TMPFS = 0, SBN_LAYER_DISK = 1 };
 
 #define SBN_MAX_VOLUMES 8
 /* A host directory bind-mounted into the box (resolved host path, absolute box path). */
@@ -33,6 +36,7 @@ struct sbn_cfg {
 	char rootfs[PATH_MAX];
 	int rootfs_mode;
 	int net;
+	int layer;      /* enum sbn_layer (overlay mode only) */
 	uint64_t mem_limit, pids_limit;
 	double cpus;
 	unsigned pool;  /* warm pool size (zygote) */
@@ -93,9 +97,15 @@ int sbn_lockdown_late(void);
 extern const char *const sbn_denied_syscalls[];
 
 /* ---- mounts (mounts.c), all run inside the child's new mount namespace ---- */
-/* Mount the scratch tmpfs on `scratch` and make upper/work/root in it; returns an fd of upper
- * (O_DIRECTORY) in *upper_fd, or -1 in tmpfs mode. */
-int sbn_mount_scratch(const struct sbn_cfg *cfg, const char *scratch, int *upper_fd, char *why, size_t wlen);
+/* Mount the scratch filesystem on `scratch` — a tmpfs, or with layer=disk a bind of the box's
+ * first layer directory (sbn_layer_dir(id, 0), made here) — and make upper/work/root in it;
+ * returns an fd of upper (O_DIRECTORY) in *upper_fd, or -1 in tmpfs mode. */
+int sbn_mount_scratch(const struct sbn_cfg *cfg, const char *id, const char *scratch, int *upper_fd, char *why,
+		      size_t wlen);
+/* Mount what holds a writable layer on `scratch`: a fresh tmpfs, or (layer=disk) a bind of the
+ * new directory sbn_layer_dir(id, gen). */
+int sbn_mount_layer(const struct sbn_cfg *cfg, const char *id, unsigned gen, const char *scratch, char *why,
+		    size_t wlen);
 /* Build the root (overlay or read-only bind + tmpfs /tmp), /proc, /dev, then pivot_root into it
  * and detach the old root. */
 int sbn_mount_root(const struct sbn_cfg *cfg, const char *scratch, char *why, size_t wlen);
@@ -132,6 +142,22 @@ void sbn_marker_remove(const char *name);
  * process as the second): kill, remove cgroups, veth and marker. Returns how many. */
 int sbn_marker_release_owner(pid_t zygote);
 
+/* ---- writable layers on a host disk (layer.c) ---- */
+/* With layer=disk a box's upper and work dirs live in sbn_layer_base()/<id>/<gen>/ (gen 0 at
+ * birth, one more per warm reset that replaced the layer). The box's marker names its id, so
+ * the directory of a crashed run is found (and removed) by `doctor` like its cgroups. */
+const char *sbn_layer_base(void);
+/* Make the base directory (once per process; unprivileged: a private directory of this user). */
+int sbn_layer_base_make(struct sb_error *err);
+/* sbn_layer_base()/<id>, or .../<id>/<gen> when gen >= 0; -ENAMETOOLONG when it does not fit. */
+int sbn_layer_dir(const char *id, int gen, char *out, size_t len);
+/* Remove a box's whole layer directory (every generation); 0 when there is none. */
+int sbn_layer_remove(const char *id);
+/* Remove one generation (the one a reset replaced). */
+int sbn_layer_remove_gen(const char *id, unsigned gen);
+/* The type of the filesystem fd lies on ("ext4", "tmpfs", "xfs", ... or "0x<magic>"). */
+void sbn_fs_name(int fd, char *out, size_t len);
+
 /* ---- unprivileged mode (userns.c) ---- */
 /* sandbench runs as non-root: boxes get a user namespace (caller mapped to 0), no cgroups, no
  * veth, no warm zygote. Fixed for the process. */
@@ -156,6 +182,7 @@ struct sb_box {
 	int pidfd;            /* of init */
 	int ctl;              /* SEQPACKET control socket to init */
 	int upper_fd;         /* the writable layer's upper dir (overlay mode), or -1 */
+	unsigned layer_gen;   /* layer=disk: the generation of the layer in use (resets count up) */
 	bool our_child;       /* init is our child (cold); else the zygote's */
 	bool stopped;
 	bool marker;

@@ -1,4 +1,5 @@
-/* Deferred teardown of boxes that leave nothing on the host but their marker.
+/* Deferred teardown of boxes that leave nothing on the host but their marker (and, with
+ * layer=disk, their layer directory, removed before the marker).
  *
  * Destroying such a box only needs its init to die: the kernel then kills the rest of its pid
  * namespace and drops its mount, network, IPC and UTS namespaces. That teardown costs ~0.3 ms
@@ -31,6 +32,7 @@ struct dead {
 	pid_t owner;     /* the process that queued it: a fork must leave it alone */
 	bool our_child;  /* reap with waitpid; otherwise the zygote does */
 	bool marker;
+	bool layer;      /* a layer directory on a host disk to remove (layer.c) */
 	char id[40];
 };
 
@@ -71,6 +73,9 @@ static void finish(struct dead *d)
 			;
 	}
 	close(d->pidfd);
+	/* The directory before the marker that names it; a failure leaves both for doctor. */
+	if (d->layer && sbn_layer_remove(d->id) < 0)
+		return;
 	if (d->marker)
 		sbn_marker_remove(d->id);
 }
@@ -104,6 +109,7 @@ int sbn_reap_defer(struct sb_box *box)
 	d->owner = getpid();
 	d->our_child = box->our_child;
 	d->marker = box->marker;
+	d->layer = box->cfg.layer == SBN_LAYER_DISK;
 	memcpy(d->id, box->id, sizeof(d->id));
 	q_give();
 	if (box->ctl >= 0)

@@ -4,7 +4,8 @@
  * ~0.3 ms more; back-to-back warm starts use boxes faster than one core can make them. A reset
  * keeps the namespaces and init and replaces everything a command can have changed:
  *  - processes: init kills every other process of its pid namespace and reaps them (RESET);
- *  - files: a new scratch tmpfs with a new overlay over the rootfs becomes the root. init is
+ *  - files: a new scratch tmpfs (layer=disk: a new generation of the box's layer directory, the
+ *    old one removed after the swap) with a new overlay over the rootfs becomes the root. init is
  *    locked down and cannot switch roots, but pivot_root, done by the zygote from inside the
  *    box's mount namespace, moves the root and cwd of every process whose root was the old one:
  *    init's included. /proc moves over, /dev is made anew (box processes are uid 0 and own it),
@@ -253,20 +254,20 @@ void sbn_reuse_open(const struct sb_box *box, struct sbn_reuse *r)
 		r->valid &= r->fd[w] >= 0;
 }
 
-/* The fresh layer in our own namespace, as a detached clone; *upper gets its upper dir. */
-static int new_layer(struct sb_box *box, int *tree, int *upper, char *why, size_t wlen)
+/* The fresh layer in our own namespace, as a detached clone; *upper gets its upper dir. With
+ * layer=disk it is generation gen of the box's layer directory (removed again on failure). */
+static int new_layer(struct sb_box *box, unsigned gen, int *tree, int *upper, char *why, size_t wlen)
 {
 	const char *scratch = SBN_RUN_DIR; /* in our own mount namespace: hides nothing elsewhere */
 	char p[PATH_MAX + 16];
 	*tree = *upper = -1;
-	if (mount("sbn-scratch", scratch, "tmpfs", MS_NOSUID, "mode=0700") < 0)
-		return why_errno(why, wlen, errno, "mounting the new scratch tmpfs");
-	int rc = 0;
+	int rc = sbn_mount_layer(&box->cfg, box->id, gen, scratch, why, wlen);
 	static const char *const dirs[] = {"root", "work", "upper"};
+	bool mounted = rc == 0;
 	for (size_t i = 0; i < 3 && rc == 0; i++) {
 		snprintf(p, sizeof(p), "%s/%s", scratch, dirs[i]);
 		if (mkdir(p, 0755) < 0)
-			rc = why_errno(why, wlen, errno, "mkdir in the new scratch tmpfs");
+			rc = why_errno(why, wlen, errno, "mkdir in the new scratch layer");
 	}
 	if (rc == 0 && (*upper = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		rc = why_errno(why, wlen, errno, "opening the new upper dir");
@@ -276,11 +277,14 @@ static int new_layer(struct sb_box *box, int *tree, int *upper, char *why, size_
 	if (rc == 0 && (*tree = open_tree(AT_FDCWD, p, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)) < 0)
 		rc = why_errno(why, wlen, errno, "cloning the new root");
 	/* The clone and the overlay hold what they use; nothing needs to stay mounted here. */
-	umount2(scratch, MNT_DETACH);
+	if (mounted)
+		umount2(scratch, MNT_DETACH);
 	if (rc < 0) {
 		if (*upper >= 0)
 			close(*upper);
 		*upper = -1;
+		if (box->cfg.layer == SBN_LAYER_DISK)
+			sbn_layer_remove_gen(box->id, gen);
 	}
 	return rc;
 }
@@ -326,14 +330,18 @@ int sbn_box_reset(struct sb_box *box, struct sbn_reuse *r, char *why, size_t wle
 	if (rc < 0)
 		return rc;
 	if (upper_empty(box->upper_fd)) {
+		/* Zeroed: the fingerprint is compared with memcmp, padding included (r's was zeroed
+		 * by sbn_reuse_init). Garbage there made every box look touched. */
 		struct sbn_reuse now;
+		memset(&now, 0, sizeof(now));
 		if (devprint(box->init_pid, &now) && memcmp(now.dev, r->dev, sizeof(now.dev)) == 0) {
 			box->uses++;
 			return 0;
 		}
 	}
 	int tree, upper;
-	if ((rc = new_layer(box, &tree, &upper, why, wlen)) < 0)
+	unsigned gen = box->layer_gen + 1;
+	if ((rc = new_layer(box, gen, &tree, &upper, why, wlen)) < 0)
 		return rc;
 	char p[64];
 	snprintf(p, sizeof(p), "/proc/%d/ns/mnt", (int)box->init_pid);
@@ -353,11 +361,16 @@ int sbn_box_reset(struct sb_box *box, struct sbn_reuse *r, char *why, size_t wle
 	close(tree);
 	if (rc < 0) {
 		close(upper);
+		/* The box may be on either layer now: released by the caller, which removes both. */
 		return rc;
 	}
 	if (box->upper_fd >= 0)
 		close(box->upper_fd);
 	box->upper_fd = upper;
+	/* The old layer is detached from every namespace now; what it held on the disk goes. */
+	if (box->cfg.layer == SBN_LAYER_DISK)
+		sbn_layer_remove_gen(box->id, box->layer_gen);
+	box->layer_gen = gen;
 	box->uses++;
 	if (!devprint(box->init_pid, r))
 		r->valid = false;

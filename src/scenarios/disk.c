@@ -3,7 +3,9 @@
  * sandbox's root layer), and what mounting host directories costs a sandbox's start.
  *
  * By default the file lives on the sandbox's own root filesystem (its writable layer), not on a
- * tmpfs: sb_wl_pick_dir chooses it and the report tags the filesystem type seen inside. */
+ * tmpfs: sb_wl_pick_dir chooses it and the report tags the filesystem type seen inside
+ * (disk_fs: "overlay") and, where the driver says, the one under the writable layer
+ * (disk_fs_upper: "ext4"). The spec asks for that layer on a disk (root_on_disk). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -38,6 +40,9 @@ static void tag_mode(struct sb_scn_ctx *ctx, json_t *j)
 
 static int disk_setup(struct sb_scn_ctx *ctx)
 {
+	/* What a program writing to its own files gets: a driver that could keep the writable layer
+	 * in memory puts it on a disk for these (native's layer=auto). */
+	ctx->spec.root_on_disk = true;
 	int rc = sb_wl_setup(ctx, 1);
 	return rc < 0 ? rc : sb_wl_pick_dir(ctx);
 }

@@ -125,6 +125,13 @@ int sb_wl_pick_dir(struct sb_scn_ctx *ctx)
 		rc = sb_wl_fs_info(ctx, 0, w->dir, true, fs, sizeof(fs), src, sizeof(src), &writable);
 		if (rc == 0 && writable) {
 			w->dir_made = true;
+			/* Inside, an overlay says "overlay"; what lies under its upper dir (a disk or
+			 * memory) is the runtime's to say, where it can. */
+			struct sb_box_info info;
+			memset(&info, 0, sizeof(info));
+			if (sb_drv_inspect(ctx->drv, w->box, &info, ctx->deadline_ns, ctx->err) == 0 && info.layer_fs[0])
+				sb_scn_tag(ctx, "disk_fs_upper", "%s", info.layer_fs);
+			sb_error_clear(ctx->err);
 		} else {
 			sb_error_clear(ctx->err);
 			sb_scn_tag(ctx, "disk_dir_note", "the sandbox's root filesystem is read-only here: /tmp used");

@@ -40,7 +40,8 @@ void sb_wl_quiet(struct sb_scn_ctx *ctx, unsigned slot, const char *const *argv)
 /* Resolve the `dir` parameter: "auto" is the sandbox's own root filesystem (its writable layer:
  * /sandbench-io made inside; /tmp when the root is read-only, said in the tag disk_dir_note), and
  * for a driver without isolation (the host itself) a fresh /var/tmp/sandbench-io-RUN. Tags
- * disk_dir, disk_fs (statfs type seen inside), disk_fs_source and disk_fs_mount. */
+ * disk_dir, disk_fs (statfs type seen inside), disk_fs_source, and disk_fs_upper (the host
+ * filesystem under the writable layer, where the driver's inspect says: ext4, tmpfs, ...). */
 int sb_wl_pick_dir(struct sb_scn_ctx *ctx);
 /* What fs-info says of path inside the box: fs type and source into the buffers. */
 int sb_wl_fs_info(struct sb_scn_ctx *ctx, unsigned slot, const char *path, bool mkdir_it, char *fs, size_t fslen,

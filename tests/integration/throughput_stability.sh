@@ -78,6 +78,9 @@ for d in drivers:
                 bad.append(f"{d} {name}: filesystem not tagged: {tags}")
             if d == "native" and tags.get("disk_fs") != "overlay":
                 bad.append(f"{d} {name}: expected the overlay root, got {tags.get('disk_fs')}")
+            # What lies under the overlay: the host's disk (layer=auto puts these on it).
+            if d == "native" and tags.get("disk_fs_upper", "tmpfs") == "tmpfs":
+                bad.append(f"{d} {name}: the writable layer is not on a disk: {tags.get('disk_fs_upper')}")
         if name == "throughput-volume-write" and not tags.get("volume_fs"):
             bad.append(f"{d} {name}: volume filesystem not tagged")
         if name in ("stability-churn", "stability-oom-recovery") and d == "native":
