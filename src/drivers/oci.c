@@ -32,6 +32,9 @@ const struct sb_param_def sb_oci_params[] = {
 	{NULL, NULL, NULL, NULL},
 };
 
+/* The OCI runtimes' host<->sandbox links (crun and runc net=veth, runsc hostinet|netstack). */
+static struct sb_veth_range oci_veths = SB_VETH_RANGE("sbo", 214);
+
 struct sb_box {
 	const struct sb_oci_runtime *rt;
 	char bin[1024];
@@ -241,6 +244,19 @@ static int check_rootfs(const char *rootfs, struct sb_error *err)
 		if (access(p, F_OK) < 0)
 			return sb_error_set(err, ENOENT, "rootfs %s lacks /%s", rootfs, need[i]);
 	}
+	return 0;
+}
+
+int sb_oci_net_link(const char *bundle, struct sb_error *err)
+{
+	return sb_rt_net_link(&oci_veths, bundle, err);
+}
+
+int sb_oci_box_addr(struct sb_box *b, struct sb_box_addr *out, struct sb_error *err)
+{
+	if (sb_rt_net_addr(b->bundle, out) < 0)
+		return sb_error_set(err, ENOTSUP, "%s: box %s has no veth (%s)", b->rt->name, b->name,
+				    b->rt->configure ? "net=hostinet or net=netstack make one" : "net=veth makes one");
 	return 0;
 }
 
@@ -532,7 +548,7 @@ static int remove_all(const char *const *prefix, const char *rtname, const char 
 	}
 	if (cgdirs && sb_rt_cgroup_remove(cgdirs, sb_deadline_min(deadline_ns, sb_deadline_after(2))) > 0 && rc == 0)
 		rc = sb_error_set(err, EBUSY, "%s: cgroups of %s could not be removed", rtname, id);
-	sb_oci_net_release(bundle);
+	sb_rt_net_release(&oci_veths, bundle);
 	if (sb_rt_umount_below(bundle) > 0 && rc == 0)
 		rc = sb_error_set(err, EBUSY, "%s: mounts below %s could not be removed", rtname, bundle);
 	int r = sb_rm_rf(bundle);

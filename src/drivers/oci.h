@@ -9,14 +9,13 @@
 #include <stdint.h>
 
 #include "drivers/driver.h"
+#include "drivers/runtime_util.h"
 
 #define SB_OCI_DIR "/run/sandbench/oci"
 /* Annotation carried by every container sandbench makes; its value is the box name. */
 #define SB_OCI_ANNOTATION "sandbench.run"
 /* A network namespace a runtime's configure made for a box, bind-mounted in its bundle. */
-#define SB_OCI_NETNS_FILE "netns"
-/* Host ends of the OCI runtimes' veths (oci_net.c): "sbo<slot>", 10.214.0.0/16. */
-#define SB_OCI_IF_PREFIX "sbo"
+#define SB_OCI_NETNS_FILE SB_RT_NETNS_FILE
 /* Prefix of each container's cgroup leaf, followed by the box name. */
 #define SB_OCI_CGROUP_PREFIX "sandbench-"
 
@@ -121,13 +120,12 @@ int sb_oci_box_host_pids(struct sb_box *box, struct sb_host_proc *procs, size_t 
 int sb_oci_leftovers(const struct sb_oci_runtime *rt, bool clean, sb_line_fn emit, void *arg,
 		     struct sb_error *err);
 
-/* The link (oci_net.c): a network namespace pinned at <bundle>/SB_OCI_NETNS_FILE with a veth pair
- * whose names and addresses are kept in the bundle; set netns_in_bundle in the config to join it. */
+/* The link of the OCI runtimes (rt_net.c in their range: "sbo<slot>", 10.214.0.0/16): a network
+ * namespace pinned at <bundle>/SB_OCI_NETNS_FILE with a veth pair; set netns_in_bundle in the
+ * config to join it. */
 int sb_oci_net_link(const char *bundle, struct sb_error *err);
 /* Its two addresses; -ENOTSUP when the box has none. */
 int sb_oci_box_addr(struct sb_box *box, struct sb_box_addr *out, struct sb_error *err);
-/* Delete the host end of the bundle's veth (at once, not when the kernel frees the namespace). */
-void sb_oci_net_release(const char *bundle);
 
 /* Probe: binary, version, and a real trial start of a throw-away container (the agent's `true`
  * bind-mounted into an empty rootfs). On failure out->reason carries the runtime's own message.
