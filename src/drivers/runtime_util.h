@@ -145,6 +145,9 @@ int sb_rt_wait_launch(pid_t *pid, bool (*ready)(void *arg), void *arg, const cha
  * addresses recorded in dir. On failure the caller's teardown releases what is there (the pin is
  * a mount below dir). */
 int sb_rt_net_link(struct sb_veth_range *range, const char *dir, struct sb_error *err);
+/* The same pair into the network namespace of a running box's process pid (a runtime that made the
+ * namespace itself); it goes with that namespace. */
+int sb_rt_net_attach(struct sb_veth_range *range, const char *dir, pid_t pid, struct sb_error *err);
 /* The two addresses recorded in dir; -ENOTSUP when there is no link. */
 int sb_rt_net_addr(const char *dir, struct sb_box_addr *out);
 /* Delete the host end recorded in dir (a name of range's prefix only), before the pin is unmounted. */
