@@ -233,7 +233,7 @@ const struct sb_driver sb_driver_crun = {
 	.summary = "crun (OCI runtime in C): bundle from the standard rootfs, create+start, exec per command",
 	SB_OCI_COMMON_OPS,
 	.list = crun_list,
-	.caps = SB_OCI_CAPS,
+	.caps = SB_OCI_CAPS | SB_CAP_NET,
 	.probe = crun_probe,
 	.box_create = crun_create,
 	.leftovers = crun_leftovers,

@@ -24,7 +24,7 @@ static const struct sb_dk docker_engine = {
 
 #define SB_DOCKER_CAPS                                                                             \
 	(SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_COPY | SB_CAP_STATS | SB_CAP_MEMLIMIT | SB_CAP_CPULIMIT | \
-	 SB_CAP_PIDLIMIT | SB_CAP_ISOLATION | SB_CAP_PIDS | SB_CAP_VOLUMES | SB_CAP_PORTS)
+	 SB_CAP_PIDLIMIT | SB_CAP_ISOLATION | SB_CAP_PIDS | SB_CAP_VOLUMES | SB_CAP_PORTS | SB_CAP_NET)
 
 /* --iptables=false: the engine then adds no firewall chains that a restore would have to unpick;
  * host<->container traffic over docker0 works without them (only NAT to the outside is lost). */

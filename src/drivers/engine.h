@@ -138,6 +138,8 @@ int sb_dk_template_drop(const struct sb_box_spec *spec, int64_t deadline_ns, str
 int sb_dk_list(const struct sb_box_spec *spec, sb_line_fn emit, void *arg, int64_t deadline_ns,
 	       struct sb_error *err);
 int sb_dk_inspect(struct sb_box *box, struct sb_box_info *out, int64_t deadline_ns, struct sb_error *err);
+/* The container's bridge address and the bridge's gateway on the host (net=default). */
+int sb_dk_addr(struct sb_box *box, struct sb_box_addr *out, struct sb_error *err);
 int sb_dk_exec(struct sb_box *box, const struct sb_exec_req *req, struct sb_proc_result *res,
 	       struct sb_error *err);
 int sb_dk_agent_open(struct sb_box *box, struct sb_agent_conn *conn, int64_t deadline_ns,
@@ -165,4 +167,4 @@ extern const struct sb_param_def sb_dk_params[];
 	.box_copy_in = sb_dk_copy_in, .box_copy_out = sb_dk_copy_out, .box_stop = sb_dk_stop, \
 	.box_destroy = sb_dk_destroy, .box_stats = sb_dk_stats, .box_pids = sb_dk_pids,        \
 	.template_drop = sb_dk_template_drop, .list = sb_dk_list, .box_inspect = sb_dk_inspect, \
-	.box_host_pids = sb_dk_host_pids
+	.box_host_pids = sb_dk_host_pids, .box_addr = sb_dk_addr

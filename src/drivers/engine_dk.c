@@ -345,6 +345,32 @@ int sb_dk_inspect(struct sb_box *box, struct sb_box_info *out, int64_t deadline_
 	return rc;
 }
 
+/* The container's end of the engine's bridge and the bridge's own address on the host (the
+ * gateway the engine gives the container): the two ends of the network net=default made. Neither
+ * is routed anywhere else by sandbench. */
+int sb_dk_addr(struct sb_box *box, struct sb_box_addr *out, struct sb_error *err)
+{
+	const char *argv[] = {box->dk->cli, "inspect", "--format",
+			      "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{.Gateway}}\n{{end}}", box->id, NULL};
+	char *text = NULL;
+	int rc = sb_rt_run(argv, sb_deadline_after(20), &text, err);
+	if (rc < 0) {
+		free(text);
+		return dk_fail(box->dk, err);
+	}
+	char ip[48] = "", gw[48] = "";
+	for (char *save, *l = strtok_r(text, "\n", &save); l && !(ip[0] && gw[0]); l = strtok_r(NULL, "\n", &save))
+		if (sscanf(l, "%47s %47s", ip, gw) != 2)
+			ip[0] = gw[0] = '\0';
+	free(text);
+	if (!ip[0] || !gw[0])
+		return sb_error_set(err, ENOTSUP, "%s: container %s has no bridge address (net=none; net=default has one)",
+				    box->dk->driver, box->name);
+	snprintf(out->box_ip, sizeof(out->box_ip), "%s", ip);
+	snprintf(out->host_ip, sizeof(out->host_ip), "%s", gw);
+	return 0;
+}
+
 int sb_dk_create(struct sb_dk *dk, const struct sb_box_spec *spec, struct sb_box **out,
 		 int64_t deadline_ns, struct sb_error *err)
 {

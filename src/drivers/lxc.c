@@ -38,9 +38,14 @@ struct sb_box {
 };
 
 static const struct sb_param_def lxc_params[] = {
-	{"net", "none", "network: none (a private namespace with loopback) or host", "none|host"},
+	{"net", "none", "network: none (a private namespace with loopback), host, or veth (that namespace with a "
+			"veth pair to the host, 10.216.x.y/30; chosen when a scenario asks for a link)", "none|host|veth"},
 	{NULL, NULL, NULL, NULL},
 };
+
+/* The boxes' host<->sandbox links (net=veth): sbl<slot>, 10.216.0.0/16, moved into the container's
+ * own network namespace once it runs (rt_net.c); they go with it. */
+static struct sb_veth_range lxc_veths = SB_VETH_RANGE("sbl", 216);
 
 static const char *const lxc_env[] = {SB_RT_BOX_PATH, "HOME=/root", NULL};
 
@@ -164,6 +169,7 @@ static int teardown(struct sb_box *b, int64_t deadline_ns, struct sb_error *err)
 		b->exec_pid = 0;
 	}
 	if (b->dir[0]) {
+		sb_rt_net_release(&lxc_veths, b->dir);
 		if (sb_rt_umount_below(b->dir) > 0 && rc == 0)
 			rc = sb_error_set(err, EBUSY, "lxc: mounts left below %s", b->dir);
 		sb_rm_rf(b->dir);
@@ -171,14 +177,18 @@ static int teardown(struct sb_box *b, int64_t deadline_ns, struct sb_error *err)
 	return rc;
 }
 
+static int init_pid(struct sb_box *box, struct sb_error *err);
+
 static int lxc_create(const struct sb_box_spec *spec, struct sb_box **out, int64_t deadline_ns,
 		      struct sb_error *err)
 {
 	if (!spec->rootfs)
 		return sb_error_set(err, EINVAL, "lxc: no rootfs given (sandbench image build makes one)");
-	const char *net = sb_params_get_def(spec->params, lxc_params, "net");
-	if (strcmp(net, "none") != 0 && strcmp(net, "host") != 0)
-		return sb_error_set(err, EINVAL, "lxc: net=%s: expected none or host", net);
+	const char *net = sb_params_get(spec->params, "net");
+	if (!net)
+		net = spec->net == SB_BOX_NET_LINK && !spec->strict ? "veth" : "none";
+	if (strcmp(net, "none") != 0 && strcmp(net, "host") != 0 && strcmp(net, "veth") != 0)
+		return sb_error_set(err, EINVAL, "lxc: net=%s: expected none, host or veth", net);
 	struct sb_box *b = calloc(1, sizeof(*b));
 	if (!b)
 		return sb_error_set(err, ENOMEM, "out of memory");
@@ -220,6 +230,9 @@ static int lxc_create(const struct sb_box_spec *spec, struct sb_box **out, int64
 	snprintf(what, sizeof(what), "lxc: lxc-execute (container %s)", spec->name);
 	if ((rc = sb_rt_wait_launch(&b->exec_pid, lxc_running, &ra, errf, 1000, deadline_ns, what, err)) < 0)
 		goto fail;
+	if (strcmp(net, "veth") == 0 &&
+	    ((rc = init_pid(b, err)) < 0 || (rc = sb_rt_net_attach(&lxc_veths, b->dir, b->init_pid, err)) < 0))
+		goto fail;
 	*out = b;
 	return 0;
 fail:;
@@ -249,6 +262,13 @@ static int lxc_stop(struct sb_box *box, int64_t deadline_ns, struct sb_error *er
 	char what[160];
 	snprintf(what, sizeof(what), "lxc: container %s", box->name);
 	return sb_eng_release_launcher(&box->hold_fd, &box->exec_pid, deadline_ns, what, err);
+}
+
+static int lxc_addr(struct sb_box *box, struct sb_box_addr *out, struct sb_error *err)
+{
+	if (sb_rt_net_addr(box->dir, out) < 0)
+		return sb_error_set(err, ENOTSUP, "lxc: box %s has no veth (net=veth makes one)", box->name);
+	return 0;
 }
 
 static int lxc_destroy(struct sb_box *box, int64_t deadline_ns, struct sb_error *err)
@@ -441,6 +461,7 @@ static int lxc_leftovers(bool clean, sb_line_fn emit, void *arg, struct sb_error
 			continue;
 		const char *stop[] = {"lxc-stop", "-n", de->d_name, "-P", LXC_ROOT, "-k", NULL};
 		sb_rt_run(stop, sb_deadline_after(20), NULL, NULL);
+		sb_rt_net_release(&lxc_veths, dir);
 		sb_rt_umount_below(dir);
 		if (sb_rm_rf(dir) < 0)
 			sb_error_set(err, EBUSY, "lxc: cannot remove %s", dir);
@@ -455,7 +476,7 @@ const struct sb_driver sb_driver_lxc = {
 	.name = "lxc",
 	.summary = "LXC application container (lxc-execute on an overlay of the standard rootfs, lxc-attach per command)",
 	.caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_STATS | SB_CAP_MEMLIMIT | SB_CAP_CPULIMIT |
-		SB_CAP_PIDLIMIT | SB_CAP_ISOLATION | SB_CAP_PIDS,
+		SB_CAP_PIDLIMIT | SB_CAP_ISOLATION | SB_CAP_PIDS | SB_CAP_NET,
 	.params = lxc_params,
 	.image = SB_IMAGE_ROOTFS,
 	.list = lxc_list,
@@ -468,6 +489,7 @@ const struct sb_driver sb_driver_lxc = {
 	.box_stop = lxc_stop,
 	.box_destroy = lxc_destroy,
 	.box_stats = lxc_stats,
+	.box_addr = lxc_addr,
 	.box_pids = lxc_pids,
 	.box_host_pids = lxc_host_pids,
 	.leftovers = lxc_leftovers,

@@ -489,8 +489,8 @@ static int native_addr(struct sb_box *box, struct sb_box_addr *out, struct sb_er
 {
 	if (box->net.slot < 0)
 		return sb_error_set(err, ENOTSUP, "native: box %s has no veth (net=none)", box->name);
-	sbn_ip_str(box->net.host_ip, out->host_ip, sizeof(out->host_ip));
-	sbn_ip_str(box->net.box_ip, out->box_ip, sizeof(out->box_ip));
+	sb_ip_str(box->net.host_ip, out->host_ip, sizeof(out->host_ip));
+	sb_ip_str(box->net.box_ip, out->box_ip, sizeof(out->box_ip));
 	return 0;
 }
 

@@ -48,10 +48,16 @@ extern const struct sb_driver sb_driver_nspawn;
 #define NSPAWN_CG_PREFIX "sandbench-"
 
 static const struct sb_param_def nspawn_params[] = {
-	{"net", "none", "none: --private-network (loopback only); host: the host's network", "none|host"},
+	{"net", "none", "none: --private-network (loopback only); host: the host's network; veth: a namespace "
+			"of the driver's own with a veth pair to the host (10.215.x.y/30; chosen when a scenario "
+			"asks for a link)", "none|host|veth"},
 	{"bin", NULL, "the systemd-nspawn binary: a path or a name in PATH (default: systemd-nspawn)", NULL},
 	{NULL, NULL, NULL, NULL},
 };
+
+/* The boxes' host<->sandbox links (net=veth): sbs<slot>, 10.215.0.0/16, joined by
+ * --network-namespace-path (rt_net.c). */
+static struct sb_veth_range nspawn_veths = SB_VETH_RANGE("sbs", 215);
 
 static const char *const nspawn_env[] = {SB_RT_BOX_PATH, "HOME=/root", "TERM=dumb", NULL};
 
@@ -126,7 +132,7 @@ static bool leader_ready(void *arg)
 }
 
 /* Overlay of rootfs at dir/root, cgroups, then systemd-nspawn running argv in it, inside them. */
-static int launch(struct sb_box *b, const char *rootfs, bool private_net, const char *const *payload,
+static int launch(struct sb_box *b, const char *rootfs, const char *net, const char *const *payload,
 		  int64_t deadline_ns, struct sb_error *err)
 {
 	char upper[PATH_MAX + 16], work[PATH_MAX + 16], root[PATH_MAX + 16], errf[PATH_MAX + 16];
@@ -159,13 +165,18 @@ static int launch(struct sb_box *b, const char *rootfs, bool private_net, const 
 		return rc;
 	if ((rc = sb_rt_cgroup_make(leaf, b->cgdirs, sizeof(b->cgdirs))) < 0)
 		return sb_error_set(err, -rc, "nspawn: cannot make cgroups %s: %s", leaf, strerror(-rc));
+	bool veth = strcmp(net, "veth") == 0;
+	if (veth && (rc = sb_rt_net_link(&nspawn_veths, b->dir, err)) < 0)
+		return rc;
 	struct sb_argv a = {0};
 	add_join_prefix(&a, b->cgdirs, true);
 	sb_argv_add_all(&a, (const char *const[]){b->bin, "--quiet", "--register=no", "--keep-unit",
 						  "--console=pipe", "-D", root, NULL});
 	sb_argv_addf(&a, "--machine=%s", b->name);
-	if (private_net)
+	if (strcmp(net, "none") == 0)
 		sb_argv_add(&a, "--private-network");
+	else if (veth)
+		sb_argv_addf(&a, "--network-namespace-path=%s/" SB_RT_NETNS_FILE, b->dir);
 	sb_argv_add(&a, "--");
 	sb_argv_add_all(&a, payload);
 	if ((rc = sb_argv_ok(&a, err)) < 0) {
@@ -257,6 +268,7 @@ static int teardown(const char *name, const char *dir, const char *cgdirs, int *
 	if (sb_rt_cgroup_remove_tree(cgdirs, sb_deadline_min(deadline_ns, sb_deadline_after(3))) > 0)
 		rc = sb_error_set(err, EBUSY, "nspawn: cgroups of %s could not be removed", name);
 	if (dir[0]) {
+		sb_rt_net_release(&nspawn_veths, dir);
 		if (sb_rt_umount_below(dir) > 0 && rc == 0)
 			rc = sb_error_set(err, EBUSY, "nspawn: mounts left below %s", dir);
 		int r = sb_rm_rf(dir);
@@ -283,9 +295,11 @@ static int nspawn_create(const struct sb_box_spec *spec, struct sb_box **out, in
 	*out = NULL;
 	if (!spec->rootfs)
 		return sb_error_set(err, EINVAL, "nspawn: no rootfs given (sandbench image build makes one)");
-	const char *net = sb_params_get_def(spec->params, nspawn_params, "net");
-	if (strcmp(net, "none") != 0 && strcmp(net, "host") != 0)
-		return sb_error_set(err, EINVAL, "nspawn: net=%s: expected none or host", net);
+	const char *net = sb_params_get(spec->params, "net");
+	if (!net)
+		net = spec->net == SB_BOX_NET_LINK && !spec->strict ? "veth" : "none";
+	if (strcmp(net, "none") != 0 && strcmp(net, "host") != 0 && strcmp(net, "veth") != 0)
+		return sb_error_set(err, EINVAL, "nspawn: net=%s: expected none, host or veth", net);
 	struct sb_box *b = calloc(1, sizeof(*b));
 	if (!b)
 		return sb_error_set(err, ENOMEM, "out of memory");
@@ -304,7 +318,7 @@ static int nspawn_create(const struct sb_box_spec *spec, struct sb_box **out, in
 		return rc;
 	}
 	const char *payload[] = {"/sandbench-agent", "idle", NULL};
-	if ((rc = launch(b, spec->rootfs, strcmp(net, "none") == 0, payload, deadline_ns, err)) < 0) {
+	if ((rc = launch(b, spec->rootfs, net, payload, deadline_ns, err)) < 0) {
 		struct sb_error e2 = {0};
 		box_free(b, sb_deadline_after(15), &e2, NULL);
 		return rc;
@@ -359,6 +373,13 @@ static int nspawn_destroy(struct sb_box *b, int64_t deadline_ns, struct sb_error
 	int rc = 0;
 	box_free(b, deadline_ns, err, &rc);
 	return rc;
+}
+
+static int nspawn_addr(struct sb_box *b, struct sb_box_addr *out, struct sb_error *err)
+{
+	if (sb_rt_net_addr(b->dir, out) < 0)
+		return sb_error_set(err, ENOTSUP, "nspawn: box %s has no veth (net=veth makes one)", b->name);
+	return 0;
 }
 
 static int nspawn_stats(struct sb_box *b, struct sb_box_stats *out, struct sb_error *err)
@@ -428,7 +449,7 @@ static void nspawn_probe(const struct sb_params *params, struct sb_probe *out)
 		return;
 	}
 	const char *payload[] = {"/sandbench-agent", "true", NULL};
-	int rc = launch(&b, rootfs, true, payload, sb_deadline_after(20), &e);
+	int rc = launch(&b, rootfs, "none", payload, sb_deadline_after(20), &e);
 	if (rc == -EIO && strstr(e.msg, "exited 0"))
 		rc = 0; /* `true` may finish before it is seen running: that is success */
 	if (rc == 0 && b.nspawn_pid > 0) {
@@ -508,7 +529,7 @@ static int nspawn_host_fix(enum sb_host_fix_mode mode, sb_line_fn emit, void *ar
 const struct sb_driver sb_driver_nspawn = {
 	.name = "nspawn",
 	.summary = "systemd-nspawn on a per-box overlay of the standard rootfs, one container per box, nsenter per command",
-	.caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_STATS | SB_CAP_ISOLATION | SB_CAP_PIDS,
+	.caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_STATS | SB_CAP_ISOLATION | SB_CAP_PIDS | SB_CAP_NET,
 	.params = nspawn_params,
 	.image = SB_IMAGE_ROOTFS,
 	.agent_in_box = "/sandbench-agent",
@@ -519,6 +540,7 @@ const struct sb_driver sb_driver_nspawn = {
 	.box_stop = nspawn_stop,
 	.box_destroy = nspawn_destroy,
 	.box_stats = nspawn_stats,
+	.box_addr = nspawn_addr,
 	.box_pids = nspawn_pids,
 	.box_host_pids = nspawn_host_pids,
 	.leftovers = nspawn_leftovers,

@@ -25,10 +25,15 @@
 #include "drivers/runtime_util.h"
 
 const struct sb_param_def sb_oci_params[] = {
-	{"net", "none", "none: own network namespace with loopback only; host: share the host's", "none|host"},
+	{"net", "none", "none: own network namespace with loopback only; host: share the host's; veth: a "
+			"namespace of the driver's own with a veth pair to the host (10.214.x.y/30; chosen when a "
+			"scenario asks for a link)", "none|host|veth"},
 	{"bin", NULL, "the runtime binary: a path or a name in PATH (default: the runtime's own), e.g. another build", NULL},
 	{NULL, NULL, NULL, NULL},
 };
+
+/* The OCI runtimes' host<->sandbox links (crun and runc net=veth, runsc hostinet|netstack). */
+static struct sb_veth_range oci_veths = SB_VETH_RANGE("sbo", 214);
 
 struct sb_box {
 	const struct sb_oci_runtime *rt;
@@ -242,10 +247,31 @@ static int check_rootfs(const char *rootfs, struct sb_error *err)
 	return 0;
 }
 
-static void default_net(const struct sb_oci_runtime *rt, const struct sb_box_spec *spec,
-			struct sb_oci_config *c)
+int sb_oci_net_link(const char *bundle, struct sb_error *err)
 {
-	c->net_host = strcmp(sb_params_get_def(spec->params, rt_params(rt), "net"), "host") == 0;
+	return sb_rt_net_link(&oci_veths, bundle, err);
+}
+
+int sb_oci_box_addr(struct sb_box *b, struct sb_box_addr *out, struct sb_error *err)
+{
+	if (sb_rt_net_addr(b->bundle, out) < 0)
+		return sb_error_set(err, ENOTSUP, "%s: box %s has no veth (%s)", b->rt->name, b->name,
+				    b->rt->configure ? "net=hostinet or net=netstack make one" : "net=veth makes one");
+	return 0;
+}
+
+/* net=none|host|veth; unset, a scenario's link asks for veth (and strict for none). */
+static int default_net(const struct sb_oci_runtime *rt, const struct sb_box_spec *spec, const char *bundle,
+		       struct sb_oci_config *c, struct sb_error *err)
+{
+	const char *net = sb_params_get(spec->params, "net");
+	if (!net)
+		net = spec->net == SB_BOX_NET_LINK && !spec->strict ? "veth" : sb_params_get_def(spec->params, rt_params(rt), "net");
+	c->net_host = strcmp(net, "host") == 0;
+	if (strcmp(net, "veth") != 0)
+		return 0;
+	c->netns_in_bundle = true;
+	return sb_oci_net_link(bundle, err);
 }
 
 /* The pid file the runtime wrote: the box's init, its start time and cgroups, into the marker. */
@@ -274,8 +300,8 @@ static int box_create(const struct sb_oci_runtime *rt, const struct sb_box_spec 
 		return rc;
 	if (!rt->configure) {
 		const char *net = sb_params_get_def(spec->params, rt_params(rt), "net");
-		if (strcmp(net, "none") != 0 && strcmp(net, "host") != 0)
-			return sb_error_set(err, EINVAL, "%s: net must be none or host, not '%s'", rt->name, net);
+		if (strcmp(net, "none") != 0 && strcmp(net, "host") != 0 && strcmp(net, "veth") != 0)
+			return sb_error_set(err, EINVAL, "%s: net must be none, host or veth, not '%s'", rt->name, net);
 	}
 	const char *dir = state_dir(rt);
 	struct sb_box *b = calloc(1, sizeof(*b));
@@ -340,8 +366,8 @@ static int box_create(const struct sb_oci_runtime *rt, const struct sb_box_spec 
 			rc = box_marker(b, err); /* the per-box flags, for doctor */
 		if (rc < 0)
 			return rc;
-	} else {
-		default_net(rt, spec, &c);
+	} else if ((rc = default_net(rt, spec, b->bundle, &c, err)) < 0) {
+		return rc;
 	}
 	char netns[1300];
 	snprintf(netns, sizeof(netns), "%s/" SB_OCI_NETNS_FILE, b->bundle);
@@ -522,6 +548,7 @@ static int remove_all(const char *const *prefix, const char *rtname, const char 
 	}
 	if (cgdirs && sb_rt_cgroup_remove(cgdirs, sb_deadline_min(deadline_ns, sb_deadline_after(2))) > 0 && rc == 0)
 		rc = sb_error_set(err, EBUSY, "%s: cgroups of %s could not be removed", rtname, id);
+	sb_rt_net_release(&oci_veths, bundle);
 	if (sb_rt_umount_below(bundle) > 0 && rc == 0)
 		rc = sb_error_set(err, EBUSY, "%s: mounts below %s could not be removed", rtname, bundle);
 	int r = sb_rm_rf(bundle);

@@ -9,12 +9,13 @@
 #include <stdint.h>
 
 #include "drivers/driver.h"
+#include "drivers/runtime_util.h"
 
 #define SB_OCI_DIR "/run/sandbench/oci"
 /* Annotation carried by every container sandbench makes; its value is the box name. */
 #define SB_OCI_ANNOTATION "sandbench.run"
 /* A network namespace a runtime's configure made for a box, bind-mounted in its bundle. */
-#define SB_OCI_NETNS_FILE "netns"
+#define SB_OCI_NETNS_FILE SB_RT_NETNS_FILE
 /* Prefix of each container's cgroup leaf, followed by the box name. */
 #define SB_OCI_CGROUP_PREFIX "sandbench-"
 
@@ -71,7 +72,7 @@ json_t *sb_oci_config_new(const struct sb_oci_config *c);
 /* Write bundle/config.json for c. */
 int sb_oci_config_write(const char *bundle, const struct sb_oci_config *c, struct sb_error *err);
 
-/* Driver parameters shared by the OCI drivers (net=none|host). */
+/* Driver parameters shared by the OCI drivers (net=none|host|veth). */
 extern const struct sb_param_def sb_oci_params[];
 
 /* The vtable entries crun and runc share: everything but the name, probe, create and cleanup. */
@@ -86,7 +87,8 @@ extern const struct sb_param_def sb_oci_params[];
 #define SB_OCI_BOX_OPS                                                                                 \
 	.box_start = sb_oci_box_start, .box_exec = sb_oci_box_exec, .box_agent_open = sb_oci_box_agent_open, \
 	.box_stop = sb_oci_box_stop, .box_destroy = sb_oci_box_destroy, .box_stats = sb_oci_box_stats,   \
-	.box_pids = sb_oci_box_pids, .box_inspect = sb_oci_box_inspect, .box_host_pids = sb_oci_box_host_pids
+	.box_pids = sb_oci_box_pids, .box_inspect = sb_oci_box_inspect, .box_host_pids = sb_oci_box_host_pids, \
+	.box_addr = sb_oci_box_addr
 
 /* The vtable ops, parameterised by the runtime. */
 int sb_oci_box_create(const struct sb_oci_runtime *rt, const struct sb_box_spec *spec,
@@ -117,6 +119,13 @@ int sb_oci_box_host_pids(struct sb_box *box, struct sb_host_proc *procs, size_t 
 /* Bundles of rt whose owner is dead, and rt's containers whose bundle under SB_OCI_DIR is gone. */
 int sb_oci_leftovers(const struct sb_oci_runtime *rt, bool clean, sb_line_fn emit, void *arg,
 		     struct sb_error *err);
+
+/* The link of the OCI runtimes (rt_net.c in their range: "sbo<slot>", 10.214.0.0/16): a network
+ * namespace pinned at <bundle>/SB_OCI_NETNS_FILE with a veth pair; set netns_in_bundle in the
+ * config to join it. */
+int sb_oci_net_link(const char *bundle, struct sb_error *err);
+/* Its two addresses; -ENOTSUP when the box has none. */
+int sb_oci_box_addr(struct sb_box *box, struct sb_box_addr *out, struct sb_error *err);
 
 /* Probe: binary, version, and a real trial start of a throw-away container (the agent's `true`
  * bind-mounted into an empty rootfs). On failure out->reason carries the runtime's own message.

@@ -27,7 +27,7 @@ static const struct sb_dk podman_runc = {
 
 #define SB_PODMAN_CAPS                                                                             \
 	(SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_COPY | SB_CAP_STATS | SB_CAP_MEMLIMIT | SB_CAP_CPULIMIT | \
-	 SB_CAP_PIDLIMIT | SB_CAP_ISOLATION | SB_CAP_PIDS | SB_CAP_VOLUMES | SB_CAP_PORTS)
+	 SB_CAP_PIDLIMIT | SB_CAP_ISOLATION | SB_CAP_PIDS | SB_CAP_VOLUMES | SB_CAP_PORTS | SB_CAP_NET)
 
 static void crun_probe(const struct sb_params *params, struct sb_probe *out)
 {

@@ -37,7 +37,7 @@ const struct sb_driver sb_driver_runc = {
 	.summary = "runc (reference OCI runtime): bundle from the standard rootfs, create+start, exec per command",
 	SB_OCI_COMMON_OPS,
 	.list = runc_list,
-	.caps = SB_OCI_CAPS,
+	.caps = SB_OCI_CAPS | SB_CAP_NET,
 	.probe = runc_probe,
 	.box_create = runc_create,
 	.leftovers = runc_leftovers,

@@ -6,10 +6,10 @@
  *    takes its network and platform as global flags; they must be the same on every call of a
  *    sandbox (`start` without --network=none fails "cannot run with network enabled in root
  *    network namespace"), so each box remembers its flags and its marker records them for doctor.
- *  - net=none (default): the Sentry's own stack with loopback only. net=hostinet and net=netstack
- *    put the sandbox in a network namespace this driver makes (a bind mount under the bundle,
- *    released with it) with a veth pair: "sbg<slot>" on the host, eth0 in the box, one /30 of
- *    10.214.0.0/16 per slot (host .1, box .2, no default route). hostinet runs the Sentry's
+ *  - net=none (default, unless a scenario asks for a link: then hostinet): the Sentry's own stack
+ *    with loopback only. net=hostinet and net=netstack put the sandbox in a network namespace of
+ *    the OCI drivers' own (oci_net.c: pinned under the bundle, released with it) with a veth pair,
+ *    "sbo<slot>" on the host and eth0 in the box, 10.214.x.y/30. hostinet runs the Sentry's
  *    sockets on the kernel's stack in that namespace (--network=host); netstack runs gVisor's own
  *    TCP/IP over the veth (--network=sandbox). This runsc (20221219) decides it is in the root
  *    namespace when /proc/sys/net/core/rmem_default exists, which newer kernels show in every
@@ -23,14 +23,9 @@
  *  - stats come from the sandbox's cgroups (the Sentry and the gofer are the host processes of
  *    the box), as for crun. */
 #include <errno.h>
-#include <fcntl.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/clock.h"
@@ -44,7 +39,6 @@ extern const struct sb_driver sb_driver_runsc;
 
 #define RUNSC_DIR SB_RT_STATE_ROOT "/runsc"
 #define RUNSC_ROOT RUNSC_DIR "/.root"
-#define RUNSC_NET_SLOTS 16384 /* /30s in 10.214.0.0/16 */
 
 static const struct sb_param_def runsc_params[] = {
 	{"net", "none", "none: loopback only; hostinet: a veth in a network namespace of its own, the "
@@ -114,76 +108,15 @@ static bool platform_known(const char *known, const char *name)
 	return false;
 }
 
-/* ---- network namespace + veth ---- */
-
-/* A new network namespace kept alive by a bind mount on path (an empty file made here). */
-static int make_netns(const char *path, struct sb_error *err)
-{
-	int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return sb_error_set(err, errno, "cannot create %s: %s", path, strerror(errno));
-	close(fd);
-	pid_t pid = fork();
-	if (pid < 0)
-		return sb_error_set(err, errno, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		if (unshare(CLONE_NEWNET) < 0)
-			_exit(1);
-		_exit(mount("/proc/self/ns/net", path, NULL, MS_BIND, NULL) < 0 ? 2 : 0);
-	}
-	int st = 0;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		return sb_error_set(err, EPERM, "runsc: cannot make a network namespace at %s (%s failed)", path,
-				    WIFEXITED(st) && WEXITSTATUS(st) == 2 ? "bind mount" : "unshare");
-	return 0;
-}
-
-/* eth0 in the namespace at netns, its peer sbg<slot> on the host, both addressed and up. Slots
- * are claimed by the kernel: a name that exists fails, and the next slot is tried. */
-static int make_veth(const char *bundle, const char *netns, int64_t deadline_ns, struct sb_error *err)
-{
-	char nsarg[1300], inner[1300], outer[1300];
-	snprintf(nsarg, sizeof(nsarg), "--net=%s", netns);
-	snprintf(inner, sizeof(inner), "%s/net-inner.batch", bundle);
-	snprintf(outer, sizeof(outer), "%s/net-host.batch", bundle);
-	unsigned start = (unsigned)getpid() * 97u + (unsigned)(sb_now_ns() / 1000) % RUNSC_NET_SLOTS;
-	struct sb_error e = {0};
-	for (unsigned k = 0; k < 64; k++) {
-		unsigned slot = (start + k) % RUNSC_NET_SLOTS;
-		unsigned a = slot >> 6, b = (slot & 63u) << 2;
-		char text[512];
-		int n = snprintf(text, sizeof(text),
-				 "link add eth0 type veth peer name sbg%u netns %d\n"
-				 "addr add 10.214.%u.%u/30 dev eth0\nlink set lo up\nlink set eth0 up\n",
-				 slot, (int)getpid(), a, b + 2);
-		int rc = sb_write_file_atomic(inner, text, (size_t)n, err);
-		if (rc < 0)
-			return rc;
-		const char *in_ns[] = {"nsenter", nsarg, "ip", "-b", inner, NULL};
-		sb_error_clear(&e);
-		if (sb_rt_run(in_ns, deadline_ns, NULL, &e) < 0) {
-			if (strstr(e.msg, "exists"))
-				continue; /* another box holds this slot */
-			return sb_error_set(err, e.code, "runsc: veth for %s: %s (needs iproute2)", bundle, e.msg);
-		}
-		n = snprintf(text, sizeof(text), "addr add 10.214.%u.%u/30 dev sbg%u\nlink set sbg%u up\n", a, b + 1,
-			     slot, slot);
-		if ((rc = sb_write_file_atomic(outer, text, (size_t)n, err)) < 0)
-			return rc;
-		const char *host[] = {"ip", "-b", outer, NULL};
-		return sb_rt_run(host, deadline_ns, NULL, err);
-	}
-	return sb_error_set(err, EBUSY, "runsc: no free veth slot (sbg*) after 64 tries");
-}
-
 /* ---- per box ---- */
 
 static int runsc_configure(const struct sb_box_spec *spec, const char *bundle, struct sb_argv *global,
 			   struct sb_oci_config *c, struct sb_error *err)
 {
-	const char *net = sb_params_get_def(spec->params, runsc_params, "net");
+	const char *net = sb_params_get(spec->params, "net");
+	/* A scenario that asks for a link gets the mode that works on every kernel. */
+	if (!net)
+		net = spec->net == SB_BOX_NET_LINK && !spec->strict ? "hostinet" : "none";
 	const char *platform = sb_params_get(spec->params, "platform");
 	bool veth = strcmp(net, "hostinet") == 0 || strcmp(net, "netstack") == 0;
 	if (!veth && strcmp(net, "none") != 0)
@@ -199,13 +132,8 @@ static int runsc_configure(const struct sb_box_spec *spec, const char *bundle, s
 		return 0;
 	}
 	sb_argv_addf(global, "--network=%s", strcmp(net, "hostinet") == 0 ? "host" : "sandbox");
-	char netns[1300];
-	snprintf(netns, sizeof(netns), "%s/" SB_OCI_NETNS_FILE, bundle);
-	if ((rc = make_netns(netns, err)) < 0 ||
-	    (rc = make_veth(bundle, netns, sb_deadline_after(10), err)) < 0)
-		return rc;
 	c->netns_in_bundle = true;
-	return 0;
+	return sb_oci_net_link(bundle, err);
 }
 
 /* ---- probe ---- */
@@ -259,20 +187,6 @@ static int runsc_restore(const struct sb_box_spec *spec, const char *dir, struct
 	return sb_oci_box_restore(&runsc_rt, spec, dir, out, deadline_ns, err);
 }
 
-/* The veth's two ends, as make_veth wrote them for the host side (net=hostinet or netstack). */
-static int runsc_addr(struct sb_box *box, struct sb_box_addr *out, struct sb_error *err)
-{
-	char path[1300], line[256];
-	snprintf(path, sizeof(path), "%s/net-host.batch", sb_oci_box_bundle(box));
-	unsigned a, b;
-	if (sb_read_line(path, line, sizeof(line)) < 0 || sscanf(line, "addr add 10.214.%u.%u/30", &a, &b) != 2 ||
-	    a > 255 || b > 254)
-		return sb_error_set(err, ENOTSUP, "runsc: this sandbox has no veth (net=none; hostinet or netstack make one)");
-	snprintf(out->host_ip, sizeof(out->host_ip), "10.214.%u.%u", a, b);
-	snprintf(out->box_ip, sizeof(out->box_ip), "10.214.%u.%u", a, b + 1);
-	return 0;
-}
-
 static int runsc_leftovers(bool clean, sb_line_fn emit, void *arg, struct sb_error *err)
 {
 	return sb_oci_leftovers(&runsc_rt, clean, emit, arg, err);
@@ -292,6 +206,5 @@ const struct sb_driver sb_driver_runsc = {
 	.box_create = runsc_create,
 	.box_snapshot = sb_oci_box_snapshot,
 	.box_restore = runsc_restore,
-	.box_addr = runsc_addr,
 	.leftovers = runsc_leftovers,
 };

@@ -8,12 +8,15 @@
 #include <sys/types.h>
 
 #include "core/error.h"
+#include "core/veth.h"
 #include "drivers/driver.h"
 
 /* Where drivers keep per-box state; everything below it carries an owner marker. */
 #define SB_RT_STATE_ROOT "/run/sandbench"
 /* The marker file inside a per-box state directory. */
 #define SB_RT_MARKER "sandbench.marker"
+/* A network namespace a driver made for a box, bind-mounted in its state directory (rt_net.c). */
+#define SB_RT_NETNS_FILE "netns"
 /* PATH inside the standard rootfs (busybox applets live in /bin). */
 #define SB_RT_BOX_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -136,3 +139,16 @@ int sb_rt_cgroup_remove_tree(const char *dirs, int64_t deadline_ns);
  * reaped and set to 0), or the deadline/an interrupt ("WHAT: never became ready"). */
 int sb_rt_wait_launch(pid_t *pid, bool (*ready)(void *arg), void *arg, const char *errfile,
 		      unsigned poll_us, int64_t deadline_ns, const char *what, struct sb_error *err);
+
+/* ---- host<->sandbox links (rt_net.c) ---- */
+/* A network namespace pinned at dir/SB_RT_NETNS_FILE with a veth pair from range, its names and
+ * addresses recorded in dir. On failure the caller's teardown releases what is there (the pin is
+ * a mount below dir). */
+int sb_rt_net_link(struct sb_veth_range *range, const char *dir, struct sb_error *err);
+/* The same pair into the network namespace of a running box's process pid (a runtime that made the
+ * namespace itself); it goes with that namespace. */
+int sb_rt_net_attach(struct sb_veth_range *range, const char *dir, pid_t pid, struct sb_error *err);
+/* The two addresses recorded in dir; -ENOTSUP when there is no link. */
+int sb_rt_net_addr(const char *dir, struct sb_box_addr *out);
+/* Delete the host end recorded in dir (a name of range's prefix only), before the pin is unmounted. */
+void sb_rt_net_release(const struct sb_veth_range *range, const char *dir);

@@ -4,7 +4,7 @@
  *  marker (only with cgroups or veth),
  *  cgroup dirs
  *  clone3 ------------------------------> new mount, uts, ipc namespaces; scratch tmpfs, upper/work
- *  new netns + lo up (sbn_netns_new)       [clone: <- SCRATCH (upper fd); host copies; sends GO]
+ *  new netns + lo up (sb_netns_new)       [clone: <- SCRATCH (upper fd); host copies; sends GO]
  *  attach cgroups, veth                    overlay root, /proc, /dev, pivot_root, hostname,
  *                                          cgroup ns (no cgroups), close host fds, bounding set,
  *                                          no_new_privs, the main seccomp filter
@@ -40,6 +40,8 @@
 #include "core/util.h"
 #include "native/native_int.h"
 
+struct sb_veth_range sbn_veth_range = SB_VETH_RANGE(SBN_IF_PREFIX, 213);
+
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
 #endif
@@ -62,13 +64,13 @@ static _Noreturn void child_fail(int ctl, int e, const char *why)
 }
 
 /* Child: wait for GO (cgroups attached, network ready); returns the netns fd and fills net. */
-static int child_wait_go(int ctl, struct sbn_net *net)
+static int child_wait_go(int ctl, struct sb_veth *net)
 {
 	char buf[1024];
 	int fds[1] = {-1}, nfds = 1;
 	ssize_t n = sbn_recv(ctl, buf, sizeof(buf), fds, &nfds);
 	/* Unprivileged, the box made its network namespace itself: GO carries none. */
-	if (n < (ssize_t)(sizeof(struct sbn_msg) + sizeof(struct sbn_net)) || nfds != (sbn_unpriv() ? 0 : 1))
+	if (n < (ssize_t)(sizeof(struct sbn_msg) + sizeof(struct sb_veth)) || nfds != (sbn_unpriv() ? 0 : 1))
 		_exit(1); /* the host went away or gave up */
 	memcpy(net, buf + sizeof(struct sbn_msg), sizeof(*net));
 	return nfds ? fds[0] : -1;
@@ -84,7 +86,7 @@ static int why_errno(char *why, size_t wlen, const char *what)
 /* Child: the steps that do not depend on the host. Everything here overlaps with the host making
  * the network namespace; what is left for after GO is short. */
 static int child_prepare(const struct sb_box *box, bool copy_first, int *ctl, int *upper, int *netns,
-			 struct sbn_net *net, char *why, size_t wlen)
+			 struct sb_veth *net, char *why, size_t wlen)
 {
 	/* Any directory will do as the scratch mount point: the mount is only in our namespace. */
 	const char *scratch = sbn_run_dir();
@@ -96,7 +98,7 @@ static int child_prepare(const struct sb_box *box, bool copy_first, int *ctl, in
 			_exit(1);
 		if (unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET) < 0)
 			return why_errno(why, wlen, "unshare mount, uts, ipc, net namespaces in the user namespace");
-		int lrc = sbn_net_lo_up();
+		int lrc = sb_net_lo_up();
 		if (lrc < 0) {
 			errno = -lrc;
 			return why_errno(why, wlen, "bringing lo up");
@@ -180,7 +182,7 @@ static _Noreturn void child_main(const struct sb_box *box, int ctl, bool copy_fi
 	for (int sig = 1; sig < _NSIG; sig++)
 		sigaction(sig, &dfl, NULL);
 	int upper = -1, netns = -1;
-	struct sbn_net net;
+	struct sb_veth net;
 	int rc = child_prepare(box, copy_first, &ctl, &upper, &netns, &net, why, sizeof(why));
 	if (rc < 0)
 		child_fail(ctl, -rc, why);
@@ -196,7 +198,7 @@ static _Noreturn void child_main(const struct sb_box *box, int ctl, bool copy_fi
 		cgroups |= box->cg.dir[c][0] != '\0';
 	if (cgroups && unshare(CLONE_NEWCGROUP) < 0)
 		child_fail(ctl, errno, "unshare cgroup namespace");
-	if (net.slot >= 0 && (rc = sbn_net_box_setup(&net)) < 0)
+	if (net.slot >= 0 && (rc = sb_veth_box_setup(&net)) < 0)
 		child_fail(ctl, -rc, "configuring eth0");
 	/* A zygote's box leaves the zygote's background scheduling behind (it needs CAP_SYS_NICE to
 	 * leave SCHED_IDLE: now, before the capabilities go). */
@@ -336,14 +338,14 @@ int sbn_box_make(const struct sbn_cfg *cfg, const char *name, int src_upper, str
 		}
 	}
 	/* While the child mounts (unprivileged, it makes its own). */
-	else if ((rc = sbn_netns_new(&netns)) < 0) {
+	else if ((rc = sb_netns_new(&netns)) < 0) {
 		rc = sb_error_set(err, -rc, "creating the network namespace: %s", strerror(-rc));
 		goto fail;
 	}
 	if ((rc = sbn_cg_attach(&box->cg, pid, err)) < 0)
 		goto fail;
 	if (cfg->net == SBN_NET_VETH) {
-		if ((rc = sbn_net_veth_create(netns, &box->net, err)) < 0)
+		if ((rc = sb_veth_create(&sbn_veth_range, netns, &box->net, err)) < 0)
 			goto fail;
 		if ((rc = sbn_marker_write(box->id, box->name, owners, nown, &box->cg, box->net.host_if, err)) < 0)
 			goto fail;
@@ -449,7 +451,7 @@ int sbn_box_free_now(struct sb_box *box, int64_t deadline_ns, struct sb_error *e
 		first = sb_error_set(err, -rc, "box %s: removing its cgroups: %s", box->name, strerror(-rc));
 	/* The host end dies with the box's netns too, but asynchronously; delete it now so the slot and
 	 * the name are free when destroy returns. */
-	rc = sbn_net_veth_delete(box->net.host_if);
+	rc = sb_veth_delete(box->net.host_if);
 	if (rc < 0 && !first)
 		first = sb_error_set(err, -rc, "box %s: deleting veth %s: %s", box->name, box->net.host_if, strerror(-rc));
 	if (box->cfg.layer == SBN_LAYER_DISK && (rc = sbn_layer_remove(box->id)) < 0 && !first)

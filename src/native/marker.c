@@ -280,7 +280,7 @@ static int for_each_leftover(bool clean, pid_t first_owner, struct sb_native_lef
 		}
 		int rc = sbn_cg_remove(cg);
 		free(cg);
-		int rv = sbn_net_veth_delete(m->veth);
+		int rv = sb_veth_delete(m->veth);
 		if (rc == 0)
 			rc = rv;
 		const char *id = strrchr(path, '/') + 1;

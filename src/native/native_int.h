@@ -10,6 +10,7 @@
 
 #include "core/cgfs.h"
 #include "core/error.h"
+#include "core/veth.h"
 
 #define SBN_RUN_DIR "/run/sandbench/native"
 #define SBN_CG_PREFIX "sandbench-native-"
@@ -115,22 +116,9 @@ int sbn_mount_overlay(const struct sbn_cfg *cfg, const char *scratch, const char
 /* The box's minimal /dev on directory dev: tmpfs, the device nodes, a new devpts, the links. */
 int sbn_mount_dev(const char *dev, char *why, size_t wlen);
 
-/* ---- network (net.c) ---- */
-struct sbn_net {
-	int slot;            /* -1 = no veth */
-	char host_if[16];
-	uint32_t host_ip, box_ip; /* network byte order */
-};
-int sbn_net_lo_up(void);
-/* A new network namespace with lo up, made by the calling thread, which then returns to its own:
- * *fd is a descriptor of the new namespace (the box joins it with setns). */
-int sbn_netns_new(int *fd);
-/* Create the veth pair (peer "eth0" in the namespace netns_fd), address and bring up the host side. */
-int sbn_net_veth_create(int netns_fd, struct sbn_net *net, struct sb_error *err);
-/* Inside the box: address eth0 and bring it up. */
-int sbn_net_box_setup(const struct sbn_net *net);
-int sbn_net_veth_delete(const char *host_if);
-void sbn_ip_str(uint32_t ip, char *buf, size_t len);
+/* ---- network (core/veth.c) ---- */
+/* The native boxes' veths: sbn<slot>, 10.213.0.0/16. */
+extern struct sb_veth_range sbn_veth_range;
 
 /* ---- markers (marker.c) ---- */
 /* Record a box's resources under SBN_RUN_DIR/<id> before they are made (again after each new
@@ -190,7 +178,7 @@ struct sb_box {
 	unsigned uses;        /* warm: how many times the box was lent before (reset in between) */
 	uint64_t cpu_base_ns; /* CPU time of earlier uses, left out of stats */
 	struct sbn_cg cg;
-	struct sbn_net net;
+	struct sb_veth net;
 	struct sbn_stat_files *_Atomic stat_files; /* stats.c: opened by the first stats read, or NULL */
 };
 

@@ -44,7 +44,7 @@ struct zbox {
 	char id[40];
 	pid_t init_pid;
 	struct sbn_cfg cfg;
-	struct sbn_net net;
+	struct sb_veth net;
 	int has_upper;
 	int marker;
 	unsigned uses;

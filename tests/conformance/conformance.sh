@@ -92,7 +92,7 @@ inventory() {
 			$drv list -q 2>/dev/null | grep -v '^probe-' | sed "s/^/$drv-container /" ;;
 		runsc)
 			runsc --root=/run/sandbench/runsc/.root list -quiet 2>/dev/null | grep -v '^probe-' | sed 's/^/runsc-container /'
-			ip -o link 2>/dev/null | awk -F': ' '$2 ~ /^sbg[0-9]/ {print "veth " $2}' ;;
+			ip -o link 2>/dev/null | awk -F': ' '$2 ~ /^sbo[0-9]/ {sub(/@.*/, "", $2); print "veth " $2}' ;;
 		nspawn)
 			pgrep -af '[s]ystemd-nspawn .*--machine=sb-' | sed 's/^/process /'
 			ls /run/systemd/nspawn/propagate 2>/dev/null | sed 's/^/nspawn-state /' ;;

@@ -441,8 +441,8 @@ static void test_veth(void **state)
 	const char *kv[] = {"net=veth", NULL};
 	struct sb_box *b = mkbox("veth", kv, &p);
 	char hip[32], bip[32];
-	sbn_ip_str(b->net.host_ip, hip, sizeof(hip));
-	sbn_ip_str(b->net.box_ip, bip, sizeof(bip));
+	sb_ip_str(b->net.host_ip, hip, sizeof(hip));
+	sb_ip_str(b->net.box_ip, bip, sizeof(bip));
 	/* Host -> box: a listener in the box (run from a forked helper, as exec blocks). */
 	pid_t lst = fork();
 	if (lst == 0) {

@@ -1,12 +1,13 @@
-/* Box networking over rtnetlink (no `ip` process on the hot path). The box's network namespace
- * is made by the host thread itself (sbn_netns_new) while the box's child builds its mounts on the
- * other core: creating a network namespace is the dearest step of a box (~0.6 ms here, the
- * kernel runs every subsystem's per-namespace setup), so it overlaps with the rest instead of
- * adding to it; the child then joins it with setns. Without veth a box has only its
- * own loopback. With veth the pair is "sbn<slot>" on the host and "eth0" in the box, addressed
- * from 10.213.0.0/16 as one /30 per slot (host .1, box .2); the box gets no default route, so the
- * only place its packets can go is the host end of its own pair. Slots are claimed by the kernel:
- * creating an interface whose name exists fails with EEXIST, so concurrent runs never collide. */
+/* Host<->sandbox links over rtnetlink (no `ip` process on the hot path), shared by every driver
+ * that makes its sandbox's network itself (native, the OCI runtimes, nspawn).
+ *
+ * A namespace is made by the calling thread itself (sb_netns_new): unshare, keep a descriptor, bring
+ * lo up, return to the thread's own namespace. A veth pair is "<prefix><slot>" on the host and
+ * "eth0" in the namespace, addressed from 10.<octet>.0.0/16 as one /30 per slot (host .1, box .2);
+ * the box gets no default route, so the only place its packets can go is the host end of its own
+ * pair. Slots are claimed by the kernel: creating an interface whose name exists fails with EEXIST,
+ * so concurrent runs never collide. Each user has a range of its own (prefix and octet), so the
+ * interfaces a crashed run left are found by the prefix of the driver that made them. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -21,12 +22,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include "native/native_int.h"
+#include "core/veth.h"
 
-#define SBN_NET_SLOTS 16384 /* /30s in a /16 */
+#define SB_VETH_SLOTS 16384 /* /30s in a /16 */
 
 union nl_req {
 	struct nlmsghdr h;
@@ -106,7 +109,7 @@ static int addr_add(int ifindex, uint32_t ip, int prefix)
 	return nl_talk(&r.h);
 }
 
-int sbn_net_lo_up(void)
+int sb_net_lo_up(void)
 {
 	/* One ioctl pair is cheaper than a netlink round trip. */
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -143,7 +146,7 @@ static int host_netns_fd(void)
 	return fd;
 }
 
-int sbn_netns_new(int *out_fd)
+int sb_netns_new(int *out_fd)
 {
 	*out_fd = -1;
 	int host_fd = host_netns_fd();
@@ -157,7 +160,7 @@ int sbn_netns_new(int *out_fd)
 		rc = -errno;
 	/* lo must work in every box; bringing it up here keeps it off the child's path too. */
 	if (rc == 0)
-		rc = sbn_net_lo_up();
+		rc = sb_net_lo_up();
 	/* Back home before anything else can make a socket in the wrong namespace. */
 	if (setns(host_fd, CLONE_NEWNET) < 0 && rc == 0)
 		rc = -errno;
@@ -170,9 +173,9 @@ int sbn_netns_new(int *out_fd)
 	return 0;
 }
 
-static void slot_addrs(struct sbn_net *net)
+static void slot_addrs(unsigned octet, struct sb_veth *net)
 {
-	uint32_t base = (10u << 24) | (213u << 16) | ((uint32_t)net->slot * 4u);
+	uint32_t base = (10u << 24) | (octet << 16) | ((uint32_t)net->slot * 4u);
 	net->host_ip = htonl(base + 1);
 	net->box_ip = htonl(base + 2);
 }
@@ -201,17 +204,16 @@ static int veth_new(const char *host_if, int netns_fd)
 	return nl_talk(&r.h);
 }
 
-int sbn_net_veth_create(int netns_fd, struct sbn_net *net, struct sb_error *err)
+int sb_veth_create(struct sb_veth_range *range, int netns_fd, struct sb_veth *net, struct sb_error *err)
 {
 	/* Start at a pid-dependent slot so parallel runs rarely race for the same names; threads of
 	 * one run take turns (the kernel refuses a name taken meanwhile: -EEXIST, next slot). */
-	static _Atomic int next = -1;
 	int expect = -1;
-	atomic_compare_exchange_strong(&next, &expect, (int)((unsigned)getpid() * 7919u % SBN_NET_SLOTS));
+	atomic_compare_exchange_strong(&range->next, &expect, (int)((unsigned)getpid() * 7919u % SB_VETH_SLOTS));
 	int rc = -EEXIST;
 	for (int i = 0; i < 64 && rc == -EEXIST; i++) {
-		net->slot = (int)((unsigned)atomic_fetch_add(&next, 1) % SBN_NET_SLOTS);
-		snprintf(net->host_if, sizeof(net->host_if), "%s%d", SBN_IF_PREFIX, net->slot);
+		net->slot = (int)((unsigned)atomic_fetch_add(&range->next, 1) % SB_VETH_SLOTS);
+		snprintf(net->host_if, sizeof(net->host_if), "%s%d", range->prefix, net->slot);
 		rc = veth_new(net->host_if, netns_fd);
 	}
 	if (rc < 0) {
@@ -219,7 +221,7 @@ int sbn_net_veth_create(int netns_fd, struct sbn_net *net, struct sb_error *err)
 		net->host_if[0] = '\0';
 		return sb_error_set(err, -rc, "creating veth pair: %s", strerror(-rc));
 	}
-	slot_addrs(net);
+	slot_addrs(range->octet, net);
 	int idx = (int)if_nametoindex(net->host_if);
 	if (idx <= 0)
 		rc = -errno;
@@ -228,7 +230,7 @@ int sbn_net_veth_create(int netns_fd, struct sbn_net *net, struct sb_error *err)
 	if (rc == 0)
 		rc = link_up(idx);
 	if (rc < 0) {
-		sbn_net_veth_delete(net->host_if);
+		sb_veth_delete(net->host_if);
 		net->slot = -1;
 		net->host_if[0] = '\0';
 		return sb_error_set(err, -rc, "configuring the host end of the veth pair: %s", strerror(-rc));
@@ -236,7 +238,7 @@ int sbn_net_veth_create(int netns_fd, struct sbn_net *net, struct sb_error *err)
 	return 0;
 }
 
-int sbn_net_box_setup(const struct sbn_net *net)
+int sb_veth_box_setup(const struct sb_veth *net)
 {
 	int idx = (int)if_nametoindex("eth0");
 	if (idx <= 0)
@@ -247,7 +249,7 @@ int sbn_net_box_setup(const struct sbn_net *net)
 	return rc;
 }
 
-int sbn_net_veth_delete(const char *host_if)
+int sb_veth_delete(const char *host_if)
 {
 	if (!host_if || !host_if[0])
 		return 0;
@@ -261,8 +263,57 @@ int sbn_net_veth_delete(const char *host_if)
 	return rc == -ENODEV ? 0 : rc;
 }
 
-void sbn_ip_str(uint32_t ip, char *buf, size_t len)
+void sb_ip_str(uint32_t ip, char *buf, size_t len)
 {
 	if (!inet_ntop(AF_INET, &ip, buf, (socklen_t)len) && len)
 		buf[0] = '\0';
+}
+
+int sb_veth_box_setup_in(int netns_fd, const struct sb_veth *net)
+{
+	int host_fd = host_netns_fd();
+	if (host_fd < 0)
+		return host_fd;
+	if (setns(netns_fd, CLONE_NEWNET) < 0)
+		return -errno;
+	int rc = sb_net_lo_up();
+	if (rc == 0)
+		rc = sb_veth_box_setup(net);
+	if (setns(host_fd, CLONE_NEWNET) < 0 && rc == 0)
+		rc = -errno;
+	return rc;
+}
+
+int sb_netns_pin(int netns_fd, const char *path)
+{
+	int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	char src[64];
+	snprintf(src, sizeof(src), "/proc/self/fd/%d", netns_fd);
+	if (mount(src, path, NULL, MS_BIND, NULL) < 0) {
+		int e = errno;
+		unlink(path);
+		return -e;
+	}
+	return 0;
+}
+
+int sb_veth_link_make(struct sb_veth_range *range, const char *pin_path, struct sb_veth *net, struct sb_error *err)
+{
+	net->slot = -1;
+	net->host_if[0] = '\0';
+	int fd = -1;
+	int rc = sb_netns_new(&fd);
+	if (rc < 0)
+		return sb_error_set(err, -rc, "making a network namespace: %s", strerror(-rc));
+	if ((rc = sb_netns_pin(fd, pin_path)) < 0) {
+		close(fd);
+		return sb_error_set(err, -rc, "keeping the network namespace at %s: %s", pin_path, strerror(-rc));
+	}
+	if ((rc = sb_veth_create(range, fd, net, err)) == 0 && (rc = sb_veth_box_setup_in(fd, net)) < 0)
+		rc = sb_error_set(err, -rc, "configuring eth0 in the network namespace: %s", strerror(-rc));
+	close(fd);
+	return rc;
 }
