@@ -136,3 +136,15 @@ int sb_rt_cgroup_remove_tree(const char *dirs, int64_t deadline_ns);
  * reaped and set to 0), or the deadline/an interrupt ("WHAT: never became ready"). */
 int sb_rt_wait_launch(pid_t *pid, bool (*ready)(void *arg), void *arg, const char *errfile,
 		      unsigned poll_us, int64_t deadline_ns, const char *what, struct sb_error *err);
+
+/* Volumes (spec->volumes, SB_CAP_VOLUMES) on a runtime: at most this many per sandbox. */
+#define SB_RT_MAX_VOLUMES 16
+/* Check spec's volumes before a runtime sees them: each host path an absolute path to an existing
+ * directory, each box path absolute, not "/", without "..", and neither containing a character of
+ * forbidden (what the runtime's option syntax cannot carry, e.g. ",:" for `--mount a=b,c=d`;
+ * NULL: only newlines are refused). 0, or -errno with err naming the volume and the rule. */
+int sb_rt_volumes_check(const char *driver, const struct sb_box_spec *spec, const char *forbidden,
+			struct sb_error *err);
+/* Whether a volume's box path is no directory in rootfs (outside /tmp): a runtime would have to make
+ * the mount point, and on a read-only shared rootfs that means writing into the cached image. */
+bool sb_rt_volumes_missing(const struct sb_box_spec *spec, const char *rootfs);
