@@ -116,7 +116,9 @@ static void common_args(const struct sb_box *b, struct sb_argv *a)
 static int mount_args(struct sb_box *b, const struct sb_box_spec *spec, struct sb_error *err)
 {
 	struct sb_argv *a = &b->mounts;
-	bool split = sb_rt_volumes_missing(spec, b->rootfs);
+	int split = sb_rt_volumes_mountpoints("bwrap", spec, b->rootfs, err);
+	if (split < 0)
+		return split;
 	if (!split) {
 		sb_argv_add_all(a, (const char *const[]){"--ro-bind", b->rootfs, "/", NULL});
 	} else {

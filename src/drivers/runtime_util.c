@@ -743,18 +743,28 @@ int sb_rt_volumes_check(const char *driver, const struct sb_box_spec *spec, cons
 	return 0;
 }
 
-bool sb_rt_volumes_missing(const struct sb_box_spec *spec, const char *rootfs)
+int sb_rt_volumes_mountpoints(const char *driver, const struct sb_box_spec *spec, const char *rootfs,
+			      struct sb_error *err)
 {
+	int missing = 0;
 	for (size_t i = 0; i < spec->nvolumes; i++) {
 		const char *box = spec->volumes[i].box_path;
-		/* /tmp is a tmpfs of the sandbox's own on every runtime that uses this */
+		/* /tmp is a tmpfs of the sandbox's own on every runtime that asks */
 		if (strncmp(box, "/tmp/", 5) == 0)
 			continue;
 		char path[PATH_MAX + 1100];
 		struct stat st;
 		snprintf(path, sizeof(path), "%s%s", rootfs, box);
-		if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode))
-			return true;
+		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+			continue;
+		size_t top = strcspn(box + 1, "/") + 1;
+		snprintf(path, sizeof(path), "%s%.*s", rootfs, (int)top, box);
+		if (lstat(path, &st) == 0)
+			return sb_error_set(err, EROFS,
+					    "%s: volume box path %s is missing from the rootfs, and %.*s is the shared image's "
+					    "(read-only): a mount point can be new at the top level or below /tmp",
+					    driver, box, (int)top, box);
+		missing = 1;
 	}
-	return false;
+	return missing;
 }

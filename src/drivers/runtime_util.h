@@ -145,6 +145,10 @@ int sb_rt_wait_launch(pid_t *pid, bool (*ready)(void *arg), void *arg, const cha
  * NULL: only newlines are refused). 0, or -errno with err naming the volume and the rule. */
 int sb_rt_volumes_check(const char *driver, const struct sb_box_spec *spec, const char *forbidden,
 			struct sb_error *err);
-/* Whether a volume's box path is no directory in rootfs (outside /tmp): a runtime would have to make
- * the mount point, and on a read-only shared rootfs that means writing into the cached image. */
-bool sb_rt_volumes_missing(const struct sb_box_spec *spec, const char *rootfs);
+/* Where each volume's mount point comes from on a runtime whose root is a read-only bind of the
+ * shared rootfs, which must never be written (a runtime makes a missing mount point in it): 0 when
+ * every box path is a directory of rootfs (or below /tmp, the sandbox's own tmpfs); 1 when some
+ * are new top-level directories (the driver must give its root room for them); -EROFS with err
+ * when one would be new below a directory of the image. */
+int sb_rt_volumes_mountpoints(const char *driver, const struct sb_box_spec *spec, const char *rootfs,
+			      struct sb_error *err);
