@@ -77,12 +77,12 @@ static bool root_entry_own(const char *name)
 }
 
 /* A read-only bind of each top-level directory and file of image (its symlinks are made in the
- * split root itself, by split_root_make). */
-static int split_root_mounts(const char *image, json_t *mounts)
+ * split root itself, by split_root_make, which has read the same directory just before). */
+static void split_root_mounts(const char *image, json_t *mounts)
 {
 	DIR *d = opendir(image);
 	if (!d)
-		return -errno;
+		return;
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		char src[4200], dest[300];
@@ -94,7 +94,6 @@ static int split_root_mounts(const char *image, json_t *mounts)
 		json_array_append_new(mounts, mount_entry(dest, "bind", src, "rbind,ro"));
 	}
 	closedir(d);
-	return 0;
 }
 
 /* The split root's directory: a mount point for each top-level entry of image (a directory or an
@@ -121,13 +120,18 @@ static int split_root_make(const char *root, const char *image, const struct sb_
 		ssize_t tl = S_ISLNK(st.st_mode) ? readlink(src, target, sizeof(target) - 1) : -1;
 		if (tl > 0)
 			target[tl] = '\0';
-		int fd = -1;
-		if (S_ISDIR(st.st_mode) ? mkdir(dst, st.st_mode & 07777) < 0
-		    : tl > 0	    ? symlink(target, dst) < 0
-				    : (fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
+		int made;
+		if (S_ISDIR(st.st_mode)) {
+			made = mkdir(dst, st.st_mode & 07777);
+		} else if (tl > 0) {
+			made = symlink(target, dst);
+		} else {
+			made = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+			if (made >= 0)
+				made = close(made);
+		}
+		if (made < 0)
 			rc = sb_error_set(err, errno, "split root %s: %s", dst, strerror(errno));
-		if (fd >= 0)
-			close(fd);
 	}
 	closedir(d);
 	for (size_t i = 0; rc == 0 && i < spec->nvolumes; i++) {
@@ -179,10 +183,8 @@ json_t *sb_oci_config_new(const struct sb_oci_config *c)
 	json_array_append_new(mounts, mount_entry("/tmp", "tmpfs", "tmpfs", "nosuid,nodev,mode=1777"));
 	if (c->bind_agent)
 		json_array_append_new(mounts, mount_entry("/sandbench-agent", "bind", c->bind_agent, "bind,ro"));
-	if (c->root_entries_from && split_root_mounts(c->root_entries_from, mounts) < 0) {
-		json_decref(mounts);
-		return NULL;
-	}
+	if (c->root_entries_from)
+		split_root_mounts(c->root_entries_from, mounts);
 	for (size_t i = 0; i < c->nvolumes; i++)
 		json_array_append_new(mounts, mount_entry(c->volumes[i].box_path, "bind", c->volumes[i].host_path,
 							  c->volumes[i].readonly ? "rbind,ro" : "rbind,rw"));
