@@ -53,6 +53,7 @@ struct sb_box {
 	pid_t child;            /* enter mode: the agent, pid 1 of the sandbox */
 	unsigned long long child_start;
 	int keep_fd;            /* enter mode: write end of the agent's stdin */
+	struct sb_argv mounts;  /* the root and the volumes: bwrap's mount options, in order */
 };
 
 static void bwrap_probe(const struct sb_params *params, struct sb_probe *out)
@@ -97,14 +98,62 @@ static void common_args(const struct sb_box *b, struct sb_argv *a)
 	sb_argv_add(a, b->bin);
 	if (syscall(SYS_gettid) == getpid() || b->oneshot)
 		sb_argv_add(a, "--die-with-parent");
-	const char *fixed[] = {"--ro-bind", b->rootfs, "/", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-			       "--unshare-all", "--hostname", "sandbench", "--clearenv",
+	sb_argv_add_all(a, sb_argv_get(&b->mounts));
+	const char *fixed[] = {"--unshare-all", "--hostname", "sandbench", "--clearenv",
 			       "--setenv", "PATH", SB_RT_BOX_PATH + strlen("PATH="), "--setenv", "HOME", "/",
 			       "--setenv", "SANDBENCH_BOX", b->name, "--setenv", OWNER_ENV, b->owner,
 			       "--chdir", "/", NULL};
 	sb_argv_add_all(a, fixed);
 	if (b->net_host)
 		sb_argv_add(a, "--share-net");
+}
+
+/* The root as one read-only bind of the rootfs, except where a volume's mount point is missing from
+ * it: bwrap could only make that directory in the shared rootfs, which the read-only bind refuses.
+ * Then the root is bwrap's own tmpfs, each top-level entry of the rootfs bound onto it read-only,
+ * and the tmpfs made read-only once the volumes are mounted: the same tree, with room for mount
+ * points. */
+static int mount_args(struct sb_box *b, const struct sb_box_spec *spec, struct sb_error *err)
+{
+	struct sb_argv *a = &b->mounts;
+	int split = sb_rt_volumes_mountpoints("bwrap", spec, b->rootfs, err);
+	if (split < 0)
+		return split;
+	if (!split) {
+		sb_argv_add_all(a, (const char *const[]){"--ro-bind", b->rootfs, "/", NULL});
+	} else {
+		DIR *d = opendir(b->rootfs);
+		if (!d)
+			return sb_error_set(err, errno, "bwrap: rootfs %s: %s", b->rootfs, strerror(errno));
+		struct dirent *de;
+		while ((de = readdir(d))) {
+			const char *n = de->d_name;
+			/* made by the options below: . and .. are not entries, /proc /dev /tmp are bwrap's own */
+			if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0 || strcmp(n, "proc") == 0 ||
+			    strcmp(n, "dev") == 0 || strcmp(n, "tmp") == 0)
+				continue;
+			char src[4200], target[4096];
+			snprintf(src, sizeof(src), "%s/%s", b->rootfs, n);
+			ssize_t tl = readlink(src, target, sizeof(target) - 1);
+			if (tl > 0) {
+				target[tl] = '\0';
+				sb_argv_add_all(a, (const char *const[]){"--symlink", target, NULL});
+			} else {
+				sb_argv_add_all(a, (const char *const[]){"--ro-bind", src, NULL});
+			}
+			sb_argv_addf(a, "/%s", n);
+		}
+		closedir(d);
+	}
+	sb_argv_add_all(a, (const char *const[]){"--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", NULL});
+	for (size_t i = 0; i < spec->nvolumes; i++) {
+		const struct sb_volume *v = &spec->volumes[i];
+		sb_argv_add_all(a, (const char *const[]){v->readonly ? "--ro-bind" : "--bind", v->host_path,
+							 v->box_path, NULL});
+	}
+	if (split)
+		sb_argv_add_all(a, (const char *const[]){"--remount-ro", "/", NULL});
+	return sb_argv_ok(a, err);
 }
 
 /* Read bwrap's --info-fd JSON until it names the sandbox's pid. */
@@ -263,7 +312,9 @@ static int bwrap_create(const struct sb_box_spec *spec, struct sb_box **out, int
 		rc = -ENOENT;
 	else if (sb_rt_which("nsenter", b->nsenter, sizeof(b->nsenter)) < 0)
 		rc = sb_error_set(err, ENOENT, "nsenter not found in PATH");
-	else if (!b->oneshot)
+	if (rc == 0 && (rc = sb_rt_volumes_check("bwrap", spec, NULL, err)) == 0)
+		rc = mount_args(b, spec, err);
+	if (rc == 0 && !b->oneshot)
 		rc = start_sandbox(b, deadline_ns, err);
 	if (rc < 0) {
 		/* Callers get nothing to destroy on failure: undo here, with a budget of its own. */
@@ -362,6 +413,7 @@ static int bwrap_destroy(struct sb_box *b, int64_t deadline_ns, struct sb_error 
 	int rc = 0;
 	if (stop_sandbox(b, deadline_ns) < 0)
 		rc = sb_error_set(err, ETIMEDOUT, "bwrap: sandbox %s did not stop before the deadline", b->name);
+	sb_argv_free(&b->mounts);
 	free(b);
 	return rc;
 }
@@ -494,7 +546,7 @@ static int bwrap_leftovers(bool clean, sb_line_fn emit, void *arg, struct sb_err
 const struct sb_driver sb_driver_bwrap = {
 	.name = "bwrap",
 	.summary = "bubblewrap on the standard rootfs, all namespaces unshared; commands nsenter one long-lived sandbox (mode=oneshot: bwrap per command)",
-	.caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_ISOLATION | SB_CAP_PIDS,
+	.caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_ISOLATION | SB_CAP_PIDS | SB_CAP_VOLUMES,
 	.params = bwrap_params,
 	.image = SB_IMAGE_ROOTFS,
 	.agent_in_box = "/sandbench-agent",

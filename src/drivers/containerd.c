@@ -397,6 +397,9 @@ static int ctr_create(const struct sb_box_spec *spec, struct sb_box **out, int64
 	const char *net = sb_params_get_def(spec->params, ctr_params, "net");
 	if (strcmp(net, "none") != 0 && strcmp(net, "host") != 0)
 		return sb_error_set(err, EINVAL, "containerd: net=%s: expected none or host", net);
+	/* --mount type=bind,src=..,dst=..,options=a:b: commas and colons would split a path */
+	if ((rc = sb_rt_volumes_check("containerd", spec, ",:", err)) < 0)
+		return rc;
 	struct sb_box *b = calloc(1, sizeof(*b));
 	if (!b)
 		return sb_error_set(err, ENOMEM, "out of memory");
@@ -419,6 +422,10 @@ static int ctr_create(const struct sb_box_spec *spec, struct sb_box **out, int64
 		sb_argv_addf(&a, "--memory-limit=%llu", (unsigned long long)spec->mem_limit_bytes);
 	if (spec->cpu_limit > 0)
 		sb_argv_addf(&a, "--cpus=%g", spec->cpu_limit);
+	/* the mount point is made in the container's own snapshot */
+	for (size_t i = 0; i < spec->nvolumes; i++)
+		sb_argv_addf(&a, "--mount=type=bind,src=%s,dst=%s,options=rbind:%s", spec->volumes[i].host_path,
+			     spec->volumes[i].box_path, spec->volumes[i].readonly ? "ro" : "rw");
 	struct ctr_inst *in = spec->drv_state;
 	sb_argv_add_all(&a, (const char *const[]){in->image, spec->name, SB_ENG_IDLE_ARGV, NULL});
 	rc = sb_argv_ok(&a, err);
@@ -692,7 +699,7 @@ const struct sb_driver sb_driver_containerd = {
 	.name = "containerd",
 	.summary = "containerd through ctr (namespace sandbench), the standard rootfs imported as an image",
 	.caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_STATS | SB_CAP_MEMLIMIT | SB_CAP_CPULIMIT |
-		SB_CAP_ISOLATION | SB_CAP_PIDS,
+		SB_CAP_ISOLATION | SB_CAP_PIDS | SB_CAP_VOLUMES,
 	.params = ctr_params,
 	.image = SB_IMAGE_ROOTFS,
 	.agent_in_box = "/sandbench-agent",

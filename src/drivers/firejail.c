@@ -90,6 +90,35 @@ static int mount_overlay(const char *rootfs, const char *dir, struct sb_error *e
 	return 0;
 }
 
+/* The host directories, bound onto DIR/root before firejail starts: its --bind takes both paths in
+ * the chroot's view, where no host directory is, so the sandbox's mount namespace inherits these
+ * instead (teardown unmounts everything below DIR). Mount points are made in the box's overlay. */
+static int mount_volumes(const struct sb_box_spec *spec, const char *dir, struct sb_error *err)
+{
+	char root[PATH_MAX + 16], real_root[PATH_MAX];
+	snprintf(root, sizeof(root), "%s/root", dir);
+	if (!realpath(root, real_root))
+		return sb_error_set(err, errno, "firejail: %s: %s", root, strerror(errno));
+	for (size_t i = 0; i < spec->nvolumes; i++) {
+		const struct sb_volume *v = &spec->volumes[i];
+		char at[2 * PATH_MAX], real_at[PATH_MAX];
+		snprintf(at, sizeof(at), "%s%s", real_root, v->box_path);
+		int rc = sb_mkdir_p(at, 0755);
+		if (rc < 0)
+			return sb_error_set(err, -rc, "firejail: mount point %s: %s", at, strerror(-rc));
+		/* a symlink in the image must not lead the bind out of the box's root */
+		size_t rl = strlen(real_root);
+		if (!realpath(at, real_at) || strncmp(real_at, real_root, rl) != 0 || real_at[rl] != '/')
+			return sb_error_set(err, EINVAL, "firejail: volume box path %s leaves the sandbox's root", v->box_path);
+		if (mount(v->host_path, real_at, NULL, MS_BIND | MS_REC, NULL) < 0)
+			return sb_error_set(err, errno, "firejail: bind %s on %s: %s", v->host_path, real_at, strerror(errno));
+		if (v->readonly &&
+		    mount(NULL, real_at, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+			return sb_error_set(err, errno, "firejail: read-only %s: %s", real_at, strerror(errno));
+	}
+	return 0;
+}
+
 /* firejail's sandbox child writes "1" to /run/firejail/mnt/join inside the sandbox once it is set
  * up; until then --join has nothing to enter. */
 static bool sandbox_ready(pid_t fj)
@@ -146,6 +175,8 @@ static int fj_create(const struct sb_box_spec *spec, struct sb_box **out, int64_
 	const char *net = sb_params_get_def(spec->params, fj_params, "net");
 	if (strcmp(net, "host") != 0 && strcmp(net, "none") != 0)
 		return sb_error_set(err, EINVAL, "firejail: net=%s: expected host or none", net);
+	if ((rc = sb_rt_volumes_check("firejail", spec, NULL, err)) < 0)
+		return rc;
 	struct sb_box *b = calloc(1, sizeof(*b));
 	if (!b)
 		return sb_error_set(err, ENOMEM, "out of memory");
@@ -162,7 +193,7 @@ static int fj_create(const struct sb_box_spec *spec, struct sb_box **out, int64_
 	snprintf(chopt, sizeof(chopt), "--chroot=%s/root", b->dir);
 	/* the marker goes first, so doctor can clean up a box whose run died at any later step */
 	if ((rc = sb_rt_marker_write(b->dir, "firejail", spec->name, NULL, err)) < 0 ||
-	    (rc = mount_overlay(spec->rootfs, b->dir, err)) < 0)
+	    (rc = mount_overlay(spec->rootfs, b->dir, err)) < 0 || (rc = mount_volumes(spec, b->dir, err)) < 0)
 		goto fail;
 	snprintf(errf, sizeof(errf), "%s/firejail.err", b->dir);
 	int p[2];
@@ -415,7 +446,7 @@ static int fj_host_fix(enum sb_host_fix_mode mode, sb_line_fn emit, void *arg, s
 const struct sb_driver sb_driver_firejail = {
 	.name = "firejail",
 	.summary = "firejail --chroot into a per-box overlay of the standard rootfs, --join per command",
-	.caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_STATS | SB_CAP_ISOLATION | SB_CAP_PIDS,
+	.caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_STATS | SB_CAP_ISOLATION | SB_CAP_PIDS | SB_CAP_VOLUMES,
 	.params = fj_params,
 	.image = SB_IMAGE_ROOTFS,
 	.agent_in_box = "/sandbench-agent",

@@ -100,7 +100,7 @@ static bool v1_has(const char *controller, const char *file)
 static int write_config(const struct sb_box_spec *spec, const char *dir, const char *net,
 			struct sb_error *err)
 {
-	char text[4096], path[PATH_MAX + 16];
+	char text[4096 + SB_RT_MAX_VOLUMES * 2100], path[PATH_MAX + 16];
 	size_t n = 0;
 #define ADD(...) n += (size_t)snprintf(text + n, n < sizeof(text) ? sizeof(text) - n : 0, __VA_ARGS__)
 	ADD("lxc.uts.name = %s\n", spec->name);
@@ -109,6 +109,11 @@ static int write_config(const struct sb_box_spec *spec, const char *dir, const c
 	ADD("lxc.net.0.type = %s\n", strcmp(net, "host") == 0 ? "none" : "empty");
 	ADD("lxc.mount.auto = proc:mixed sys:ro cgroup:mixed\n");
 	ADD("lxc.autodev = 1\nlxc.tty.max = 0\nlxc.pty.max = 16\nlxc.console.path = none\n");
+	/* a relative target is below the container's root; create=dir makes the mount point in the
+	 * box's own overlay layer */
+	for (size_t i = 0; i < spec->nvolumes; i++)
+		ADD("lxc.mount.entry = %s %s none rbind,create=dir%s 0 0\n", spec->volumes[i].host_path,
+		    spec->volumes[i].box_path + 1, spec->volumes[i].readonly ? ",ro" : "");
 	if (spec->mem_limit_bytes) {
 		if (v1_has("memory", "memory.limit_in_bytes"))
 			ADD("lxc.cgroup.memory.limit_in_bytes = %llu\n", (unsigned long long)spec->mem_limit_bytes);
@@ -189,6 +194,10 @@ static int lxc_create(const struct sb_box_spec *spec, struct sb_box **out, int64
 		net = spec->net == SB_BOX_NET_LINK && !spec->strict ? "veth" : "none";
 	if (strcmp(net, "none") != 0 && strcmp(net, "host") != 0 && strcmp(net, "veth") != 0)
 		return sb_error_set(err, EINVAL, "lxc: net=%s: expected none, host or veth", net);
+	/* lxc.mount.entry is an fstab line: blanks separate its fields */
+	int vrc = sb_rt_volumes_check("lxc", spec, " \t", err);
+	if (vrc < 0)
+		return vrc;
 	struct sb_box *b = calloc(1, sizeof(*b));
 	if (!b)
 		return sb_error_set(err, ENOMEM, "out of memory");
@@ -476,7 +485,7 @@ const struct sb_driver sb_driver_lxc = {
 	.name = "lxc",
 	.summary = "LXC application container (lxc-execute on an overlay of the standard rootfs, lxc-attach per command)",
 	.caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_STATS | SB_CAP_MEMLIMIT | SB_CAP_CPULIMIT |
-		SB_CAP_PIDLIMIT | SB_CAP_ISOLATION | SB_CAP_PIDS | SB_CAP_NET,
+		SB_CAP_PIDLIMIT | SB_CAP_ISOLATION | SB_CAP_PIDS | SB_CAP_NET | SB_CAP_VOLUMES,
 	.params = lxc_params,
 	.image = SB_IMAGE_ROOTFS,
 	.list = lxc_list,

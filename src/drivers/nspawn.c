@@ -131,9 +131,10 @@ static bool leader_ready(void *arg)
 	return false;
 }
 
-/* Overlay of rootfs at dir/root, cgroups, then systemd-nspawn running argv in it, inside them. */
-static int launch(struct sb_box *b, const char *rootfs, const char *net, const char *const *payload,
-		  int64_t deadline_ns, struct sb_error *err)
+/* Overlay of rootfs at dir/root, cgroups, then systemd-nspawn running argv in it, inside them, with
+ * the host directories vols bound in. */
+static int launch(struct sb_box *b, const char *rootfs, const char *net, const struct sb_volume *vols,
+		  size_t nvols, const char *const *payload, int64_t deadline_ns, struct sb_error *err)
 {
 	char upper[PATH_MAX + 16], work[PATH_MAX + 16], root[PATH_MAX + 16], errf[PATH_MAX + 16];
 	snprintf(upper, sizeof(upper), "%s/upper", b->dir);
@@ -177,6 +178,9 @@ static int launch(struct sb_box *b, const char *rootfs, const char *net, const c
 		sb_argv_add(&a, "--private-network");
 	else if (veth)
 		sb_argv_addf(&a, "--network-namespace-path=%s/" SB_RT_NETNS_FILE, b->dir);
+	/* recursive binds; nspawn makes the mount point in the box's overlay */
+	for (size_t i = 0; i < nvols; i++)
+		sb_argv_addf(&a, "--bind%s=%s:%s", vols[i].readonly ? "-ro" : "", vols[i].host_path, vols[i].box_path);
 	sb_argv_add(&a, "--");
 	sb_argv_add_all(&a, payload);
 	if ((rc = sb_argv_ok(&a, err)) < 0) {
@@ -300,6 +304,10 @@ static int nspawn_create(const struct sb_box_spec *spec, struct sb_box **out, in
 		net = spec->net == SB_BOX_NET_LINK && !spec->strict ? "veth" : "none";
 	if (strcmp(net, "none") != 0 && strcmp(net, "host") != 0 && strcmp(net, "veth") != 0)
 		return sb_error_set(err, EINVAL, "nspawn: net=%s: expected none, host or veth", net);
+	/* --bind=SRC:DEST[:OPTIONS]: a colon would split a path */
+	int vrc = sb_rt_volumes_check("nspawn", spec, ":", err);
+	if (vrc < 0)
+		return vrc;
 	struct sb_box *b = calloc(1, sizeof(*b));
 	if (!b)
 		return sb_error_set(err, ENOMEM, "out of memory");
@@ -318,7 +326,7 @@ static int nspawn_create(const struct sb_box_spec *spec, struct sb_box **out, in
 		return rc;
 	}
 	const char *payload[] = {"/sandbench-agent", "idle", NULL};
-	if ((rc = launch(b, spec->rootfs, net, payload, deadline_ns, err)) < 0) {
+	if ((rc = launch(b, spec->rootfs, net, spec->volumes, spec->nvolumes, payload, deadline_ns, err)) < 0) {
 		struct sb_error e2 = {0};
 		box_free(b, sb_deadline_after(15), &e2, NULL);
 		return rc;
@@ -449,7 +457,7 @@ static void nspawn_probe(const struct sb_params *params, struct sb_probe *out)
 		return;
 	}
 	const char *payload[] = {"/sandbench-agent", "true", NULL};
-	int rc = launch(&b, rootfs, "none", payload, sb_deadline_after(20), &e);
+	int rc = launch(&b, rootfs, "none", NULL, 0, payload, sb_deadline_after(20), &e);
 	if (rc == -EIO && strstr(e.msg, "exited 0"))
 		rc = 0; /* `true` may finish before it is seen running: that is success */
 	if (rc == 0 && b.nspawn_pid > 0) {
@@ -529,7 +537,7 @@ static int nspawn_host_fix(enum sb_host_fix_mode mode, sb_line_fn emit, void *ar
 const struct sb_driver sb_driver_nspawn = {
 	.name = "nspawn",
 	.summary = "systemd-nspawn on a per-box overlay of the standard rootfs, one container per box, nsenter per command",
-	.caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_STATS | SB_CAP_ISOLATION | SB_CAP_PIDS | SB_CAP_NET,
+	.caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_STATS | SB_CAP_ISOLATION | SB_CAP_PIDS | SB_CAP_NET | SB_CAP_VOLUMES,
 	.params = nspawn_params,
 	.image = SB_IMAGE_ROOTFS,
 	.agent_in_box = "/sandbench-agent",

@@ -69,6 +69,85 @@ static json_t *string_array(const char *const *v)
 	return a;
 }
 
+/* ---- a split root (volumes whose mount points the image lacks) ---- */
+
+/* Top-level entries of an image that the config mounts itself, or that are not content. */
+static bool root_entry_own(const char *name)
+{
+	static const char *const own[] = {".", "..", "proc", "dev", "sys", "tmp", NULL};
+	for (size_t i = 0; own[i]; i++)
+		if (strcmp(name, own[i]) == 0)
+			return true;
+	return false;
+}
+
+/* A read-only bind of each top-level directory and file of image (its symlinks are made in the
+ * split root itself, by split_root_make, which has read the same directory just before). */
+static void split_root_mounts(const char *image, json_t *mounts)
+{
+	DIR *d = opendir(image);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		char src[4200], dest[300];
+		struct stat st;
+		snprintf(src, sizeof(src), "%s/%s", image, de->d_name);
+		if (root_entry_own(de->d_name) || lstat(src, &st) < 0 || S_ISLNK(st.st_mode))
+			continue;
+		snprintf(dest, sizeof(dest), "/%s", de->d_name);
+		json_array_append_new(mounts, mount_entry(dest, "bind", src, "rbind,ro"));
+	}
+	closedir(d);
+}
+
+/* The split root's directory: a mount point for each top-level entry of image (a directory or an
+ * empty file, as the entry is), its symlinks, and the volumes' new mount points. */
+static int split_root_make(const char *root, const char *image, const struct sb_box_spec *spec,
+			   struct sb_error *err)
+{
+	if (mkdir(root, 0755) < 0)
+		return sb_error_set(err, errno, "mkdir %s: %s", root, strerror(errno));
+	DIR *d = opendir(image);
+	if (!d)
+		return sb_error_set(err, errno, "rootfs %s: %s", image, strerror(errno));
+	struct dirent *de;
+	int rc = 0;
+	while (rc == 0 && (de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		char src[4200], dst[1500], target[4096];
+		struct stat st;
+		snprintf(src, sizeof(src), "%s/%s", image, de->d_name);
+		snprintf(dst, sizeof(dst), "%s/%s", root, de->d_name);
+		if (lstat(src, &st) < 0)
+			continue;
+		ssize_t tl = S_ISLNK(st.st_mode) ? readlink(src, target, sizeof(target) - 1) : -1;
+		if (tl > 0)
+			target[tl] = '\0';
+		int made;
+		if (S_ISDIR(st.st_mode)) {
+			made = mkdir(dst, st.st_mode & 07777);
+		} else if (tl > 0) {
+			made = symlink(target, dst);
+		} else {
+			made = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+			if (made >= 0)
+				made = close(made);
+		}
+		if (made < 0)
+			rc = sb_error_set(err, errno, "split root %s: %s", dst, strerror(errno));
+	}
+	closedir(d);
+	for (size_t i = 0; rc == 0 && i < spec->nvolumes; i++) {
+		char p[1500];
+		snprintf(p, sizeof(p), "%s%s", root, spec->volumes[i].box_path);
+		if (strncmp(spec->volumes[i].box_path, "/tmp/", 5) != 0 && (rc = sb_mkdir_p(p, 0755)) < 0)
+			rc = sb_error_set(err, -rc, "mkdir %s: %s", p, strerror(-rc));
+	}
+	return rc;
+}
+
 json_t *sb_oci_config_new(const struct sb_oci_config *c)
 {
 	/* Docker's default capability set: what a container user gets without asking for more. */
@@ -109,6 +188,11 @@ json_t *sb_oci_config_new(const struct sb_oci_config *c)
 	json_array_append_new(mounts, mount_entry("/tmp", "tmpfs", "tmpfs", "nosuid,nodev,mode=1777"));
 	if (c->bind_agent)
 		json_array_append_new(mounts, mount_entry("/sandbench-agent", "bind", c->bind_agent, "bind,ro"));
+	if (c->root_entries_from)
+		split_root_mounts(c->root_entries_from, mounts);
+	for (size_t i = 0; i < c->nvolumes; i++)
+		json_array_append_new(mounts, mount_entry(c->volumes[i].box_path, "bind", c->volumes[i].host_path,
+							  c->volumes[i].readonly ? "rbind,ro" : "rbind,rw"));
 
 	json_t *ns = json_array();
 	const char *ns_types[] = {"pid", "ipc", "uts", "mount", c->net_host ? NULL : "network"};
@@ -296,6 +380,8 @@ static int box_create(const struct sb_oci_runtime *rt, const struct sb_box_spec 
 		return sb_error_set(err, EINVAL, "%s: box name '%s' is not a valid container id", rt->name,
 				    spec->name ? spec->name : "");
 	int rc = check_rootfs(spec->rootfs, err);
+	if (rc == 0)
+		rc = sb_rt_volumes_check(rt->name, spec, NULL, err);
 	if (rc < 0)
 		return rc;
 	if (!rt->configure) {
@@ -359,7 +445,19 @@ static int box_create(const struct sb_oci_runtime *rt, const struct sb_box_spec 
 		.box_name = b->name, .rootfs = spec->rootfs, .readonly = true, .args = args,
 		.cgroups_path = cgpath, .mem_limit_bytes = spec->mem_limit_bytes,
 		.pids_limit = spec->pids_limit, .cpus = spec->cpu_limit,
+		.volumes = spec->volumes, .nvolumes = spec->nvolumes,
 	};
+	/* The runtimes make a missing mount point in the root, which is the shared image. */
+	char split[1300];
+	snprintf(split, sizeof(split), "%s/root", b->bundle);
+	if ((rc = sb_rt_volumes_mountpoints(rt->name, spec, spec->rootfs, err)) < 0)
+		return rc;
+	if (rc == 1) {
+		if ((rc = split_root_make(split, spec->rootfs, spec, err)) < 0)
+			return rc;
+		c.rootfs = split;
+		c.root_entries_from = spec->rootfs;
+	}
 	if (rt->configure) {
 		rc = rt->configure(spec, b->bundle, &b->cmd, &c, err);
 		if (rc == 0 && (rc = sb_argv_ok(&b->cmd, err)) == 0)

@@ -62,6 +62,13 @@ struct sb_oci_config {
 	const char *bind_agent;      /* host file bind-mounted read-only at /sandbench-agent, or NULL */
 	const char *netns_path;      /* join this network namespace (a bind-mounted nsfs file), or NULL */
 	bool netns_in_bundle;        /* set by a runtime's configure: join <bundle>/SB_OCI_NETNS_FILE */
+	const struct sb_volume *volumes; /* host directories bound in, after every other mount */
+	size_t nvolumes;
+	/* A split root: rootfs is a directory of the bundle holding only mount points and symlinks,
+	 * and each top-level directory or file of this image is bound onto it read-only (so the
+	 * runtime can make the volumes' mount points without writing into the image). NULL: rootfs
+	 * is the image itself. */
+	const char *root_entries_from;
 };
 
 /* Bundles are made under SB_OCI_DIR as ".new-<box>-<pid>" with their marker, then renamed. */
@@ -78,7 +85,7 @@ extern const struct sb_param_def sb_oci_params[];
 /* The vtable entries crun and runc share: everything but the name, probe, create and cleanup. */
 #define SB_OCI_CAPS                                                                            \
 	(SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_STATS | SB_CAP_MEMLIMIT | SB_CAP_CPULIMIT | SB_CAP_PIDLIMIT | \
-	 SB_CAP_ISOLATION | SB_CAP_PIDS)
+	 SB_CAP_ISOLATION | SB_CAP_PIDS | SB_CAP_VOLUMES)
 /* (The capabilities are not part of it: each runtime states its own .caps.) */
 #define SB_OCI_COMMON_OPS                                                                              \
 	.params = sb_oci_params, .image = SB_IMAGE_ROOTFS, .agent_in_box = "/sandbench-agent",               \

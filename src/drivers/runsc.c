@@ -198,7 +198,7 @@ const struct sb_driver sb_driver_runsc = {
 		   "command, checkpoint/restore",
 	SB_OCI_BOX_OPS,
 	.caps = SB_CAP_EXEC | SB_CAP_AGENT | SB_CAP_STATS | SB_CAP_MEMLIMIT | SB_CAP_CPULIMIT |
-		SB_CAP_ISOLATION | SB_CAP_PIDS | SB_CAP_SNAPSHOT | SB_CAP_NET,
+		SB_CAP_ISOLATION | SB_CAP_PIDS | SB_CAP_SNAPSHOT | SB_CAP_NET | SB_CAP_VOLUMES,
 	.params = runsc_params,
 	.image = SB_IMAGE_ROOTFS,
 	.agent_in_box = "/sandbench-agent",

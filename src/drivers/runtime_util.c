@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -709,4 +710,61 @@ pid_t sb_rt_host_parent(pid_t init_pid, const char *role, struct sb_host_proc *p
 		return 0;
 	sb_rt_host_proc_add(procs, cap, n, parent, role, false, 1);
 	return parent;
+}
+
+/* ---- volumes ---- */
+
+int sb_rt_volumes_check(const char *driver, const struct sb_box_spec *spec, const char *forbidden,
+			struct sb_error *err)
+{
+	if (spec->nvolumes > SB_RT_MAX_VOLUMES)
+		return sb_error_set(err, E2BIG, "%s: %zu volumes asked, at most %d", driver, spec->nvolumes,
+				    SB_RT_MAX_VOLUMES);
+	char refused[64];
+	snprintf(refused, sizeof(refused), "\n%s", forbidden ? forbidden : "");
+	for (size_t i = 0; i < spec->nvolumes; i++) {
+		const struct sb_volume *v = &spec->volumes[i];
+		const char *host = v->host_path ? v->host_path : "(null)";
+		const char *box = v->box_path ? v->box_path : "(null)";
+		struct stat st;
+		if (!v->host_path || v->host_path[0] != '/' || stat(v->host_path, &st) < 0 || !S_ISDIR(st.st_mode))
+			return sb_error_set(err, ENOTDIR, "%s: volume host path %s is not an absolute path to a directory",
+					    driver, host);
+		/* ".." could climb out of the sandbox's root on runtimes that join paths naively. */
+		if (!v->box_path || v->box_path[0] != '/' || strcmp(v->box_path, "/") == 0 || strstr(v->box_path, "/.."))
+			return sb_error_set(err, EINVAL, "%s: volume box path %s must be absolute, not /, without '..'",
+					    driver, box);
+		if (strpbrk(v->host_path, refused) || strpbrk(v->box_path, refused))
+			return sb_error_set(err, EINVAL, "%s: volume %s:%s: its paths must not contain any of \"%s\" (the runtime's syntax)",
+					    driver, host, box, forbidden ? forbidden : "\\n");
+		if (strlen(v->host_path) >= 1024 || strlen(v->box_path) >= 1024)
+			return sb_error_set(err, ENAMETOOLONG, "%s: volume path too long: %s", driver, host);
+	}
+	return 0;
+}
+
+int sb_rt_volumes_mountpoints(const char *driver, const struct sb_box_spec *spec, const char *rootfs,
+			      struct sb_error *err)
+{
+	int missing = 0;
+	for (size_t i = 0; i < spec->nvolumes; i++) {
+		const char *box = spec->volumes[i].box_path;
+		/* /tmp is a tmpfs of the sandbox's own on every runtime that asks */
+		if (strncmp(box, "/tmp/", 5) == 0)
+			continue;
+		char path[PATH_MAX + 1100];
+		struct stat st;
+		snprintf(path, sizeof(path), "%s%s", rootfs, box);
+		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+			continue;
+		size_t top = strcspn(box + 1, "/") + 1;
+		snprintf(path, sizeof(path), "%s%.*s", rootfs, (int)top, box);
+		if (lstat(path, &st) == 0)
+			return sb_error_set(err, EROFS,
+					    "%s: volume box path %s is missing from the rootfs, and %.*s is the shared image's "
+					    "(read-only): a mount point can be new at the top level or below /tmp",
+					    driver, box, (int)top, box);
+		missing = 1;
+	}
+	return missing;
 }

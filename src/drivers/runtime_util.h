@@ -152,3 +152,19 @@ int sb_rt_net_attach(struct sb_veth_range *range, const char *dir, pid_t pid, st
 int sb_rt_net_addr(const char *dir, struct sb_box_addr *out);
 /* Delete the host end recorded in dir (a name of range's prefix only), before the pin is unmounted. */
 void sb_rt_net_release(const struct sb_veth_range *range, const char *dir);
+
+/* Volumes (spec->volumes, SB_CAP_VOLUMES) on a runtime: at most this many per sandbox. */
+#define SB_RT_MAX_VOLUMES 16
+/* Check spec's volumes before a runtime sees them: each host path an absolute path to an existing
+ * directory, each box path absolute, not "/", without "..", and neither containing a character of
+ * forbidden (what the runtime's option syntax cannot carry, e.g. ",:" for `--mount a=b,c=d`;
+ * NULL: only newlines are refused). 0, or -errno with err naming the volume and the rule. */
+int sb_rt_volumes_check(const char *driver, const struct sb_box_spec *spec, const char *forbidden,
+			struct sb_error *err);
+/* Where each volume's mount point comes from on a runtime whose root is a read-only bind of the
+ * shared rootfs, which must never be written (a runtime makes a missing mount point in it): 0 when
+ * every box path is a directory of rootfs (or below /tmp, the sandbox's own tmpfs); 1 when some
+ * are new top-level directories (the driver must give its root room for them); -EROFS with err
+ * when one would be new below a directory of the image. */
+int sb_rt_volumes_mountpoints(const char *driver, const struct sb_box_spec *spec, const char *rootfs,
+			      struct sb_error *err);

@@ -1,7 +1,7 @@
 #!/bin/bash
 # The driver conformance suite, one harness for every driver: `conformance.sh DRIVER`.
 #  - the op-level checks of every capability the driver declares (conformance-ops: create, exec
-#    with exact stdout, agent, copy, stats, pids, clone, snapshot+restore, stop, destroy);
+#    with exact stdout, agent, copy, stats, pids, clone, snapshot+restore, volumes, stop, destroy);
 #  - the CLI: exec passes stdout, exit status and stdin through; the sandbox sees the standard
 #    rootfs, not the host's tree;
 #  - scenarios give status-ok reports that validate, also through the agent;
@@ -193,6 +193,8 @@ PY
 }
 run_ok latency --param size=1M latency-spawn latency-exec-output throughput-stdout
 has_cap agent && run_ok agent latency-shell-pool throughput-exec-rate
+# Volumes: the scenarios check themselves that the bytes written inside reached the host directory.
+has_cap volumes && run_ok volumes --param size=4M throughput-volume-write throughput-volumes-setup
 
 # A memory limit holds: touching more than it inside is killed or refused (small sizes: a 64M limit,
 # 32M under it, 128M over it). Whether the sandbox lives on is said, not required (runsc's does not).

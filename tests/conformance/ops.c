@@ -1,9 +1,11 @@
 /* The driver conformance suite, op level: `conformance-ops DRIVER [k=v...]` drives one driver's
  * vtable directly and checks every op its capabilities promise: create+start, exec with exact
  * stdout and exit status, the agent, copy in/out, stats, pids, clone, snapshot+restore, stop,
- * destroy (its processes gone afterwards). Prints "ok"/"FAIL" lines; exit 0, 1 on a failure,
+ * destroy (its processes gone afterwards), volumes (a second box with host directories mounted:
+ * visible, writable both ways, read-only where asked, nothing mounted anywhere after destroy). Prints "ok"/"FAIL" lines; exit 0, 1 on a failure,
  * 77 when the driver is not usable here (with the probe's reason). The CLI-level half (exec
  * passthrough, scenario reports, leftovers, doctor after SIGKILL) is conformance.sh. */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -117,6 +119,153 @@ static void check_copy(struct sb_box *box, const char *tmp)
 	}
 	check(got && len == sizeof(data) && memcmp(got, data, len) == 0, "copy: the bytes came back unchanged", NULL);
 	free(got);
+}
+
+/* exec `sh -c script` in box: its exit status (-1 when the op failed), stdout into out. */
+static int sh(struct sb_box *box, const char *script, char *out, size_t len)
+{
+	struct sb_proc_result res;
+	struct sb_error err = {0};
+	int rc = run(box, (const char *const[]){"sh", "-c", script, NULL}, &res, &err);
+	int status = rc == 0 ? res.exit_code : -1;
+	snprintf(out, len, "%s", rc == 0 ? (res.out ? res.out : "") : err.msg);
+	sb_proc_result_free(&res);
+	return status;
+}
+
+static bool file_is(const char *path, const char *want)
+{
+	char got[256] = "";
+	FILE *f = fopen(path, "re");
+	size_t n = f ? fread(got, 1, sizeof(got) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	got[n] = '\0';
+	return f && strcmp(got, want) == 0;
+}
+
+/* The mount namespace of every process on the host (each once): where any of them still has
+ * something mounted from or onto a path containing needle, its pid and the line. */
+static bool mounted_anywhere(const char *needle, char *where, size_t len)
+{
+	char seen[512][40];
+	size_t nseen = 0;
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	bool found = false;
+	while (!found && d && (de = readdir(d))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		char path[300], ns[40] = "";
+		snprintf(path, sizeof(path), "/proc/%s/ns/mnt", de->d_name);
+		ssize_t n = readlink(path, ns, sizeof(ns) - 1);
+		if (n <= 0)
+			continue;
+		ns[n] = '\0';
+		bool known = false;
+		for (size_t i = 0; i < nseen && !known; i++)
+			known = strcmp(seen[i], ns) == 0;
+		if (known)
+			continue;
+		if (nseen < 512)
+			snprintf(seen[nseen++], sizeof(seen[0]), "%s", ns);
+		snprintf(path, sizeof(path), "/proc/%s/mountinfo", de->d_name);
+		FILE *f = fopen(path, "re");
+		char line[4096];
+		while (f && !found && fgets(line, sizeof(line), f))
+			if (strstr(line, needle)) {
+				found = true;
+				snprintf(where, len, "pid %s: %s", de->d_name, line);
+			}
+		if (f)
+			fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* A box of its own with two host directories: one writable at a new top-level path, one
+ * read-only below another new one (drivers must make mount points without writing into the
+ * shared rootfs). */
+static void check_volumes(const struct sb_box_spec *base, const char *tmp)
+{
+	char rw[600], ro[600], seed[700], p[700], out[512];
+	snprintf(rw, sizeof(rw), "%s/vol-rw", tmp);
+	snprintf(ro, sizeof(ro), "%s/vol-ro", tmp);
+	snprintf(seed, sizeof(seed), "%s/seed", ro);
+	FILE *f = NULL;
+	if (mkdir(rw, 0777) < 0 || mkdir(ro, 0777) < 0 || !(f = fopen(seed, "we")) || fputs("seed", f) < 0) {
+		check(false, "volumes: make the host directories", strerror(errno));
+		if (f)
+			fclose(f);
+		return;
+	}
+	fclose(f);
+	struct sb_volume vols[] = {
+		{.host_path = rw, .box_path = "/sb-conformance-rw"},
+		{.host_path = ro, .box_path = "/sb-conformance-ro/inner", .readonly = true},
+	};
+	struct sb_box_spec vspec = *base;
+	vspec.name = "sb-conformance-vol";
+	vspec.volumes = vols;
+	vspec.nvolumes = 2;
+	struct sb_error err = {0};
+	struct sb_box *box = NULL;
+	int rc = sb_drv_create(drv, &vspec, &box, sb_deadline_after(60), &err);
+	if (rc == 0)
+		rc = sb_drv_start(drv, box, sb_deadline_after(60), &err);
+	check(rc == 0, "volumes: create+start with a writable and a read-only host directory", err.msg);
+	if (rc == 0) {
+		int st = sh(box, "cat /sb-conformance-ro/inner/seed", out, sizeof(out));
+		check(st == 0 && strcmp(out, "seed") == 0, "volumes: a host file is visible inside", out);
+		st = sh(box, "printf inside > /sb-conformance-rw/from-box && cat /sb-conformance-rw/from-box", out, sizeof(out));
+		check(st == 0 && strcmp(out, "inside") == 0, "volumes: writable inside", out);
+		snprintf(p, sizeof(p), "%s/from-box", rw);
+		check(file_is(p, "inside"), "volumes: a file written inside is on the host", p);
+		snprintf(p, sizeof(p), "%s/from-host", rw);
+		f = fopen(p, "we");
+		if (f) {
+			fputs("later", f);
+			fclose(f);
+		}
+		st = sh(box, "cat /sb-conformance-rw/from-host", out, sizeof(out));
+		check(st == 0 && strcmp(out, "later") == 0, "volumes: a host file written after start is seen inside (a mount, not a copy)", out);
+		st = sh(box, "echo x > /sb-conformance-ro/inner/nope", out, sizeof(out));
+		snprintf(p, sizeof(p), "%s/nope", ro);
+		check(st > 0 && access(p, F_OK) < 0, "volumes: read-only where asked", out);
+	}
+	if (box)
+		check(sb_drv_destroy(drv, box, sb_deadline_after(60), &err) == 0, "volumes: destroy", err.msg);
+	if (base->rootfs) {
+		snprintf(p, sizeof(p), "%s/sb-conformance-rw", base->rootfs);
+		check(access(p, F_OK) < 0, "volumes: the shared rootfs got no mount point", p);
+	}
+	/* Mounts go away with their namespace, which may take the runtime a moment after destroy. */
+	char where[4200] = "";
+	bool left = true;
+	for (int t = 0; t < 100 && left; t++) {
+		left = mounted_anywhere(tmp, where, sizeof(where));
+		if (left)
+			usleep(50000);
+	}
+	check(!left, "volumes: nothing mounted from the host directories after destroy", where);
+	snprintf(p, sizeof(p), "%s/from-box", rw);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/from-host", rw);
+	unlink(p);
+	check(rmdir(rw) == 0, "volumes: the host directory can be removed", strerror(errno));
+	/* A box path the driver must refuse before anything starts: one error, no box. */
+	struct sb_volume bad = {.host_path = ro, .box_path = "relative/path"};
+	vspec.name = "sb-conformance-vol-bad";
+	vspec.volumes = &bad;
+	vspec.nvolumes = 1;
+	box = NULL;
+	err = (struct sb_error){0};
+	rc = sb_drv_create(drv, &vspec, &box, sb_deadline_after(60), &err);
+	check(rc < 0 && !box && err.msg[0], "volumes: a relative box path is refused", rc < 0 ? NULL : "created");
+	if (box)
+		sb_drv_destroy(drv, box, sb_deadline_after(60), &err);
 }
 
 int main(int argc, char **argv)
@@ -258,6 +407,8 @@ int main(int argc, char **argv)
 		}
 		check(exec_prints(box, "conformance-after-snapshot"), "snapshot: the original keeps running", NULL);
 	}
+	if (caps_have & SB_CAP_VOLUMES)
+		check_volumes(&spec, tmp);
 	if (drv->box_stop) {
 		rc = sb_drv_stop(drv, box, sb_deadline_after(60), &err);
 		check(rc == 0, "stop", err.msg);
