@@ -23,6 +23,22 @@
 static int failures;
 static const struct sb_driver *drv;
 
+/* Box names carry the run id conformance.sh sets (SANDBENCH_RUN_ID), the way the runner names its
+ * boxes, so that a test of another driver running at the same time on a busy host never counts
+ * this one's boxes, cgroups or state as its leftovers. */
+static const char *box_name(const char *what)
+{
+	static char names[8][96];
+	static unsigned next;
+	const char *id = getenv("SANDBENCH_RUN_ID");
+	char *n = names[next++ % 8];
+	if (id && *id)
+		snprintf(n, sizeof(names[0]), "sb-%.8s-conformance-%s", id, what);
+	else
+		snprintf(n, sizeof(names[0]), "sb-conformance-%s", what);
+	return n;
+}
+
 static void check(bool cond, const char *what, const char *detail)
 {
 	printf("%s: %s%s%s\n", cond ? "ok" : "FAIL", what, cond || !detail ? "" : ": ", cond || !detail ? "" : detail);
@@ -207,7 +223,7 @@ static void check_volumes(const struct sb_box_spec *base, const char *tmp)
 		{.host_path = ro, .box_path = "/sb-conformance-ro/inner", .readonly = true},
 	};
 	struct sb_box_spec vspec = *base;
-	vspec.name = "sb-conformance-vol";
+	vspec.name = box_name("vol");
 	vspec.volumes = vols;
 	vspec.nvolumes = 2;
 	struct sb_error err = {0};
@@ -257,7 +273,7 @@ static void check_volumes(const struct sb_box_spec *base, const char *tmp)
 	check(rmdir(rw) == 0, "volumes: the host directory can be removed", strerror(errno));
 	/* A box path the driver must refuse before anything starts: one error, no box. */
 	struct sb_volume bad = {.host_path = ro, .box_path = "relative/path"};
-	vspec.name = "sb-conformance-vol-bad";
+	vspec.name = box_name("vol-bad");
 	vspec.volumes = &bad;
 	vspec.nvolumes = 1;
 	box = NULL;
@@ -312,7 +328,7 @@ int main(int argc, char **argv)
 		return 1;
 	void *state = NULL;
 	check(sb_drv_open(drv, &params, &state, &err) == 0, "open", err.msg);
-	struct sb_box_spec spec = {.name = "sb-conformance-a", .params = &params, .rootfs = rootfs[0] ? rootfs : NULL,
+	struct sb_box_spec spec = {.name = box_name("a"), .params = &params, .rootfs = rootfs[0] ? rootfs : NULL,
 				   .agent_path = agent, .drv_state = state};
 	check(sb_drv_template_prepare(drv, &spec, sb_deadline_after(600), &err) == 0, "template prepare", err.msg);
 	struct sb_box *box = NULL;
@@ -369,7 +385,7 @@ int main(int argc, char **argv)
 	}
 	if (caps_have & SB_CAP_CLONE) {
 		struct sb_box_spec cspec = spec;
-		cspec.name = "sb-conformance-clone";
+		cspec.name = box_name("clone");
 		struct sb_box *clone = NULL;
 		rc = sb_drv_clone(drv, box, &cspec, &clone, sb_deadline_after(60), &err);
 		check(rc == 0, "clone", err.msg);
@@ -390,7 +406,7 @@ int main(int argc, char **argv)
 		rc = sb_drv_snapshot(drv, box, snap, sb_deadline_after(120), &err);
 		check(rc == 0, "snapshot", err.msg);
 		struct sb_box_spec rspec = spec;
-		rspec.name = "sb-conformance-restored";
+		rspec.name = box_name("restored");
 		struct sb_box *restored = NULL;
 		if (rc == 0) {
 			rc = sb_drv_restore(drv, &rspec, snap, &restored, sb_deadline_after(120), &err);
