@@ -162,18 +162,22 @@ static int copy_out_run_once(struct sb_scn_ctx *ctx)
 
 /* ---- export / import through tar ---- */
 
-#define EXPORT_DIR "/sandbench-export"
-
+/* The data goes where the disk scenarios write: the sandbox's root when it is writable, else (a
+ * read-only root such as bwrap's) its /tmp, which the export's tar of / takes in as well. */
 static int export_prewarm(struct sb_scn_ctx *ctx)
 {
 	uint64_t size = 0;
 	int rc = size_param(ctx, &size);
+	if (rc == 0)
+		rc = sb_wl_pick_dir(ctx);
 	if (rc < 0)
 		return rc;
-	char size_s[32];
+	char size_s[32], dir[300], data[320];
 	snprintf(size_s, sizeof(size_s), "%" PRIu64, size);
-	const char *mk[] = {ctx->agent, "fs-info", EXPORT_DIR, "--mkdir", NULL};
-	const char *argv[] = {ctx->agent, "disk-write", EXPORT_DIR "/data", "--size", size_s, NULL};
+	snprintf(dir, sizeof(dir), "%s/export", sb_wl(ctx)->dir);
+	snprintf(data, sizeof(data), "%s/data", dir);
+	const char *mk[] = {ctx->agent, "fs-info", dir, "--mkdir", NULL};
+	const char *argv[] = {ctx->agent, "disk-write", data, "--size", size_s, NULL};
 	json_t *j = NULL;
 	rc = sb_wl_json(ctx, 0, mk, &j);
 	json_decref(j);
@@ -220,12 +224,15 @@ struct import_state {
 	size_t len;
 };
 
-/* The tar stream is made on the host once (host tar of a directory holding one file of size). */
+/* The tar stream is made on the host once (host tar of a directory holding one file of size). It
+ * is unpacked where the disk scenarios write (the root, or /tmp under a read-only root). */
 static int import_prewarm(struct sb_scn_ctx *ctx)
 {
 	struct sb_wl *w = sb_wl(ctx);
 	uint64_t size = 0;
 	int rc = size_param(ctx, &size);
+	if (rc == 0)
+		rc = sb_wl_pick_dir(ctx);
 	if (rc < 0)
 		return rc;
 	char dir[320], file[340];
@@ -263,8 +270,8 @@ static int import_run_once(struct sb_scn_ctx *ctx)
 	int rc = size_param(ctx, &size);
 	if (rc < 0)
 		return rc;
-	char dst[64], file[96];
-	snprintf(dst, sizeof(dst), "/sandbench-import-%u", ctx->iteration);
+	char dst[300], file[320];
+	snprintf(dst, sizeof(dst), "%s/import-%u", w->dir, ctx->iteration);
 	snprintf(file, sizeof(file), "%s/data", dst);
 	const char *argv[] = {"sh", "-c", "mkdir -p \"$1\" && exec tar -xf - -C \"$1\"", "sh", dst, NULL};
 	struct sb_exec_req req = {.argv = argv, .stdin_data = is->tar, .stdin_len = is->len,

@@ -195,6 +195,9 @@ run_ok latency --param size=1M latency-spawn latency-exec-output throughput-stdo
 has_cap agent && run_ok agent latency-shell-pool throughput-exec-rate
 # Volumes: the scenarios check themselves that the bytes written inside reached the host directory.
 has_cap volumes && run_ok volumes --param size=4M throughput-volume-write throughput-volumes-setup
+# The sandbox's filesystem as a tar stream both ways: on a read-only root (bwrap) through its /tmp;
+# 2M, under the 4 MiB stdin that an agent-carried exec (qemu) takes in one request.
+has_cap isolation && has_cap agent && run_ok export --param size=2M throughput-export throughput-import
 
 # A memory limit holds: touching more than it inside is killed or refused (small sizes: a 64M limit,
 # 32M under it, 128M over it). Whether the sandbox lives on is said, not required (runsc's does not).
