@@ -316,8 +316,11 @@ static int ctr_remove_held(const char *name, int64_t deadline_ns, struct sb_erro
 	int rc = 0;
 	const char *task[] = {ctr_bin, "-n", CTR_NS, "task", "rm", "-f", name, NULL};
 	const char *cont[] = {ctr_bin, "-n", CTR_NS, "containers", "rm", name, NULL};
-	/* "not found" is fine: the task may never have started or already be gone */
-	if (sb_eng_run_teardown(task, deadline_ns, &e) < 0 && !strstr(e.msg, "not found")) {
+	/* "not found" is fine: the task may never have started or already be gone. So is "failed to
+	 * load task": its shim died (an owner SIGKILLed during create takes the shim with it), and
+	 * containerd has nothing left to stop; removing the container below is what counts. */
+	if (sb_eng_run_teardown(task, deadline_ns, &e) < 0 && !strstr(e.msg, "not found") &&
+	    !strstr(e.msg, "failed to load task")) {
 		*err = e;
 		rc = -e.code;
 	}
