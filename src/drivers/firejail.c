@@ -183,17 +183,16 @@ static int fj_create(const struct sb_box_spec *spec, struct sb_box **out, int64_
 	b->hold_fd = -1;
 	snprintf(b->name, sizeof(b->name), "%s", spec->name);
 	snprintf(b->dir, sizeof(b->dir), "%s/%s", FJ_STATE, spec->name);
-	if (sb_mkdir_p(b->dir, 0755) < 0) {
-		rc = sb_error_set(err, errno, "firejail: cannot create %s: %s", b->dir, strerror(errno));
+	/* the dir appears with its marker in it, so doctor can clean up a box whose run died at any
+	 * later step */
+	if ((rc = sb_rt_state_dir_make(b->dir, "firejail", spec->name, err)) < 0) {
 		b->dir[0] = '\0';
 		goto fail;
 	}
 	char nameopt[128], chopt[PATH_MAX + 16], errf[PATH_MAX + 16], pidkv[64];
 	snprintf(nameopt, sizeof(nameopt), "--name=%s", spec->name);
 	snprintf(chopt, sizeof(chopt), "--chroot=%s/root", b->dir);
-	/* the marker goes first, so doctor can clean up a box whose run died at any later step */
-	if ((rc = sb_rt_marker_write(b->dir, "firejail", spec->name, NULL, err)) < 0 ||
-	    (rc = mount_overlay(spec->rootfs, b->dir, err)) < 0 || (rc = mount_volumes(spec, b->dir, err)) < 0)
+	if ((rc = mount_overlay(spec->rootfs, b->dir, err)) < 0 || (rc = mount_volumes(spec, b->dir, err)) < 0)
 		goto fail;
 	snprintf(errf, sizeof(errf), "%s/firejail.err", b->dir);
 	int p[2];
@@ -322,10 +321,10 @@ static int fj_stats(struct sb_box *box, struct sb_box_stats *out, struct sb_erro
 
 static int fj_leftovers(bool clean, sb_line_fn emit, void *arg, struct sb_error *err)
 {
+	int found = sb_rt_unfinished_dirs(FJ_STATE, clean, emit, arg);
 	DIR *d = opendir(FJ_STATE);
 	if (!d)
-		return 0;
-	int found = 0;
+		return found;
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')

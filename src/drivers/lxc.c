@@ -209,13 +209,16 @@ static int lxc_create(const struct sb_box_spec *spec, struct sb_box **out, int64
 	snprintf(cfg, sizeof(cfg), "%s/config", b->dir);
 	snprintf(errf, sizeof(errf), "%s/execute.err", b->dir);
 	int rc = 0;
-	if (sb_mkdir_p(delta, 0755) < 0) {
-		rc = sb_error_set(err, errno, "lxc: cannot create %s: %s", delta, strerror(errno));
+	/* the dir appears with its marker in it: a run killed at any moment leaves nothing unmarked */
+	if ((rc = sb_rt_state_dir_make(b->dir, "lxc", spec->name, err)) < 0) {
 		b->dir[0] = '\0'; /* not ours to remove if it could not be made */
 		goto fail;
 	}
-	if ((rc = sb_rt_marker_write(b->dir, "lxc", spec->name, NULL, err)) < 0 ||
-	    (rc = write_config(spec, b->dir, net, err)) < 0)
+	if (mkdir(delta, 0755) < 0) {
+		rc = sb_error_set(err, errno, "lxc: cannot create %s: %s", delta, strerror(errno));
+		goto fail;
+	}
+	if ((rc = write_config(spec, b->dir, net, err)) < 0)
 		goto fail;
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0) {
@@ -432,10 +435,10 @@ static int orphan_cgroups(bool clean, sb_line_fn emit, void *arg)
 
 static int lxc_leftovers(bool clean, sb_line_fn emit, void *arg, struct sb_error *err)
 {
+	int found = sb_rt_unfinished_dirs(LXC_ROOT, clean, emit, arg);
 	DIR *d = opendir(LXC_ROOT);
 	if (!d)
-		return orphan_cgroups(clean, emit, arg);
-	int found = 0;
+		return found + orphan_cgroups(clean, emit, arg);
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')

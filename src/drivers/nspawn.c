@@ -319,9 +319,9 @@ static int nspawn_create(const struct sb_box_spec *spec, struct sb_box **out, in
 		return rc;
 	}
 	snprintf(b->dir, sizeof(b->dir), "%s/%s", NSPAWN_ROOT, spec->name);
-	if (sb_mkdir_p(NSPAWN_ROOT, 0755) < 0 || mkdir(b->dir, 0755) < 0) {
-		rc = sb_error_set(err, errno, "nspawn: cannot create %s: %s%s", b->dir, strerror(errno),
-				  errno == EEXIST ? " (a crashed run? sandbench doctor --clean)" : "");
+	/* the dir appears with its marker in it: a run killed at any moment leaves nothing unmarked
+	 * (launch rewrites the marker with the cgroups before making them) */
+	if ((rc = sb_rt_state_dir_make(b->dir, "nspawn", b->name, err)) < 0) {
 		free(b);
 		return rc;
 	}
@@ -480,10 +480,11 @@ static void nspawn_probe(const struct sb_params *params, struct sb_probe *out)
 
 static int nspawn_leftovers(bool clean, sb_line_fn emit, void *arg, struct sb_error *err)
 {
+	int found = sb_rt_unfinished_dirs(NSPAWN_ROOT, clean, emit, arg);
 	DIR *d = opendir(NSPAWN_ROOT);
 	if (!d)
-		return 0;
-	int found = 0, rc = 0;
+		return found;
+	int rc = 0;
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')

@@ -309,6 +309,62 @@ int sb_rt_marker_write(const char *dir, const char *driver, const char *box, con
 	return sb_write_file_atomic(path, text, (size_t)n, err);
 }
 
+#define SB_RT_NEW_PREFIX ".new-"
+
+int sb_rt_state_dir_make(const char *dir, const char *driver, const char *box, struct sb_error *err)
+{
+	char tmp[PATH_MAX], parent[PATH_MAX];
+	snprintf(parent, sizeof(parent), "%s", dir);
+	char *slash = strrchr(parent, '/');
+	if (!slash || slash == parent)
+		return sb_error_set(err, EINVAL, "%s: state dir %s has no parent", driver, dir);
+	*slash = '\0';
+	if (sb_mkdir_p(parent, 0755) < 0)
+		return sb_error_set(err, errno, "%s: cannot create %s: %s", driver, parent, strerror(errno));
+	if (snprintf(tmp, sizeof(tmp), "%s/" SB_RT_NEW_PREFIX "%s-%d", parent, box, (int)getpid()) >= (int)sizeof(tmp))
+		return sb_error_set(err, ENAMETOOLONG, "%s: state dir name too long for %s", driver, box);
+	sb_rm_rf(tmp); /* a stale one of a dead process that had our pid */
+	int e = 0, rc = 0;
+	if (mkdir(tmp, 0755) < 0)
+		e = errno;
+	else if ((rc = sb_rt_marker_write(tmp, driver, box, NULL, err)) < 0)
+		e = -rc;
+	else if (rename(tmp, dir) < 0)
+		e = errno == ENOTEMPTY ? EEXIST : errno;
+	if (!e)
+		return 0;
+	sb_rm_rf(tmp);
+	if (e == EEXIST)
+		return sb_error_set(err, e, "%s: %s already exists (a crashed run? sandbench doctor --clean)", driver, dir);
+	return rc < 0 ? rc : sb_error_set(err, e, "%s: cannot create %s: %s", driver, dir, strerror(e));
+}
+
+int sb_rt_unfinished_dirs(const char *parent, bool clean, sb_line_fn emit, void *arg)
+{
+	DIR *d = opendir(parent);
+	if (!d)
+		return 0;
+	int found = 0;
+	for (struct dirent *de; (de = readdir(d));) {
+		if (strncmp(de->d_name, SB_RT_NEW_PREFIX, strlen(SB_RT_NEW_PREFIX)) != 0)
+			continue;
+		const char *dash = strrchr(de->d_name, '-');
+		pid_t owner = dash ? (pid_t)atoi(dash + 1) : 0;
+		if (owner <= 0 || kill(owner, 0) == 0 || errno == EPERM)
+			continue; /* still being made */
+		char path[PATH_MAX + 256], line[PATH_MAX + 320];
+		snprintf(path, sizeof(path), "%s/%s", parent, de->d_name);
+		found++;
+		snprintf(line, sizeof(line), "unfinished state dir %s (its maker, pid %d, is gone)%s", path, (int)owner,
+			 clean ? ": removing" : "");
+		emit(arg, line);
+		if (clean)
+			sb_rm_rf(path);
+	}
+	closedir(d);
+	return found;
+}
+
 int sb_rt_marker_read(const char *dir, char **text)
 {
 	char path[4096];

@@ -80,6 +80,13 @@ bool sb_rt_proc_alive(pid_t pid, unsigned long long start);
  * lines, may be NULL), atomically. The owner is this process. */
 int sb_rt_marker_write(const char *dir, const char *driver, const char *box, const char *extra,
 		       struct sb_error *err);
+/* Make a box's state directory dir with its marker already in it: made as "<parent>/.new-<box>-<pid>",
+ * marked, then renamed to dir, so a SIGKILL at any moment leaves either nothing, a marked dir, or
+ * an unfinished one sb_rt_unfinished_dirs recognises. -EEXIST when dir exists (a crashed run). */
+int sb_rt_state_dir_make(const char *dir, const char *driver, const char *box, struct sb_error *err);
+/* The unfinished state dirs under parent whose maker is gone: each emitted as a line, removed with
+ * clean. Returns how many there were. */
+int sb_rt_unfinished_dirs(const char *parent, bool clean, sb_line_fn emit, void *arg);
 /* Read a marker into *text (malloc'd). */
 int sb_rt_marker_read(const char *dir, char **text);
 /* Value of `key=` in key=value text into out; false when absent. */
