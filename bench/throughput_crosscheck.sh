@@ -7,7 +7,7 @@
 #     ingress over loopback beside iperf3 (one stream, the same bytes, the receiver's figure).
 #   native: the sequential write into a host directory mounted in the sandbox
 #     (throughput-volume-write) beside fio on that directory; ingress over native's veth beside
-#     iperf3 into a network namespace this script makes with its own veth pair (10.215.250.0/30),
+#     iperf3 into a network namespace this script makes with its own veth pair (10.219.250.0/30),
 #     deleted on exit.
 # Run under the bench lock: flock /tmp/sandbench-bench.lock bash bench/throughput_crosscheck.sh
 # Usage: bench/throughput_crosscheck.sh [BUILD_DIR] [ROUNDS]   (as root)
@@ -71,9 +71,9 @@ iperf() {
 # A veth pair into a namespace of ours, like native's (host end .1, namespace end .2, a /30).
 ip netns add "$ns"
 ip link add "sbx$$h" type veth peer name eth0 netns "$ns"
-ip addr add 10.215.250.1/30 dev "sbx$$h"
+ip addr add 10.219.250.1/30 dev "sbx$$h"
 ip link set "sbx$$h" up
-ip -n "$ns" addr add 10.215.250.2/30 dev eth0
+ip -n "$ns" addr add 10.219.250.2/30 dev eth0
 ip -n "$ns" link set eth0 up
 ip -n "$ns" link set lo up
 
@@ -95,7 +95,7 @@ for r in $(seq "$rounds"); do
 			fio_want=iops t3=$(fior --name=rr --filename="$dir/fio-rand" --rw=randread --bs=4k --size=$rsize --number_ios=$ops)
 			t4=$(iperf 127.0.0.1)
 			fio_want=bw t5=$(fior --name=w --filename="$dir/fio-vol" --rw=write --bs=1M --size=$size --end_fsync=1)
-			t6=$(iperf 10.215.250.2 ip netns exec "$ns")
+			t6=$(iperf 10.219.250.2 ip netns exec "$ns")
 			rm -f "$dir"/fio-*
 		fi
 	done
