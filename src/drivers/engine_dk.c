@@ -409,7 +409,10 @@ int sb_dk_create(struct sb_dk *dk, const struct sb_box_spec *spec, struct sb_box
 	if (oci)
 		sb_argv_addf(&a, "--runtime=%s", oci);
 	sb_argv_add_all(&a, dk->run_flags);
-	if (strcmp(net, "none") == 0 || (spec->strict && !sb_params_get(spec->params, "net")))
+	/* Without an explicit net=, what the scenario asks for: loopback only for a strict box or one
+	 * that wants no network (latency-start-no-net), the engine's bridge otherwise. */
+	bool net_given = sb_params_get(spec->params, "net") != NULL;
+	if (strcmp(net, "none") == 0 || (!net_given && (spec->strict || spec->net == SB_BOX_NET_NONE)))
 		sb_argv_add(&a, "--network=none");
 	/* The strictest the engine offers without a policy file: read-only root, no capabilities,
 	 * no privilege gain. */
