@@ -130,31 +130,6 @@ static _Noreturn void birth_main(int sock)
 
 /* ---- in sandbench ---- */
 
-static void stop_locked(void)
-{
-	if (birth.pid <= 0 || birth.owner != getpid())
-		return;
-	close(birth.sock);
-	birth.sock = -1;
-	/* It exits at once when its socket closes; its boxes get their parent-death signal. */
-	struct pollfd pf = {.fd = birth.pidfd, .events = POLLIN};
-	if (birth.pidfd < 0 || poll(&pf, 1, 2000) <= 0)
-		kill(birth.pid, SIGKILL);
-	while (waitpid(birth.pid, NULL, 0) < 0 && errno == EINTR)
-		;
-	if (birth.pidfd >= 0)
-		close(birth.pidfd);
-	birth.pidfd = -1;
-	birth.pid = 0;
-}
-
-void sbn_birth_stop(void)
-{
-	pthread_mutex_lock(&block);
-	stop_locked();
-	pthread_mutex_unlock(&block);
-}
-
 static void at_exit_stop(void)
 {
 	/* Exit: closing the socket is enough (the helper exits when it sees that); waiting for it
@@ -315,10 +290,15 @@ int sbn_birth_answer(int reply, pid_t *pid, int *pidfd, int64_t deadline_ns, str
 	}
 	close(reply);
 	if (rc == -ECONNRESET) {
-		/* Dead helper: the next boxes are cloned directly. */
+		/* Dead helper: the next boxes are cloned directly. Its socket stays open: another thread
+		 * may be sending on it right now, and a closed number could be reused under that send. */
 		pthread_mutex_lock(&block);
-		if (birth.pidfd >= 0 && poll(&(struct pollfd){.fd = birth.pidfd, .events = POLLIN}, 1, 0) > 0)
-			stop_locked();
+		if (birth.pid > 0 && birth.owner == getpid() && birth.pidfd >= 0 &&
+		    poll(&(struct pollfd){.fd = birth.pidfd, .events = POLLIN}, 1, 0) > 0) {
+			atomic_store(&never, true);
+			waitpid(birth.pid, NULL, WNOHANG);
+			birth.pid = 0;
+		}
 		pthread_mutex_unlock(&block);
 	}
 	return rc;

@@ -212,7 +212,6 @@ _Noreturn void sbn_child_main(const struct sbn_child_args *a, int ctl, pid_t par
 /* ---- the birth helper (birth.c): cold boxes are cloned from it, not from sandbench ---- */
 /* Fork the helper now (once per process; sbn_birth_ask does it when first needed). */
 int sbn_birth_start(struct sb_error *err);
-void sbn_birth_stop(void);
 /* In a fork of sandbench: drop the parent's helper (the fork clones its boxes itself). */
 void sbn_birth_forget(void);
 /* The helper's pid, 0 when this process has none. */

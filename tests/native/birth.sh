@@ -7,6 +7,7 @@
 #  - the helper reaps its boxes (no zombie piles up under it) and is single-threaded;
 #  - SIGKILL of sandbench mid-burst: the helper and every box seen die, nothing of the run stays;
 #  - SIGTERM mid-burst: exit 143, the same;
+#  - SIGKILL of the helper mid-burst: sandbench goes on, cloning boxes itself;
 #  - birth=0: boxes are children of sandbench again, no helper;
 #  - boxes made one at a time (a one-shot `sandbench exec`, latency-tti sequential) start no helper.
 # Root only (native as root); exit 77 when native cannot run here.
@@ -121,7 +122,34 @@ else
 	kill -KILL $pid 2>/dev/null
 fi
 
-# 4. birth=0: boxes are cloned by sandbench itself.
+# 4. The helper killed mid-burst: sandbench goes on, cloning its boxes itself.
+start_burst
+if wait_boxes && [ -n "$helper" ]; then
+	h=${helper# }
+	kill -KILL "$h"
+	sleep 1
+	seen=
+	direct=0
+	for round in $(seq 100); do
+		for c in $(children $pid); do
+			# Live ones only: the killed helper's boxes are re-parented here as they die.
+			[ "$(comm_of "$c")" = sb-native-init ] && ! grep -q '^State:.*Z' /proc/"$c"/status 2>/dev/null &&
+				direct=$((direct + 1)) && seen="$seen $c"
+		done
+		[ $direct -gt 5 ] && break
+		sleep 0.05
+	done
+	kill -0 $pid 2>/dev/null && [ $direct -gt 5 ] && ok "helper killed: sandbench goes on, cloning boxes itself" ||
+		fail "helper killed: sandbench alive? $(kill -0 $pid 2>/dev/null && echo yes || echo no), boxes directly under it: $direct"
+	kill -TERM $pid
+	reap_run "helper killed, SIGTERM"
+	left=$(all_gone "$seen") || fail "helper killed, SIGTERM left processes:$left"
+else
+	fail "helper-kill run: no helper seen: $(head -c 300 "$TMP/run.err")"
+	kill -KILL $pid 2>/dev/null
+fi
+
+# 5. birth=0: boxes are cloned by sandbench itself.
 start_burst --param birth=0
 if wait_boxes; then
 	[ -z "$helper" ] && ok "birth=0: no helper, boxes are sandbench's children" ||
@@ -134,7 +162,7 @@ else
 	fail "birth=0: no box seen: $(head -c 300 "$TMP/run.err")"
 	kill -KILL $pid 2>/dev/null
 fi
-# 5. One box at a time, no helper: neither a one-shot exec nor a sequential run pays for one.
+# 6. One box at a time, no helper: neither a one-shot exec nor a sequential run pays for one.
 mode=sequential start_burst
 if wait_boxes; then
 	sleep 1
