@@ -38,6 +38,7 @@ static const struct sb_param_def native_params[] = {
 	{"rootfs_mode", "overlay", "overlay (a writable layer over the rootfs) | tmpfs (read-only rootfs, tmpfs /tmp)", "overlay|tmpfs"},
 	{"layer", "auto", "where the overlay's writable layer lies: tmpfs (memory, private to the box) | disk (a directory under /var/tmp on the host's disk) | auto (disk for the scenarios that measure the box's filesystem, else tmpfs: docs/native.md)", "auto|tmpfs|disk"},
 	{"cgroups", "auto", "auto (only with a limit: joining a v1 cgroup costs ~10 ms) | 1 (always, for cgroup accounting)", "auto|0|1|always"},
+	{"birth", "1", "1: a cold box made while others are being made (a burst) is cloned from a small single-threaded helper, not from sandbench and its threads; 0: always from sandbench", "0|1"},
 	{"io_stats", "1", "1: join the blkio/io cgroup so stats report io bytes (one more cgroup per box)", NULL},
 	{NULL, NULL, NULL, NULL},
 };
@@ -254,6 +255,9 @@ static int build_cfg(const struct sb_box_spec *spec, struct sbn_cfg *cfg, bool *
 	if ((rc = sb_params_get_u64(p, "io_stats", 1, &v, err)) < 0)
 		return rc;
 	cfg->io_stats = v != 0;
+	if ((rc = sb_params_get_u64(p, "birth", 1, &v, err)) < 0)
+		return rc;
+	cfg->birth = v != 0;
 	const char *cgs = sb_params_get_def(p, native_params, "cgroups");
 	if (strcmp(cgs, "1") == 0 || strcmp(cgs, "always") == 0 || (spec->strict && !sb_params_get(p, "cgroups")))
 		cfg->cgroups = true;
@@ -520,13 +524,27 @@ static int native_pids(struct sb_box *box, pid_t *pids, size_t cap, size_t *n, s
 	return 0;
 }
 
-/* A cold box's init is our own child: nothing else runs for it. A warm box was lent by the
- * zygote, which keeps its pool for every box it lends (how many is its own business). */
+/* A cold box's init is our own child or the birth helper's, which is shared by every cold box
+ * of the process. A warm box was lent by the zygote, which keeps its pool for every box it lends
+ * (how many is its own business). */
 static int native_host_pids(struct sb_box *box, struct sb_host_proc *procs, size_t cap, size_t *n,
 			    struct sb_error *err)
 {
-	if (box->our_child || box->zygote <= 0)
+	if (box->our_child)
 		return 0;
+	pid_t birth = box->zygote <= 0 ? sbn_birth_pid() : 0;
+	if (box->zygote <= 0 && birth <= 0)
+		return 0;
+	if (birth > 0) {
+		if (cap > 0) {
+			procs[0].pid = birth;
+			snprintf(procs[0].role, sizeof(procs[0].role), "birth-helper");
+			procs[0].daemon = true;
+			procs[0].shared_by = 0;
+		}
+		*n = 1;
+		return 0;
+	}
 	if (cap > 0) {
 		procs[0].pid = box->zygote;
 		snprintf(procs[0].role, sizeof(procs[0].role), "zygote");

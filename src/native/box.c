@@ -85,8 +85,8 @@ static int why_errno(char *why, size_t wlen, const char *what)
 
 /* Child: the steps that do not depend on the host. Everything here overlaps with the host making
  * the network namespace; what is left for after GO is short. */
-static int child_prepare(const struct sb_box *box, bool copy_first, int *ctl, int *upper, int *netns,
-			 struct sb_veth *net, char *why, size_t wlen)
+static int child_prepare(const struct sbn_child_args *a, int *ctl, int *upper, int *netns, struct sb_veth *net,
+			 char *why, size_t wlen)
 {
 	/* Any directory will do as the scratch mount point: the mount is only in our namespace. */
 	const char *scratch = sbn_run_dir();
@@ -108,26 +108,23 @@ static int child_prepare(const struct sb_box *box, bool copy_first, int *ctl, in
 	 * (and its network namespace work) sooner. */
 	else if (unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC) < 0)
 		return why_errno(why, wlen, "unshare mount, uts, ipc namespaces");
-	int rc = sbn_mount_scratch(&box->cfg, box->id, scratch, upper, why, wlen);
+	int rc = sbn_mount_scratch(&a->cfg, a->id, scratch, upper, why, wlen);
 	if (rc < 0)
 		return rc;
 	/* A clone fills the upper layer before the overlay is mounted on it. */
-	if (copy_first) {
+	if (a->copy_first) {
 		struct sbn_msg m = {.type = SBN_MSG_SCRATCH};
 		if (sbn_send(*ctl, &m, NULL, 0, upper, *upper >= 0 ? 1 : 0) < 0)
 			_exit(1);
 		*netns = child_wait_go(*ctl, net);
 	}
-	if ((rc = sbn_mount_root(&box->cfg, scratch, why, wlen)) < 0)
+	if ((rc = sbn_mount_root(&a->cfg, scratch, why, wlen)) < 0)
 		return rc;
 	if (sethostname("sandbench", 9) < 0)
 		return why_errno(why, wlen, "sethostname");
 	/* The cgroup namespace must start at the box's own cgroup: after the host attached it (GO)
 	 * when there is one, else now. */
-	bool cgroups = false;
-	for (int c = 0; c < SBN_CTRL_N; c++)
-		cgroups |= box->cg.dir[c][0] != '\0';
-	if (!cgroups && unshare(CLONE_NEWCGROUP) < 0)
+	if (!a->cgroups && unshare(CLONE_NEWCGROUP) < 0)
 		return why_errno(why, wlen, "unshare cgroup namespace");
 	/* Nothing of the host may stay reachable through an inherited descriptor; close-on-exec so
 	 * that no command in the box inherits the control socket. The upper dir's fd goes to the host
@@ -165,13 +162,15 @@ static int child_prepare(const struct sb_box *box, bool copy_first, int *ctl, in
 	return 0;
 }
 
-static _Noreturn void child_main(const struct sb_box *box, int ctl, bool copy_first, bool main_thread)
+_Noreturn void sbn_child_main(const struct sbn_child_args *a, int ctl, pid_t parent)
 {
 	char why[512];
 	/* The parent-death signal follows the thread that made us, not the process: from another
 	 * thread (a burst's launcher, which exits once its box is up) it would kill a live box. There
-	 * the control socket is the tie: init exits when sandbench's end closes (init.c). */
-	if (main_thread)
+	 * the control socket is the tie: init exits when sandbench's end closes (init.c). The birth
+	 * helper (birth.c) is single-threaded: its boxes always get it. (A parent that died before
+	 * this cannot be told apart: getppid() is 0 in a new pid namespace; the socket still ties.) */
+	if (parent > 0)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 	prctl(PR_SET_NAME, SBN_INIT_COMM);
 	/* No handler and nothing ignored: init's spawns then need no per-signal work (init.c), and as
@@ -183,20 +182,17 @@ static _Noreturn void child_main(const struct sb_box *box, int ctl, bool copy_fi
 		sigaction(sig, &dfl, NULL);
 	int upper = -1, netns = -1;
 	struct sb_veth net;
-	int rc = child_prepare(box, copy_first, &ctl, &upper, &netns, &net, why, sizeof(why));
+	int rc = child_prepare(a, &ctl, &upper, &netns, &net, why, sizeof(why));
 	if (rc < 0)
 		child_fail(ctl, -rc, why);
-	if (!copy_first) /* a clone's child had GO before its overlay */
+	if (!a->copy_first) /* a clone's child had GO before its overlay */
 		netns = child_wait_go(ctl, &net);
 	if (netns >= 0) {
 		if (setns(netns, CLONE_NEWNET) < 0)
 			child_fail(ctl, errno, "joining the box's network namespace");
 		close(netns);
 	}
-	bool cgroups = false;
-	for (int c = 0; c < SBN_CTRL_N; c++)
-		cgroups |= box->cg.dir[c][0] != '\0';
-	if (cgroups && unshare(CLONE_NEWCGROUP) < 0)
+	if (a->cgroups && unshare(CLONE_NEWCGROUP) < 0)
 		child_fail(ctl, errno, "unshare cgroup namespace");
 	if (net.slot >= 0 && (rc = sb_veth_box_setup(&net)) < 0)
 		child_fail(ctl, -rc, "configuring eth0");
@@ -255,8 +251,23 @@ static int expect(struct sb_box *box, uint32_t type, int *fds, int *nfds, int64_
 	return 0;
 }
 
+/* Boxes being made right now in this process (from several threads in a burst). */
+static atomic_int creating;
+
+static int box_make(const struct sbn_cfg *cfg, const char *name, int src_upper, struct sb_box **out,
+		    int64_t deadline_ns, struct sb_error *err);
+
 int sbn_box_make(const struct sbn_cfg *cfg, const char *name, int src_upper, struct sb_box **out,
 		 int64_t deadline_ns, struct sb_error *err)
+{
+	atomic_fetch_add(&creating, 1);
+	int rc = box_make(cfg, name, src_upper, out, deadline_ns, err);
+	atomic_fetch_sub(&creating, 1);
+	return rc;
+}
+
+static int box_make(const struct sbn_cfg *cfg, const char *name, int src_upper, struct sb_box **out,
+		    int64_t deadline_ns, struct sb_error *err)
 {
 	*out = NULL;
 	int rc = sbn_seccomp_prepare(err);
@@ -304,24 +315,64 @@ int sbn_box_make(const struct sbn_cfg *cfg, const char *name, int src_upper, str
 		rc = sb_error_set(err, errno, "socketpair: %s", strerror(errno));
 		goto fail;
 	}
-	int pidfd = -1;
-	struct clone_args ca;
-	memset(&ca, 0, sizeof(ca));
-	ca.flags = CLONE_NEWPID | CLONE_PIDFD | (sbn_unpriv() ? CLONE_NEWUSER : 0);
-	ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
-	ca.exit_signal = SIGCHLD;
-	bool main_thread = syscall(SYS_gettid) == getpid();
-	/* Fork-like (no new stack): the child runs on a copy of this stack, as after fork(). */
-	pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
-	if (pid == 0) {
+	struct sbn_child_args *args = malloc(sizeof(*args));
+	if (!args) {
 		close(sp[0]);
-		child_main(box, sp[1], src_upper >= 0, main_thread);
-	}
-	close(sp[1]);
-	box->ctl = sp[0];
-	if (pid < 0) {
-		rc = sb_error_set(err, errno, "clone3 with new namespaces: %s", strerror(errno));
+		close(sp[1]);
+		rc = sb_error_set(err, ENOMEM, "out of memory");
 		goto fail;
+	}
+	args->cfg = *cfg;
+	snprintf(args->id, sizeof(args->id), "%s", box->id);
+	args->copy_first = src_upper >= 0;
+	args->cgroups = false;
+	for (int c = 0; c < SBN_CTRL_N; c++)
+		args->cgroups |= box->cg.dir[c][0] != '\0';
+	box->ctl = sp[0];
+	/* While other boxes are being made (a burst), from the birth helper (birth.c): a fork of
+	 * that small single-threaded process instead of one of sandbench, whose threads would wait
+	 * on its mmap_lock and take copy-on-write faults. The helper clones while we make the
+	 * network namespace; its answer (pid and pidfd) is collected after that. */
+	int reply = -1;
+	pid_t pid = -1;
+	int pidfd = -1;
+	if (cfg->birth && sbn_birth_ask(args, sp[1], atomic_load(&creating) > 1, &reply) == 0) {
+		box->our_child = false;
+		close(sp[1]);
+	} else {
+		struct clone_args ca;
+		memset(&ca, 0, sizeof(ca));
+		ca.flags = CLONE_NEWPID | CLONE_PIDFD | (sbn_unpriv() ? CLONE_NEWUSER : 0);
+		ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
+		ca.exit_signal = SIGCHLD;
+		pid_t self = getpid();
+		bool main_thread = syscall(SYS_gettid) == self;
+		/* Fork-like (no new stack): the child runs on a copy of this stack, as after fork(). */
+		pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+		if (pid == 0) {
+			close(sp[0]);
+			sbn_child_main(args, sp[1], main_thread ? self : 0);
+		}
+		close(sp[1]);
+		free(args);
+		args = NULL;
+		if (pid < 0) {
+			rc = sb_error_set(err, errno, "clone3 with new namespaces: %s", strerror(errno));
+			goto fail;
+		}
+	}
+	if (reply >= 0) {
+		free(args);
+		args = NULL;
+		/* While the helper clones: the network namespace (unprivileged, the box makes its own,
+		 * after its id maps, which need its pid first). */
+		if (!sbn_unpriv() && (rc = sb_netns_new(&netns)) < 0) {
+			close(reply);
+			rc = sb_error_set(err, -rc, "creating the network namespace: %s", strerror(-rc));
+			goto fail;
+		}
+		if ((rc = sbn_birth_answer(reply, &pid, &pidfd, deadline_ns, err)) < 0)
+			goto fail;
 	}
 	box->init_pid = pid;
 	box->pidfd = pidfd;
@@ -337,8 +388,8 @@ int sbn_box_make(const struct sbn_cfg *cfg, const char *name, int src_upper, str
 			goto fail;
 		}
 	}
-	/* While the child mounts (unprivileged, it makes its own). */
-	else if ((rc = sb_netns_new(&netns)) < 0) {
+	/* While the child mounts (unprivileged, it makes its own; from the helper, made already). */
+	else if (netns < 0 && (rc = sb_netns_new(&netns)) < 0) {
 		rc = sb_error_set(err, -rc, "creating the network namespace: %s", strerror(-rc));
 		goto fail;
 	}

@@ -17,6 +17,7 @@
 #define SBN_IF_PREFIX "sbn"
 #define SBN_INIT_COMM "sb-native-init"
 #define SBN_ZYGOTE_COMM "sb-native-zyg"
+#define SBN_BIRTH_COMM "sb-native-birth"
 
 enum sbn_rootfs_mode { SBN_ROOTFS_OVERLAY = 0, SBN_ROOTFS_TMPFS = 1 };
 enum sbn_net_mode { SBN_NET_NONE = 0, SBN_NET_VETH = 1 };
@@ -43,6 +44,7 @@ struct sbn_cfg {
 	unsigned pool;  /* warm pool size (zygote) */
 	bool io_stats;  /* join the blkio/io cgroup for io byte counters */
 	bool cgroups;   /* make cgroups even without limits (accounting); limits always make them */
+	bool birth;     /* cold boxes from the birth helper (birth.c), started on first use */
 	unsigned nvol;
 	struct sbn_vol vol[SBN_MAX_VOLUMES];
 };
@@ -171,7 +173,7 @@ struct sb_box {
 	int ctl;              /* SEQPACKET control socket to init */
 	int upper_fd;         /* the writable layer's upper dir (overlay mode), or -1 */
 	unsigned layer_gen;   /* layer=disk: the generation of the layer in use (resets count up) */
-	bool our_child;       /* init is our child (cold); else the zygote's */
+	bool our_child;       /* init is our child (cold, cloned directly); else the birth helper's or the zygote's */
 	bool stopped;
 	bool marker;
 	pid_t zygote;         /* warm: the zygote that lent the box (it takes it back on destroy) */
@@ -194,6 +196,32 @@ int sbn_box_kill(struct sb_box *box, int64_t deadline_ns);
 int sbn_box_free(struct sb_box *box, int64_t deadline_ns, struct sb_error *err);
 /* Release everything now and wait for it; the synchronous half of sbn_box_free. */
 int sbn_box_free_now(struct sb_box *box, int64_t deadline_ns, struct sb_error *err);
+
+/* What a box's first process needs to know to make the box (plain data: the birth helper gets
+ * it in one message). */
+struct sbn_child_args {
+	struct sbn_cfg cfg;
+	char id[40];     /* the box's id (names its layer directory with layer=disk) */
+	bool cgroups;    /* the host attaches cgroups before GO: the cgroup namespace waits for that */
+	bool copy_first; /* a clone: hand the host the upper dir and wait before the overlay */
+};
+/* The box's first process, on the control socket ctl. parent > 0: the process that cloned it,
+ * single-threaded (the birth helper, or sandbench's main thread): die with it. */
+_Noreturn void sbn_child_main(const struct sbn_child_args *a, int ctl, pid_t parent);
+
+/* ---- the birth helper (birth.c): cold boxes are cloned from it, not from sandbench ---- */
+/* Fork the helper now (once per process; sbn_birth_ask does it when first needed). */
+int sbn_birth_start(struct sb_error *err);
+/* In a fork of sandbench: drop the parent's helper (the fork clones its boxes itself). */
+void sbn_birth_forget(void);
+/* The helper's pid, 0 when this process has none. */
+pid_t sbn_birth_pid(void);
+/* Ask for a box child on child_ctl (the helper gets its own copy; the caller still closes
+ * its). *reply is where the answer comes. concurrent: other boxes are being made meanwhile.
+ * -ENOENT: clone directly (a box made alone, a fork of sandbench, no helper could start). */
+int sbn_birth_ask(const struct sbn_child_args *a, int child_ctl, bool concurrent, int *reply);
+/* Wait for that answer: the child's host pid and a pidfd. Closes reply. */
+int sbn_birth_answer(int reply, pid_t *pid, int *pidfd, int64_t deadline_ns, struct sb_error *err);
 
 /* ---- deferred teardown (reap.c) ---- */
 /* Kill the box (SIGKILL through its pidfd), keep what is needed to reap it and remove its marker,

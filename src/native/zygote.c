@@ -250,6 +250,7 @@ static _Noreturn void zygote_main(int sock, const struct sbn_cfg *cfg)
 	setpgid(0, 0);
 	sbn_owner_host = getppid();
 	sbn_reap_forget();
+	sbn_birth_forget();
 	/* Without a private mount namespace boxes are still made, just never reset. */
 	sbn_recycle_init();
 	int target = cfg->pool < 1 ? 1 : cfg->pool > 64 ? 64 : (int)cfg->pool;
