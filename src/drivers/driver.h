@@ -77,6 +77,9 @@ struct sb_driver {
 	/* box_create/start/destroy may run from several threads at once (burst scenarios); without
 	 * it the runner serialises them per driver. */
 	bool concurrent_create;
+	/* box_destroy alone may run from several threads at once (an engine's `rm`): the runner then
+	 * removes a burst's boxes in parallel even when it makes them one at a time. */
+	bool concurrent_destroy;
 
 	/* Installed? version? usable? Never fails: fills reason instead. params are the user's driver
 	 * parameters (may be NULL), so e.g. bin=PATH reports that build's version. */

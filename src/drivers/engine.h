@@ -167,4 +167,4 @@ extern const struct sb_param_def sb_dk_params[];
 	.box_copy_in = sb_dk_copy_in, .box_copy_out = sb_dk_copy_out, .box_stop = sb_dk_stop, \
 	.box_destroy = sb_dk_destroy, .box_stats = sb_dk_stats, .box_pids = sb_dk_pids,        \
 	.template_drop = sb_dk_template_drop, .list = sb_dk_list, .box_inspect = sb_dk_inspect, \
-	.box_host_pids = sb_dk_host_pids, .box_addr = sb_dk_addr
+	.box_host_pids = sb_dk_host_pids, .box_addr = sb_dk_addr, .concurrent_destroy = true

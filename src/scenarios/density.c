@@ -34,16 +34,30 @@ static int start_all(struct sb_scn_ctx *ctx, unsigned n, struct sb_box_launch **
 
 static int destroy_all(struct sb_scn_ctx *ctx, struct sb_box_launch *l, unsigned n, int rc)
 {
+	struct sb_box **boxes = l ? calloc(n, sizeof(*boxes)) : NULL;
 	for (unsigned i = 0; l && i < n; i++) {
-		if (!l[i].box)
-			continue;
+		if (!boxes) { /* no memory for the batch: one at a time */
+			if (l[i].box) {
+				struct sb_error keep = *ctx->err;
+				int d = sb_scn_box_destroy(ctx, l[i].box);
+				if (rc < 0)
+					*ctx->err = keep;
+				else
+					rc = d;
+			}
+		} else {
+			boxes[i] = l[i].box;
+		}
+		l[i].box = NULL;
+	}
+	if (boxes) {
 		struct sb_error keep = *ctx->err;
-		int d = sb_scn_box_destroy(ctx, l[i].box);
+		int d = sb_scn_boxes_destroy(ctx, boxes, n);
 		if (rc < 0)
 			*ctx->err = keep; /* the first failure is the one to report */
 		else
 			rc = d;
-		l[i].box = NULL;
+		free(boxes);
 	}
 	return rc;
 }

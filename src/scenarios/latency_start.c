@@ -74,9 +74,7 @@ void sb_lat_destroy_all(struct sb_scn_ctx *ctx, struct sb_box **boxes, unsigned 
 {
 	struct sb_error *keep = ctx->err, ignored = {0};
 	ctx->err = &ignored; /* the iteration's own error stays */
-	for (unsigned i = 0; i < n; i++)
-		if (boxes[i])
-			sb_scn_box_destroy(ctx, boxes[i]);
+	sb_scn_boxes_destroy(ctx, boxes, n);
 	ctx->err = keep;
 }
 

@@ -281,7 +281,7 @@ unsigned sb_scn_boxes_new_then(struct sb_scn_ctx *ctx, unsigned n, unsigned para
 static int box_destroy(struct sb_scn_ctx *ctx, struct sb_box *box, struct sb_error *err)
 {
 	untrack(ctx, box);
-	bool serial = !ctx->drv->concurrent_create && ctx->lock;
+	bool serial = !ctx->drv->concurrent_create && !ctx->drv->concurrent_destroy && ctx->lock;
 	if (serial)
 		pthread_mutex_lock(&serial_driver_lock);
 	/* Destroy gets its own budget: a timed-out iteration must still clean up. */
@@ -295,6 +295,53 @@ static int box_destroy(struct sb_scn_ctx *ctx, struct sb_box *box, struct sb_err
 int sb_scn_box_destroy(struct sb_scn_ctx *ctx, struct sb_box *box)
 {
 	return box_destroy(ctx, box, ctx->err);
+}
+
+struct destroy_batch {
+	struct sb_scn_ctx *ctx;
+	struct sb_box **boxes;
+	unsigned n;
+	atomic_uint next;
+	pthread_mutex_t first_lock;
+	struct sb_error first; /* the first failure, by completion */
+	int first_rc;
+};
+
+static void *destroyer(void *arg)
+{
+	struct destroy_batch *db = arg;
+	for (unsigned i; (i = atomic_fetch_add(&db->next, 1)) < db->n;) {
+		if (!db->boxes[i])
+			continue;
+		struct sb_error err = {0};
+		int rc = box_destroy(db->ctx, db->boxes[i], &err);
+		db->boxes[i] = NULL;
+		pthread_mutex_lock(&db->first_lock);
+		if (rc < 0 && db->first_rc == 0) {
+			db->first = err;
+			db->first_rc = rc;
+		}
+		pthread_mutex_unlock(&db->first_lock);
+	}
+	return NULL;
+}
+
+int sb_scn_boxes_destroy(struct sb_scn_ctx *ctx, struct sb_box **boxes, unsigned n)
+{
+	enum { MAX_DESTROYERS = 8 };
+	struct destroy_batch db = {.ctx = ctx, .boxes = boxes, .n = n, .first_lock = PTHREAD_MUTEX_INITIALIZER};
+	bool parallel = ctx->lock && (ctx->drv->concurrent_create || ctx->drv->concurrent_destroy);
+	pthread_t tids[MAX_DESTROYERS];
+	unsigned started = 0;
+	for (unsigned t = 0; parallel && t < MAX_DESTROYERS && t + 1 < n; t++)
+		if (pthread_create(&tids[started], NULL, destroyer, &db) == 0)
+			started++;
+	destroyer(&db); /* this thread takes its share, or all of them */
+	for (unsigned t = 0; t < started; t++)
+		pthread_join(tids[t], NULL);
+	if (db.first_rc < 0)
+		*ctx->err = db.first;
+	return db.first_rc;
 }
 
 int sb_scn_box_series(struct sb_scn_ctx *ctx, struct sb_box *box)

@@ -158,6 +158,10 @@ unsigned sb_scn_boxes_new(struct sb_scn_ctx *ctx, unsigned n, unsigned parallel,
  * end is out[i].done_ns. Counts boxes whose create, start and follow-up all succeeded. */
 unsigned sb_scn_boxes_new_then(struct sb_scn_ctx *ctx, unsigned n, unsigned parallel, int64_t stagger_ns,
 			       sb_box_then_fn then, void *then_arg, struct sb_box_launch *out);
+/* Destroy every non-NULL box of boxes (each set to NULL), several at a time where the driver allows
+ * it (concurrent_create or concurrent_destroy): untimed teardown of a burst. 0, or the first
+ * failure's negative errno with ctx->err set to it; every box is destroyed either way. */
+int sb_scn_boxes_destroy(struct sb_scn_ctx *ctx, struct sb_box **boxes, unsigned n);
 /* Track a box made another way (clone). */
 int sb_scn_box_track(struct sb_scn_ctx *ctx, struct sb_box *box);
 /* Exec with the current deadline; a non-zero exit status is an error naming the command. */

@@ -381,6 +381,84 @@ static void test_many_boxes(void **state)
 	json_decref(r);
 }
 
+/* A burst's untimed teardown: destroys overlap on a driver that declares concurrent_destroy (its
+ * creates still take turns), never on a serial one; every box goes, and a failure is reported. */
+static atomic_int in_destroy, max_in_destroy, live_d, destroy_calls;
+static int quick_create(const struct sb_box_spec *spec, struct sb_box **out, int64_t d, struct sb_error *e)
+{
+	*out = calloc(1, sizeof(**out));
+	atomic_fetch_add(&live_d, 1);
+	return 0;
+}
+static int slow_destroy_counted(struct sb_box *b, int64_t d, struct sb_error *e)
+{
+	int now = atomic_fetch_add(&in_destroy, 1) + 1;
+	for (int m = atomic_load(&max_in_destroy); now > m && !atomic_compare_exchange_weak(&max_in_destroy, &m, now);)
+		;
+	usleep(20000);
+	atomic_fetch_sub(&in_destroy, 1);
+	free(b);
+	atomic_fetch_sub(&live_d, 1);
+	if (atomic_fetch_add(&destroy_calls, 1) == 3)
+		return sb_error_set(e, EBUSY, "box would not go");
+	return 0;
+}
+static const struct sb_driver destroy_parallel_fake = {
+	.name = "dfake", .caps = SB_CAP_EXEC, .probe = fake_probe, .concurrent_destroy = true,
+	.box_create = quick_create, .box_destroy = slow_destroy_counted,
+};
+static const struct sb_driver destroy_serial_fake = {
+	.name = "dsfake", .caps = SB_CAP_EXEC, .probe = fake_probe,
+	.box_create = quick_create, .box_destroy = slow_destroy_counted,
+};
+static int destroy_rc;
+static char destroy_msg[256];
+static int burst_teardown_run_once(struct sb_scn_ctx *ctx)
+{
+	enum { N = 10 };
+	struct sb_box_launch l[N];
+	memset(l, 0, sizeof(l));
+	sb_scn_boxes_new(ctx, N, 0, 0, l);
+	struct sb_box *boxes[N];
+	for (unsigned i = 0; i < N; i++)
+		boxes[i] = l[i].box;
+	destroy_rc = sb_scn_boxes_destroy(ctx, boxes, N);
+	snprintf(destroy_msg, sizeof(destroy_msg), "%s", ctx->err->msg);
+	for (unsigned i = 0; i < N; i++)
+		assert_null(boxes[i]);
+	sb_error_clear(ctx->err);
+	return sb_scn_metric(ctx, "x_ms", 1);
+}
+static const struct sb_scenario burst_teardown_scn = {
+	.name = "teardown", .axis = "density", .caps = SB_CAP_EXEC, .default_runs = 1, .metrics = x_metrics,
+	.run_once = burst_teardown_run_once,
+};
+
+static void test_burst_teardown(void **state)
+{
+	(void)state;
+	const struct sb_driver *drivers[2] = {&destroy_parallel_fake, &destroy_serial_fake};
+	for (int k = 0; k < 2; k++) {
+		struct sb_probe p;
+		struct sb_run_opts o = opts(&p);
+		o.drv = drivers[k];
+		json_t *r = NULL;
+		struct sb_error err = {0};
+		atomic_store(&max_in_destroy, 0);
+		atomic_store(&destroy_calls, 0);
+		assert_int_equal(sb_run_scenario(&burst_teardown_scn, &o, &r, &err), 0);
+		assert_int_equal(destroy_rc, -EBUSY);
+		assert_non_null(strstr(destroy_msg, "box would not go"));
+		assert_int_equal(atomic_load(&live_d), 0);
+		assert_int_equal(atomic_load(&destroy_calls), 10);
+		if (k == 0)
+			assert_true(atomic_load(&max_in_destroy) > 1);
+		else
+			assert_int_equal(atomic_load(&max_in_destroy), 1);
+		json_decref(r);
+	}
+}
+
 /* box_event: alive only once a box started (never for one whose start failed), !alive while the
  * box still exists (before destroy; ASan would catch a read after it); box_series feeds series. */
 static int start_fails_at = -1, starts, alive_events, dead_events, bad_events;
@@ -467,6 +545,7 @@ int main(void)
 		cmocka_unit_test(test_declared_metrics_and_series),
 		cmocka_unit_test(test_prewarm_and_setup_timeout),
 		cmocka_unit_test(test_many_boxes),
+		cmocka_unit_test(test_burst_teardown),
 		cmocka_unit_test(test_box_event_and_series_hooks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
