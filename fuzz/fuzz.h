@@ -19,3 +19,6 @@ const char *fuzz_tmpdir(void);
 void fuzz_write(const char *dir, const char *name, const void *data, size_t size);
 /* A FILE that discards what renderers print. */
 FILE *fuzz_devnull(void);
+/* A small valid report (three samples, three aggregates), malloc'd: a fixed side for the targets
+ * whose input is checked against reports. */
+char *fuzz_report_json(const char *run_id, const char *scenario, const char *driver, const char *status);

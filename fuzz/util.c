@@ -76,3 +76,26 @@ FILE *fuzz_devnull(void)
 		abort();
 	return f;
 }
+
+char *fuzz_report_json(const char *run_id, const char *scenario, const char *driver, const char *status)
+{
+	static const char fmt[] =
+		"{\"schema\":\"sandbench.report/v1\",\"tool\":{\"name\":\"sandbench\",\"version\":\"0.1.0\"},"
+		"\"run\":{\"id\":\"%s\",\"started_at\":\"2026-01-01T00:00:00Z\",\"host\":{\"os\":\"x\",\"kernel\":\"6.1\","
+		"\"arch\":\"x86_64\",\"cpu_model\":\"AMD EPYC\",\"cpu_count\":2,\"mem_total\":1}},"
+		"\"scenario\":{\"name\":\"%s\",\"axis\":\"latency\",\"params\":{}},"
+		"\"driver\":{\"name\":\"%s\",\"version\":\"1.0\"},\"config\":{\"runs\":3,\"warmup\":0,\"timeout\":60},"
+		"\"status\":\"%s\",\"samples\":["
+		"{\"iteration\":0,\"warmup\":false,\"metrics\":{\"lifecycle_ms\":1.0,\"exec_ms\":0.5},\"host_ref_ms\":1.0},"
+		"{\"iteration\":1,\"warmup\":false,\"metrics\":{\"lifecycle_ms\":1.1,\"exec_ms\":0.6},\"host_ref_ms\":1.1},"
+		"{\"iteration\":2,\"warmup\":false,\"metrics\":{\"lifecycle_ms\":0.9,\"exec_ms\":0.4},\"host_ref_ms\":0.9}],"
+		"\"aggregates\":["
+		"{\"metric\":\"lifecycle_ms\",\"unit\":\"ms\",\"higher_is_better\":false,\"n\":3,\"p50\":1.0,\"p99\":1.1},"
+		"{\"metric\":\"exec_ms\",\"unit\":\"ms\",\"higher_is_better\":false,\"n\":3,\"p50\":0.5,\"p99\":0.6},"
+		"{\"metric\":\"rate_ops_s\",\"unit\":\"ops/s\",\"higher_is_better\":true,\"n\":1,\"p50\":100}],"
+		"\"tags\":{}}";
+	char *s = NULL;
+	if (asprintf(&s, fmt, run_id, scenario, driver, status) < 0)
+		abort();
+	return s;
+}

@@ -2,7 +2,6 @@
  * or memory; q quits. --once prints one table and exits (for scripts). The registry is reopened
  * whenever its file was removed or made anew, so top can be left running across runs. */
 #include <errno.h>
-#include <math.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include "cli/cli.h"
 #include "core/signals.h"
 #include "metrics/registry.h"
+#include "metrics/top.h"
 
 static void top_usage(void)
 {
@@ -29,74 +29,11 @@ static void top_usage(void)
 enum sort_key { SORT_CPU, SORT_MEM };
 static enum sort_key sort_by;
 
-static int cmp_entries(const void *a, const void *b)
-{
-	const struct sb_reg_sample *x = &((const struct sb_reg_entry *)a)->rec.sample;
-	const struct sb_reg_sample *y = &((const struct sb_reg_entry *)b)->rec.sample;
-	if (sort_by == SORT_CPU) {
-		double cx = isfinite(x->cpu_percent) ? x->cpu_percent : -1;
-		double cy = isfinite(y->cpu_percent) ? y->cpu_percent : -1;
-		if (cx != cy)
-			return cx < cy ? 1 : -1;
-	}
-	if (x->mem_bytes != y->mem_bytes)
-		return x->mem_bytes < y->mem_bytes ? 1 : -1;
-	return strcmp(((const struct sb_reg_entry *)a)->rec.id, ((const struct sb_reg_entry *)b)->rec.id);
-}
-
-static const char *size_str(uint64_t v, char *buf, size_t len)
-{
-	static const char units[] = "BKMGTP";
-	double d = (double)v;
-	int u = 0;
-	while (d >= 1024 && u < 5) {
-		d /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, len, "%lluB", (unsigned long long)v);
-	else
-		snprintf(buf, len, "%.1f%c", d, units[u]);
-	return buf;
-}
-
 static void print_table(FILE *f, struct sb_reg_entry *e, size_t n)
 {
-	if (n > 1)
-		qsort(e, n, sizeof(*e), cmp_entries);
-	fprintf(f, "%-22s %-20s %-10s %7s %6s %9s %8s %8s %8s %8s %8s %8s %8s %5s %5s\n", "SANDBOX", "NAME",
-		"DRIVER", "PID", "CPU%", "CPU-S", "MEM", "LIMIT", "RSS", "DISK-R", "DISK-W", "NET-RX", "NET-TX",
-		"PIDS", "AGE");
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
-	int64_t now_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
-	for (size_t i = 0; i < n; i++) {
-		const struct sb_reg_record *r = &e[i].rec;
-		const struct sb_reg_sample *s = &r->sample;
-		char cpu[16] = "-", cpus[24] = "-", mem[16] = "-", lim[16] = "-", rss[16] = "-", dr[16] = "-",
-		     dw[16] = "-", rx[16] = "-", tx[16] = "-", pids[16] = "-", age[16] = "-";
-		bool numbers = s->count && (s->error == 0 || s->cpu_ns || s->mem_bytes || s->rss_bytes);
-		if (s->count && isfinite(s->cpu_percent))
-			snprintf(cpu, sizeof(cpu), "%.1f", s->cpu_percent);
-		if (numbers) {
-			snprintf(cpus, sizeof(cpus), "%.2f", (double)s->cpu_ns / 1e9);
-			size_str(s->mem_bytes, mem, sizeof(mem));
-			if (s->mem_limit_bytes)
-				size_str(s->mem_limit_bytes, lim, sizeof(lim));
-			size_str(s->rss_bytes, rss, sizeof(rss));
-			size_str(s->disk_read_bytes, dr, sizeof(dr));
-			size_str(s->disk_write_bytes, dw, sizeof(dw));
-			size_str(s->net_rx_bytes, rx, sizeof(rx));
-			size_str(s->net_tx_bytes, tx, sizeof(tx));
-			snprintf(pids, sizeof(pids), "%llu", (unsigned long long)s->pids);
-		}
-		if (s->count)
-			snprintf(age, sizeof(age), "%.0fs", (double)(now_ns - s->t_ns) / 1e9);
-		if (s->error && !numbers) /* e.g. a driver without stats */
-			snprintf(cpu, sizeof(cpu), "n/a");
-		fprintf(f, "%-22s %-20s %-10s %7d %6s %9s %8s %8s %8s %8s %8s %8s %8s %5s %5s\n", r->id, r->name,
-			r->driver, (int)r->owner_pid, cpu, cpus, mem, lim, rss, dr, dw, rx, tx, pids, age);
-	}
+	sb_top_table(f, e, n, sort_by == SORT_MEM, (int64_t)now.tv_sec * 1000000000 + now.tv_nsec);
 }
 
 /* The registry at path, (re)opened when needed: 0 with *reg set, 0 with *reg NULL when there is

@@ -246,3 +246,17 @@ int sb_find_agent(char *buf, size_t len, struct sb_error *err)
 	buf[0] = '\0';
 	return sb_error_set(err, ENOENT, "sandbench-agent not found (build it, or set SANDBENCH_AGENT)");
 }
+
+void sb_utf8_trim(char *s)
+{
+	size_t n = strlen(s), lead = n;
+	/* Back over at most three continuation bytes to the last lead byte. */
+	while (lead > 0 && n - lead < 4 && ((unsigned char)s[lead - 1] & 0xc0) == 0x80)
+		lead--;
+	if (lead == 0)
+		return;
+	unsigned char c = (unsigned char)s[lead - 1];
+	size_t want = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+	if (n - (lead - 1) < want)
+		s[lead - 1] = '\0';
+}

@@ -22,6 +22,9 @@ bool sb_is_dir(const char *path);
 void sb_random_id(char out[33]);
 /* FNV-1a 64 of bytes. */
 uint64_t sb_fnv1a64(const void *data, size_t len, uint64_t seed);
+/* Cut s before a UTF-8 sequence that a bounded snprintf left incomplete at its end (jansson refuses
+ * such a string, and json_pack then returns NULL). */
+void sb_utf8_trim(char *s);
 /* Directory of the running executable (for finding sandbench-agent beside sandbench). */
 int sb_self_dir(char *buf, size_t len);
 /* Path of sandbench-agent: $SANDBENCH_AGENT, else beside this executable (or ../src/agent in the

@@ -355,7 +355,7 @@ static void add_port(struct sb_argv *a, const char *dir, const char *id, const c
 	sb_argv_addf(a, "virtserialport,bus=vser.0,chardev=%s,name=%s,nr=%u,id=p%s", id, name, nr, id);
 }
 
-static void build_argv(const struct qvm *vm, const char *restore_from, struct sb_argv *a)
+void qvm_build_argv(const struct qvm *vm, const char *restore_from, struct sb_argv *a)
 {
 	const struct qvm_conf *c = &vm->conf;
 	sb_argv_add(a, c->bin);
@@ -566,7 +566,7 @@ int qvm_start(struct qvm *vm, const char *name, const char *restore_from, int64_
 	vm->console_fd = pipefd[0];
 	int logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	struct sb_argv a = {0};
-	build_argv(vm, restore_from, &a);
+	qvm_build_argv(vm, restore_from, &a);
 	rc = sb_argv_ok(&a, err);
 	vm->t_spawn = sb_now_ns();
 	if (rc == 0)

@@ -54,6 +54,10 @@ struct qvm {
 
 int qvm_conf_save(const struct qvm_conf *c, const char *path, struct sb_error *err);
 int qvm_conf_load(struct qvm_conf *c, const char *path, struct sb_error *err);
+/* QEMU's command line for vm (its conf, name and state dir), restoring from the migration stream
+ * restore_from when not NULL. */
+struct sb_argv;
+void qvm_build_argv(const struct qvm *vm, const char *restore_from, struct sb_argv *a);
 
 /* Make the state dir, start QEMU (restore_from: a snapshot's migration stream, or NULL), wait
  * until the agent answers on the control port. On failure everything is torn down and err

@@ -536,6 +536,10 @@ static int read_slot(struct sb_reg *reg, uint32_t slot, struct sb_reg_record *ou
 		return rc;
 	if (!published(out, key) || !owner_alive(reg, key))
 		return -ENOENT;
+	/* Any writer can scribble on the file: the strings a reader hands out end inside their fields. */
+	out->id[sizeof(out->id) - 1] = '\0';
+	out->name[sizeof(out->name) - 1] = '\0';
+	out->driver[sizeof(out->driver) - 1] = '\0';
 	return 0;
 }
 

@@ -89,12 +89,35 @@ static bool has_prefix(const char *s, const char *p)
 	return strncmp(s, p, strlen(p)) == 0;
 }
 
-/* The saved runs of one scenario in a baseline directory: "<scenario>--<run8>.json". */
+/* A saved run's file name: "<scenario>--<run id, 8 characters>.json", both slugged, as a report's
+ * names are free text and must neither leave the directory nor hide its run. A slug never holds
+ * "--", so the separator is unambiguous. */
+static void run_file_name(const json_t *r, char *buf, size_t len)
+{
+	char scn[128], id[128];
+	sb_slugify(field(r, "scenario", "name"), scn, sizeof(scn));
+	sb_slugify(field(r, "run", "id"), id, sizeof(id));
+	snprintf(buf, len, "%s--%.8s.json", scn[0] ? scn : "unnamed", id[0] ? id : "run");
+}
+
+/* The saved runs of one scenario (slugged) in a baseline directory. */
 static bool is_run_of(const char *name, const char *scenario)
 {
 	size_t l = strlen(scenario), n = strlen(name);
-	return has_prefix(name, scenario) && name[l] == '-' && name[l + 1] == '-' && n == l + 2 + 8 + 5 &&
-	       !strcmp(name + n - 5, ".json");
+	if (!has_prefix(name, scenario) || name[l] != '-' || name[l + 1] != '-' || n < l + 2 + 1 + 5 ||
+	    n > l + 2 + 8 + 5 || strcmp(name + n - 5, ".json") != 0)
+		return false;
+	for (size_t i = l + 2; i < n - 5; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') || name[i] == '-'))
+			return false;
+	return true;
+}
+
+static void scenario_slug(const json_t *r, char *buf, size_t len)
+{
+	sb_slugify(field(r, "scenario", "name"), buf, len);
+	if (!buf[0])
+		snprintf(buf, len, "unnamed");
 }
 
 int sb_baseline_save(const char *root, const struct sb_compare_input *in, size_t *saved, size_t *skipped,
@@ -113,7 +136,8 @@ int sb_baseline_save(const char *root, const struct sb_compare_input *in, size_t
 			char dir[4096], path[4200];
 			if (sb_baseline_dir(root, r, dir, sizeof(dir)) < 0)
 				return sb_error_set(err, ENAMETOOLONG, "baseline path under %s too long", root);
-			const char *scn = field(r, "scenario", "name");
+			char scn[128];
+			scenario_slug(r, scn, sizeof(scn));
 			if (pass == 0) {
 				DIR *d = opendir(dir);
 				struct dirent *e;
@@ -132,7 +156,9 @@ int sb_baseline_save(const char *root, const struct sb_compare_input *in, size_t
 			}
 			if (sb_mkdir_p(dir, 0755) < 0)
 				return sb_error_set(err, errno, "cannot create %s: %s", dir, strerror(errno));
-			snprintf(path, sizeof(path), "%s/%s--%.8s.json", dir, scn, field(r, "run", "id"));
+			char name[160];
+			run_file_name(r, name, sizeof(name));
+			snprintf(path, sizeof(path), "%s/%s", dir, name);
 			int rc = sb_report_write(r, path, err);
 			if (rc < 0)
 				return rc;
@@ -156,7 +182,8 @@ int sb_baseline_load(const char *root, const struct sb_compare_input *cur, struc
 		char dir[4096];
 		if (sb_baseline_dir(root, r, dir, sizeof(dir)) < 0)
 			return sb_error_set(err, ENAMETOOLONG, "baseline path under %s too long", root);
-		const char *scn = field(r, "scenario", "name");
+		char scn[128];
+		scenario_slug(r, scn, sizeof(scn));
 		DIR *d = opendir(dir);
 		size_t before = base->n;
 		struct dirent *e;
@@ -186,7 +213,8 @@ int sb_baseline_load(const char *root, const struct sb_compare_input *cur, struc
 		}
 		free(names);
 		if (base->n == before && !missing[0] && !already(base, r))
-			snprintf(missing, sizeof(missing), "%s on %s: no baseline in %s", scn, field(r, "driver", "name"), dir);
+			snprintf(missing, sizeof(missing), "%s on %s: no baseline in %s", field(r, "scenario", "name"),
+				 field(r, "driver", "name"), dir);
 	}
 	if (rc == 0 && base->n == 0)
 		rc = sb_error_set(err, ENOENT, "%s (save one with: sandbench baseline save REPORT...)",

@@ -258,8 +258,9 @@ int sb_store_recent_reports(struct sb_store *s, const json_t *report, size_t n, 
 		     *drv = json_object_get(report, "driver");
 	char cls[512];
 	sb_host_class(json_object_get(run, "host"), cls, sizeof(cls));
-	char *params = json_dumps(json_object_get(scn, "params") ? json_object_get(scn, "params") : json_object(),
-				  JSON_COMPACT | JSON_SORT_KEYS);
+	/* As store.c canonicalises them: no params are "{}". */
+	const json_t *pv = json_object_get(scn, "params");
+	char *params = pv ? json_dumps(pv, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : strdup("{}");
 	const char *run_id = json_string_value(json_object_get(run, "id"));
 	struct sb_db_val p[] = {
 		SB_DB_V_TEXT(json_string_value(json_object_get(scn, "name"))),

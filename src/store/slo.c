@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/report.h"
+#include "core/util.h"
 #include "report/table.h"
 
 static const char *const stat_names[] = {"p50", "p90", "p95", "p99", "mean", "min", "max"};
@@ -138,6 +139,7 @@ static const char *field(const json_t *r, const char *obj, const char *key)
 static void metric_stem(const char *metric, const char *unit, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s", metric);
+	sb_utf8_trim(buf);
 	char suffix[64];
 	size_t o = 0;
 	suffix[o++] = '_';
@@ -200,6 +202,8 @@ static void make_label(const struct sb_slo_file *f, const struct sb_slo *s, cons
 		snprintf(buf, len, "%s %s %s", driver, scenario, stem);
 	else
 		snprintf(buf, len, "%s %s", driver, stem);
+	/* Cut to the buffer, a label may end inside a character: json_pack would refuse it. */
+	sb_utf8_trim(buf);
 }
 
 struct group {
@@ -270,19 +274,23 @@ static void describe(const json_t *res, char *buf, size_t len)
 	char bound[48];
 	snprintf(bound, sizeof(bound), "%s%g%s%s", !strcmp(json_string_value(json_object_get(res, "kind")), "min") ? ">= " : "",
 		 json_number_value(json_object_get(res, "bound")), unit && *unit ? " " : "", unit ? unit : "");
+	sb_utf8_trim(bound);
 	if (!strcmp(verdict, "n/a")) {
 		snprintf(buf, len, "%s %s n/a (SLO %s: %s)", label, stat, bound,
 			 json_string_value(json_object_get(res, "reason")) ?: "no data");
+		sb_utf8_trim(buf);
 		return;
 	}
 	char value[48];
 	sb_format_value(json_number_value(json_object_get(res, "value")), unit ? unit : "", value, sizeof(value));
+	sb_utf8_trim(value);
 	json_t *m = json_object_get(res, "margin");
 	char margin[32] = "";
 	if (json_is_number(m))
 		snprintf(margin, sizeof(margin), ", %+.0f %%", 100 * json_number_value(m));
 	snprintf(buf, len, "%s %s %s (SLO %s%s)%s", label, stat, value, bound, margin,
 		 !strcmp(verdict, "violated") ? " VIOLATED" : "");
+	sb_utf8_trim(buf);
 }
 
 static json_t *not_measured(const struct sb_slo_file *f, const struct sb_slo *s, const char *reason)
@@ -341,8 +349,11 @@ int sb_slo_check(const struct sb_slo_file *f, const struct sb_compare_input *in,
 			json_t *unused;
 			json_object_foreach(names, m, unused) {
 				json_t *res = evaluate(f, s, in, &g, m, err, &rc);
-				if (!res)
+				if (!res) {
+					if (rc == 0)
+						rc = sb_error_set(err, ENOMEM, "out of memory");
 					break;
+				}
 				json_array_append_new(results, res);
 				matched++;
 			}
@@ -354,7 +365,11 @@ int sb_slo_check(const struct sb_slo_file *f, const struct sb_compare_input *in,
 				snprintf(reason, sizeof(reason), "not measured: %s", skip_reason ? skip_reason : "skipped or failed");
 			else
 				snprintf(reason, sizeof(reason), "no report of %s on %s with %s", s->scenario, s->driver, s->metric);
-			json_array_append_new(results, not_measured(f, s, reason));
+			sb_utf8_trim(reason);
+			json_t *res = not_measured(f, s, reason);
+			if (!res)
+				rc = sb_error_set(err, ENOMEM, "out of memory");
+			json_array_append_new(results, res);
 		}
 	}
 	if (rc < 0) {
@@ -388,9 +403,10 @@ int sb_slo_check(const struct sb_slo_file *f, const struct sb_compare_input *in,
 		snprintf(tail + strlen(tail), sizeof(tail) - strlen(tail), ", %zu not measured", na);
 	if (o < sizeof(line))
 		snprintf(line + o, sizeof(line) - o, " | %s", tail);
+	sb_utf8_trim(line);
 	int exit_code = violated ? 2 : na && fail_on_warn ? 3 : 0;
 	*out = json_pack("{s:s, s:s, s:o, s:i, s:i, s:i, s:s, s:i}", "schema", SB_SLO_CHECK_SCHEMA, "slo_file", f->path,
 			 "results", results, "met", (int)met, "violated", (int)violated, "not_measured", (int)na,
 			 "summary", line, "exit_code", exit_code);
-	return 0;
+	return *out ? 0 : sb_error_set(err, ENOMEM, "out of memory");
 }

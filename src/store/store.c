@@ -137,7 +137,8 @@ static struct sb_db_val jnum(const json_t *o, const char *k)
 
 static char *canon(const json_t *v)
 {
-	return json_dumps(v ? v : json_object(), JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	/* Nothing canonicalises as an empty object (a temporary json_object() here would leak). */
+	return v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : strdup("{}");
 }
 
 static int one_id(struct sb_db *db, const char *sql, const struct sb_db_val *p, size_t np, int64_t *id,

@@ -57,6 +57,34 @@ static void test_schema_first_and_aggregates(void **state)
 	json_decref(r);
 }
 
+/* A bounded snprintf may end inside a UTF-8 character: the trim drops exactly that partial
+ * character, and leaves whole ones (and ASCII) alone. */
+static void test_utf8_trim(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{"abc", "abc"},         {"", ""},
+		{"a\xc3\xa9", "a\xc3\xa9"}, {"a\xc3", "a"},                 /* é whole, then cut after its lead */
+		{"\xe2\x82\xac", "\xe2\x82\xac"}, {"x\xe2\x82", "x"}, {"x\xe2", "x"}, /* € */
+		{"\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80"}, {"\xf0\x9f\x98", ""}, /* 😀 */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char buf[16];
+		snprintf(buf, sizeof(buf), "%s", cases[i].in);
+		sb_utf8_trim(buf);
+		assert_string_equal(buf, cases[i].out);
+	}
+	/* What the SLO labels hit: 200 "é" cut to 319 bytes keeps 159 of them. */
+	char label[320], in[401] = "";
+	for (int i = 0; i < 200; i++)
+		strcat(in, "\xc3\xa9");
+	snprintf(label, sizeof(label), "%s", in);
+	sb_utf8_trim(label);
+	assert_int_equal(strlen(label), 318);
+}
+
 static void test_write_atomic_and_load(void **state)
 {
 	char dir[] = "/tmp/sb-report-test-XXXXXX";
@@ -105,6 +133,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_schema_first_and_aggregates),
 		cmocka_unit_test(test_write_atomic_and_load),
+		cmocka_unit_test(test_utf8_trim),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
