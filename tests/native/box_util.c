@@ -9,12 +9,38 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/clock.h"
 #include "core/util.h"
 
 extern const struct sb_driver sb_driver_native;
+
+int nt_make_rootfs(char *tmpdir, size_t tmpdir_len, char *rootfs, size_t rootfs_len, const char *const *dirs,
+		   const char *const *applets)
+{
+	(void)tmpdir_len;
+	if (!mkdtemp(tmpdir))
+		return -1;
+	snprintf(rootfs, rootfs_len, "%s/rootfs", tmpdir);
+	char p[512];
+	mkdir(rootfs, 0755);
+	for (size_t i = 0; dirs[i]; i++) {
+		snprintf(p, sizeof(p), "%s%s", rootfs, dirs[i]);
+		mkdir(p, 0755);
+		if (strcmp(dirs[i], "/tmp") == 0)
+			chmod(p, 01777);
+	}
+	snprintf(p, sizeof(p), "%s/bin/busybox", rootfs);
+	if (nt_copy_file("/bin/busybox", p, 0755) < 0)
+		return -1;
+	for (size_t i = 0; applets[i]; i++) {
+		snprintf(p, sizeof(p), "%s/bin/%s", rootfs, applets[i]);
+		symlink("busybox", p);
+	}
+	return 0;
+}
 
 int nt_copy_file(const char *src, const char *dst, mode_t mode)
 {

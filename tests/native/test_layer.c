@@ -32,35 +32,14 @@ static const struct sb_driver *drv = &sb_driver_native;
 static char tmpdir[64], rootfs[128], skip_reason[300];
 static struct sb_probe probe;
 
-#define NEED_NATIVE()                                                  \
-	do {                                                           \
-		if (skip_reason[0]) {                                  \
-			fprintf(stderr, "SKIP: %s\n", skip_reason); \
-			skip();                                        \
-		}                                                      \
-	} while (0)
+#define NEED_NATIVE() NEED_NATIVE_OR_SKIP(skip_reason)
 
 static int make_rootfs(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/sbn-layer-XXXXXX");
-	if (!mkdtemp(tmpdir))
-		return -1;
-	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", tmpdir);
-	static const char *const dirs[] = {"", "/bin", "/proc", "/dev", "/tmp", "/root"};
-	char p[512];
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", rootfs, dirs[i]);
-		mkdir(p, 0755);
-	}
-	snprintf(p, sizeof(p), "%s/bin/busybox", rootfs);
-	if (nt_copy_file("/bin/busybox", p, 0755) < 0)
-		return -1;
+	static const char *const dirs[] = {"/bin", "/proc", "/dev", "/tmp", "/root", NULL};
 	static const char *const applets[] = {"sh", "true", "echo", "cat", "ls", "sync", NULL};
-	for (size_t i = 0; applets[i]; i++) {
-		snprintf(p, sizeof(p), "%s/bin/%s", rootfs, applets[i]);
-		symlink("busybox", p);
-	}
-	return 0;
+	return nt_make_rootfs(tmpdir, sizeof(tmpdir), rootfs, sizeof(rootfs), dirs, applets);
 }
 
 static int group_setup(void **state)

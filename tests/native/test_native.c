@@ -38,40 +38,17 @@ static char tmpdir[64], rootfs[128];
 static char skip_reason[300];
 static struct sb_probe probe;
 
-#define NEED_NATIVE()                                                  \
-	do {                                                           \
-		if (skip_reason[0]) {                                  \
-			fprintf(stderr, "SKIP: %s\n", skip_reason); \
-			skip();                                        \
-		}                                                      \
-	} while (0)
+#define NEED_NATIVE() NEED_NATIVE_OR_SKIP(skip_reason)
 
 /* A busybox rootfs with the escape helper and (when built) the agent. */
 static int make_rootfs(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/sbn-test-XXXXXX");
-	if (!mkdtemp(tmpdir))
+	static const char *const dirs[] = {"/bin", "/sbin", "/usr", "/usr/bin", "/proc", "/dev", "/tmp", "/etc", "/root", "/data", NULL};
+	static const char *const applets[] = {"sh", "true", "false", "cat", "echo", "ls", "ps", "id", "hostname", "sleep", "ip", "ping", "nc", "wc", "head", "dd", "touch", "mkdir", "grep", "mount", "kill", "yes", NULL};
+	if (nt_make_rootfs(tmpdir, sizeof(tmpdir), rootfs, sizeof(rootfs), dirs, applets) < 0)
 		return -1;
-	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", tmpdir);
-	static const char *const dirs[] = {"", "/bin", "/sbin", "/usr", "/usr/bin", "/proc", "/dev", "/tmp", "/etc",
-					   "/root", "/data"};
 	char p[512];
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", rootfs, dirs[i]);
-		mkdir(p, 0755);
-	}
-	snprintf(p, sizeof(p), "%s/tmp", rootfs);
-	chmod(p, 01777);
-	snprintf(p, sizeof(p), "%s/bin/busybox", rootfs);
-	if (nt_copy_file("/bin/busybox", p, 0755) < 0)
-		return -1;
-	static const char *const applets[] = {"sh", "true", "false", "cat", "echo", "ls", "ps", "id", "hostname",
-					      "sleep", "ip", "ping", "nc", "wc", "head", "dd", "touch", "mkdir", "grep",
-					      "mount", "kill", "yes", NULL};
-	for (size_t i = 0; applets[i]; i++) {
-		snprintf(p, sizeof(p), "%s/bin/%s", rootfs, applets[i]);
-		symlink("busybox", p);
-	}
 	const char *esc = getenv("SBN_ESCAPE");
 	snprintf(p, sizeof(p), "%s/escape", rootfs);
 	if (!esc || nt_copy_file(esc, p, 0755) < 0)

@@ -129,7 +129,9 @@ PY
 run_rc 0 "matrix records" $sb matrix --drivers process --scenarios latency-spawn --runs 3 --out "$TMP/m"
 [ "$(rows "$SANDBENCH_STORE" "select count(*) from runs where kind = 'matrix' and document is not null")" = 1 ] &&
 	ok "matrix run with its summary" || fail "no matrix run"
-run_rc 0 "paired records" $sb paired --baseline-cmd /bin/true --current-cmd /bin/true --pairs 6 --warmup 1
+# identical commands, but 6 pairs on a busy host can still tell them apart by chance (+14 %, p 0.003
+# seen in CI): the threshold is set out of reach, this checks the record, not the verdict
+run_rc 0 "paired records" $sb paired --baseline-cmd /bin/true --current-cmd /bin/true --pairs 6 --warmup 1 --threshold 5
 [ "$(rows "$SANDBENCH_STORE" "select count(*) from results where side in ('baseline', 'current')")" = 2 ] &&
 	ok "paired sides recorded" || fail "paired sides missing"
 [ "$(rows "$SANDBENCH_STORE" "select n from aggregates a join results r on r.id = a.result_id where r.side = 'current' and a.metric = 'wall_ms'")" = 6 ] &&
