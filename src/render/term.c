@@ -276,7 +276,8 @@ static void scenario_block(struct sb_buf *b, const json_t *summary, const char *
 		char lead[64];
 		snprintf(lead, sizeof(lead), "  + %zu more: ", nmore);
 		sb_buf_put(b, lead);
-		wrap(b, strlen(lead), 4, more.data, width);
+		/* Cells without a metric name append nothing: the buffer may still be unallocated. */
+		wrap(b, strlen(lead), 4, more.data ? more.data : "", width);
 	}
 	sb_buf_free(&more);
 	for (size_t c = 0; c < nc; c++)
