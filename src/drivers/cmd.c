@@ -441,9 +441,13 @@ static int cmd_create(const struct sb_box_spec *spec, struct sb_box **out, int64
 	snprintf(b->agent_host, sizeof(b->agent_host), "%s", spec->agent_path ? spec->agent_path : "");
 	snprintf(b->state_dir, sizeof(b->state_dir), "%s/%s", CMD_DIR, spec->name);
 	snprintf(b->owner, sizeof(b->owner), "%d:%llu", (int)getpid(), sb_rt_proc_start(getpid()));
-	if ((rc = sb_mkdir_p(CMD_DIR, 0700)) < 0 || (mkdir(b->state_dir, 0700) < 0 && (rc = -errno))) {
-		rc = sb_error_set(err, -rc, "cannot create %s: %s%s", b->state_dir, strerror(-rc),
-				  rc == -EEXIST ? " (a crashed run? sandbench doctor --clean)" : "");
+	/* The state dir appears with its marker in it (then rewritten with the config's details), so
+	 * a run killed at any moment leaves nothing doctor cannot see. */
+	if ((rc = sb_mkdir_p(CMD_DIR, 0700)) < 0)
+		rc = sb_error_set(err, -rc, "cannot create %s: %s", CMD_DIR, strerror(-rc));
+	else
+		rc = sb_rt_state_dir_make(b->state_dir, "cmd", b->name, err);
+	if (rc < 0) {
 		config_free(&b->cfg);
 		free(b);
 		return rc;
@@ -603,7 +607,7 @@ static int cmd_pids(struct sb_box *b, pid_t *pids, size_t cap, size_t *n, struct
 
 static int cmd_leftovers(bool clean, sb_line_fn emit, void *arg, struct sb_error *err)
 {
-	int found = 0, rc = 0;
+	int found = sb_rt_unfinished_dirs(CMD_DIR, clean, emit, arg), rc = 0;
 	DIR *d = opendir(CMD_DIR);
 	struct dirent *de;
 	while (d && (de = readdir(d))) {
