@@ -412,30 +412,15 @@ static int box_create(const struct sb_oci_runtime *rt, const struct sb_box_spec 
 		free(b);
 		return sb_error_set(err, -rc, "cannot create %s: %s", dir, strerror(-rc));
 	}
-	/* The bundle appears with its marker already in it (made under a temp name that carries our
-	 * pid, then renamed): a run killed in between leaves a temp dir doctor can judge by that pid,
-	 * never an unmarked bundle. */
-	char final[sizeof(b->bundle)];
-	snprintf(final, sizeof(final), "%s", b->bundle);
-	snprintf(b->bundle, sizeof(b->bundle), "%s/" SB_OCI_NEW_PREFIX "%s-%d", dir, spec->name, (int)getpid());
-	sb_rm_rf(b->bundle); /* a stale one of a dead process that had our pid */
-	int e = 0;
-	if (mkdir(b->bundle, 0700) < 0)
-		e = errno;
-	else if ((rc = box_marker(b, err)) < 0)
-		e = -rc;
-	else if (rename(b->bundle, final) < 0)
-		e = errno == ENOTEMPTY ? EEXIST : errno;
-	if (e) {
-		sb_rm_rf(b->bundle);
+	/* The bundle appears with its marker already in it (sb_rt_state_dir_make), then the marker is
+	 * rewritten with the runtime's details: a run killed at any moment leaves no unmarked bundle. */
+	if ((rc = sb_rt_state_dir_make(b->bundle, rt->name, spec->name, err)) < 0 || (rc = box_marker(b, err)) < 0) {
+		if (rc != -EEXIST)
+			sb_rm_rf(b->bundle);
 		sb_argv_free(&b->cmd);
 		free(b);
-		if (e == EEXIST)
-			return sb_error_set(err, e, "%s: bundle %s/%s already exists (a crashed run? sandbench doctor --clean)",
-					    rt->name, dir, spec->name);
-		return sb_error_set(err, e, "cannot create bundle %s/%s: %s", dir, spec->name, strerror(e));
+		return rc;
 	}
-	snprintf(b->bundle, sizeof(b->bundle), "%s", final);
 	/* From here on the box owns the bundle: every failure goes through destroy. */
 	*out = b;
 	char cgpath[200];
@@ -833,7 +818,7 @@ static void marker_prefix(const struct sb_oci_runtime *rt, const char *text, con
 int sb_oci_leftovers(const struct sb_oci_runtime *rt, bool clean, sb_line_fn emit, void *arg,
 		     struct sb_error *err)
 {
-	int found = 0, rc = 0;
+	int found = sb_rt_unfinished_dirs(state_dir(rt), clean, emit, arg), rc = 0;
 	char bin[1024];
 	bool have_bin = sb_rt_which(rt->binary, bin, sizeof(bin)) == 0;
 	const char *sdir = state_dir(rt);
@@ -842,20 +827,6 @@ int sb_oci_leftovers(const struct sb_oci_runtime *rt, bool clean, sb_line_fn emi
 		struct dirent *de = readdir(d);
 		if (!de)
 			break;
-		if (strncmp(de->d_name, SB_OCI_NEW_PREFIX, strlen(SB_OCI_NEW_PREFIX)) == 0) {
-			/* A bundle still being made when its run died: nothing was started from it. */
-			const char *dash = strrchr(de->d_name, '-');
-			pid_t owner = dash ? (pid_t)atoi(dash + 1) : 0;
-			if (owner <= 0 || kill(owner, 0) == 0 || errno == EPERM)
-				continue;
-			char tmp[1200];
-			snprintf(tmp, sizeof(tmp), "%s/%s", sdir, de->d_name);
-			found++;
-			emitf(emit, arg, "unfinished bundle %s (owner pid %d is gone)", tmp, (int)owner);
-			if (clean)
-				emitf(emit, arg, "%s %s", sb_rm_rf(tmp) < 0 ? "could not remove" : "removed", tmp);
-			continue;
-		}
 		if (de->d_name[0] == '.')
 			continue;
 		char dir[1200], *text = NULL, drv[64], id[128], runtime[1024], v[64], pid_s[32], start_s[32];

@@ -71,8 +71,6 @@ struct sb_oci_config {
 	const char *root_entries_from;
 };
 
-/* Bundles are made under SB_OCI_DIR as ".new-<box>-<pid>" with their marker, then renamed. */
-#define SB_OCI_NEW_PREFIX ".new-"
 
 /* The runtime-spec document for c (a new reference), or NULL on allocation failure. */
 json_t *sb_oci_config_new(const struct sb_oci_config *c);
