@@ -68,7 +68,7 @@ static pthread_mutex_t block = PTHREAD_MUTEX_INITIALIZER;
 
 static _Noreturn void birth_main(int sock)
 {
-	prctl(PR_SET_NAME, SBN_BIRTH_COMM);
+	sbn_prctl(PR_SET_NAME, (unsigned long)SBN_BIRTH_COMM);
 	/* Its own group: a terminal ^C goes to sandbench, which then closes the socket. */
 	setpgid(0, 0);
 	struct sigaction sa;

@@ -171,8 +171,8 @@ _Noreturn void sbn_child_main(const struct sbn_child_args *a, int ctl, pid_t par
 	 * helper (birth.c) is single-threaded: its boxes always get it. (A parent that died before
 	 * this cannot be told apart: getppid() is 0 in a new pid namespace; the socket still ties.) */
 	if (parent > 0)
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-	prctl(PR_SET_NAME, SBN_INIT_COMM);
+		sbn_prctl(PR_SET_PDEATHSIG, SIGKILL);
+	sbn_prctl(PR_SET_NAME, (unsigned long)SBN_INIT_COMM);
 	/* No handler and nothing ignored: init's spawns then need no per-signal work (init.c), and as
 	 * the namespace's init it ignores what it does not handle anyway. */
 	struct sigaction dfl;

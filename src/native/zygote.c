@@ -245,7 +245,7 @@ static bool z_read(int sock, int *pending)
 
 static _Noreturn void zygote_main(int sock, const struct sbn_cfg *cfg)
 {
-	prctl(PR_SET_NAME, SBN_ZYGOTE_COMM);
+	sbn_prctl(PR_SET_NAME, (unsigned long)SBN_ZYGOTE_COMM);
 	/* Our own group: a terminal ^C goes to sandbench, which then closes our socket. */
 	setpgid(0, 0);
 	sbn_owner_host = getppid();
