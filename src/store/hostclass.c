@@ -47,6 +47,8 @@ void sb_host_class(const json_t *host, char *buf, size_t len)
 		snprintf(k, sizeof(k), "%ld", major);
 	snprintf(buf, len, "%s|%lld|%s", str(host, "cpu_model"),
 		 (long long)json_integer_value(json_object_get(host, "cpu_count")), k);
+	/* A long CPU model is cut; never inside a character (history would drop the point). */
+	sb_utf8_trim(buf);
 }
 
 void sb_slugify(const char *in, char *buf, size_t len)

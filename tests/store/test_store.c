@@ -145,6 +145,18 @@ static void test_host_class(void **state)
 	assert_string_equal(slug, "amd-epyc-7b13-2cpu-linux6");
 	json_decref(a);
 	json_decref(b);
+	/* A class cut by its buffer ends on a whole character: "é" is 2 bytes, the buffer odd. */
+	char model[301] = "";
+	for (int i = 0; i < 150; i++)
+		strcat(model, "\xc3\xa9");
+	json_t *c = host_of(model, "1");
+	char cc[100];
+	sb_host_class(c, cc, sizeof(cc));
+	assert_int_equal(strlen(cc), 98);
+	json_t *as_json = json_string(cc);
+	assert_non_null(as_json);
+	json_decref(as_json);
+	json_decref(c);
 }
 
 /* A report goes in and comes back identical; the second recording changes nothing. */
