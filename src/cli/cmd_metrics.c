@@ -173,7 +173,12 @@ static int take_snapshot(struct serve *sv, size_t *n, char *msg, size_t len)
 		sv->e = e;
 		sv->cap = want;
 	}
-	sb_reg_snapshot(sv->reg, sv->e, sv->cap, n);
+	if (sb_reg_snapshot(sv->reg, sv->e, sv->cap, n) < 0) {
+		snprintf(msg, len, "%s was cut shorter while being read", sv->path);
+		sb_reg_close(sv->reg);
+		sv->reg = NULL;
+		return -EIO;
+	}
 	if (*n > sv->cap)
 		*n = sv->cap;
 	return 0;

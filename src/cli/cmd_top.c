@@ -67,7 +67,10 @@ static int snapshot(const char *path, struct sb_reg **reg, struct sb_reg_entry *
 		if (!*e)
 			return sb_cli_fail("top: out of memory");
 	}
-	sb_reg_snapshot(*reg, *e, *cap, n);
+	if (sb_reg_snapshot(*reg, *e, *cap, n) < 0) {
+		*n = 0; /* cut under us: reopening says what is wrong with the file now */
+		return reopen(path, reg);
+	}
 	if (*n > *cap)
 		*n = *cap;
 	return 0;

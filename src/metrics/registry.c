@@ -8,6 +8,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -83,8 +86,59 @@ struct sb_reg {
 	struct owner owners[MAX_OWNERS];
 	size_t nowners;
 	uint64_t epoch; /* bumped per snapshot / single read */
+	bool shrunk;    /* a map access faulted: the file was cut under us (see fault_arm) */
 	char path[PATH_MAX];
 };
+
+/* A shared mapping faults with SIGBUS on its pages past the end of a file that someone shrank
+ * (any process of the owner's user may ftruncate it). A reader (top, the endpoint) or the sampler
+ * must then get an error, not die: every access to the map runs armed, and a SIGBUS while armed
+ * jumps back to the public call, which fails with EIO and marks the handle. A SIGBUS anywhere else
+ * goes to whatever handled it before (the default: the process dies as it would have). */
+static _Thread_local sigjmp_buf *fault_jmp;
+static struct sigaction fault_prev;
+static pthread_mutex_t fault_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	if (fault_jmp)
+		siglongjmp(*fault_jmp, 1);
+	/* Not ours: put the previous disposition back; the faulting access repeats and meets it. */
+	(void)si;
+	(void)uc;
+	sigaction(sig, &fault_prev, NULL);
+}
+
+/* At every open (not per access: a sample write stays a few dozen stores), unless the handler is
+ * already ours; what was there before is what a foreign SIGBUS goes to. */
+static void fault_install(void)
+{
+	pthread_mutex_lock(&fault_lock);
+	struct sigaction cur;
+	if (sigaction(SIGBUS, NULL, &cur) == 0 && !((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_sigbus)) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_sigaction = on_sigbus;
+		/* NODEFER: the jump (sigsetjmp without the mask: no syscall per call) leaves SIGBUS
+		 * unblocked. */
+		sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGBUS, &sa, &fault_prev);
+	}
+	pthread_mutex_unlock(&fault_lock);
+}
+
+static void fault_arm(sigjmp_buf *jb)
+{
+	fault_jmp = jb;
+}
+
+static int fault_caught(struct sb_reg *reg)
+{
+	fault_jmp = NULL;
+	reg->shrunk = true;
+	return -EIO;
+}
 
 static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -295,8 +349,10 @@ int sb_reg_open(const char *path, bool writable, uint32_t nslots, struct sb_reg 
 		reg->fd = open(path, O_RDONLY | O_CLOEXEC);
 		rc = reg->fd < 0 ? fail(err, errlen, errno, "cannot open registry %s: %s", path, strerror(errno)) : 0;
 	}
-	if (rc == 0)
+	if (rc == 0) {
+		fault_install();
 		rc = map_fd(reg, err, errlen);
+	}
 	if (rc == 0) {
 		reg->self = getpid();
 		if (sb_reg_proc_start(reg->self, &reg->self_start) < 0)
@@ -318,6 +374,20 @@ static bool slot_held(struct sb_reg *reg, uint32_t i)
 	return key && (key == reg->self_key || key_alive(key));
 }
 
+/* 1 when a slot has a live owner, 0 when none, -EIO when the file was cut. */
+static int any_held(struct sb_reg *reg)
+{
+	sigjmp_buf jb;
+	if (reg->shrunk || sigsetjmp(jb, 0))
+		return fault_caught(reg);
+	fault_arm(&jb);
+	bool live = false;
+	for (uint32_t i = 0; i < reg->nslots && !live; i++)
+		live = slot_held(reg, i);
+	fault_jmp = NULL;
+	return live;
+}
+
 void sb_reg_close(struct sb_reg *reg)
 {
 	if (!reg)
@@ -325,11 +395,8 @@ void sb_reg_close(struct sb_reg *reg)
 	if (reg->writable && reg->map && reg->fd >= 0 && flock(reg->fd, LOCK_EX | LOCK_NB) == 0) {
 		/* No other writer has it open: remove it when nothing in it is live (a reader holding
 		 * it open keeps its mapping; top and the endpoint reopen by path every refresh). */
-		bool live = false;
-		for (uint32_t i = 0; i < reg->nslots && !live; i++)
-			live = slot_held(reg, i);
 		struct stat a, b;
-		if (!live && fstat(reg->fd, &a) == 0 && stat(reg->path, &b) == 0 && a.st_ino == b.st_ino &&
+		if (any_held(reg) == 0 && fstat(reg->fd, &a) == 0 && stat(reg->path, &b) == 0 && a.st_ino == b.st_ino &&
 		    a.st_dev == b.st_dev)
 			unlink(reg->path);
 	}
@@ -372,11 +439,9 @@ static void copy_str(char *dst, size_t len, const char *src)
 		strncpy(dst, src, len - 1);
 }
 
-int sb_reg_claim(struct sb_reg *reg, const char *id, const char *name, const char *driver,
-		 uint32_t *slot, char *err, size_t errlen)
+static int claim(struct sb_reg *reg, const char *id, const char *name, const char *driver, uint32_t *slot,
+		 char *err, size_t errlen)
 {
-	if (!reg->writable)
-		return fail(err, errlen, EBADF, "%s is open read-only", reg->path);
 	/* Owners already found alive during this scan, so a registry full of one live process's
 	 * slots costs one /proc read, not one per slot. */
 	uint64_t alive[16];
@@ -422,20 +487,51 @@ int sb_reg_claim(struct sb_reg *reg, const char *id, const char *name, const cha
 		    reg->nslots);
 }
 
+static const char shrunk_msg[] = "%s was cut shorter while in use (by something other than sandbench)";
+
+int sb_reg_claim(struct sb_reg *reg, const char *id, const char *name, const char *driver,
+		 uint32_t *slot, char *err, size_t errlen)
+{
+	if (!reg->writable)
+		return fail(err, errlen, EBADF, "%s is open read-only", reg->path);
+	if (reg->shrunk)
+		return fail(err, errlen, EIO, shrunk_msg, reg->path);
+	sigjmp_buf jb;
+	if (sigsetjmp(jb, 0))
+		return fault_caught(reg), fail(err, errlen, EIO, shrunk_msg, reg->path);
+	fault_arm(&jb);
+	int rc = claim(reg, id, name, driver, slot, err, errlen);
+	fault_jmp = NULL;
+	return rc;
+}
+
 void sb_reg_write(struct sb_reg *reg, uint32_t slot, const struct sb_reg_sample *sample)
 {
-	struct sb_reg_slot *s = slot_at(reg, slot);
-	write_words(s, SAMPLE_FIRST_WORD, sample, SAMPLE_WORDS);
+	sigjmp_buf jb;
+	if (reg->shrunk || sigsetjmp(jb, 0)) {
+		fault_caught(reg);
+		return;
+	}
+	fault_arm(&jb);
+	write_words(slot_at(reg, slot), SAMPLE_FIRST_WORD, sample, SAMPLE_WORDS);
+	fault_jmp = NULL;
 }
 
 void sb_reg_release(struct sb_reg *reg, uint32_t slot)
 {
+	sigjmp_buf jb;
+	if (reg->shrunk || sigsetjmp(jb, 0)) {
+		fault_caught(reg);
+		return;
+	}
+	fault_arm(&jb);
 	struct sb_reg_slot *s = slot_at(reg, slot);
 	/* Unpublish first (owner_pid 0 in the record), then free the claim word. */
 	const size_t pid_word = offsetof(struct sb_reg_record, owner_pid) / 8;
 	uint64_t zero = 0;
 	write_words(s, pid_word, &zero, 1);
 	atomic_store_explicit(&s->claim, 0, memory_order_release);
+	fault_jmp = NULL;
 }
 
 /* The seqlock, reader side: 0 with a consistent copy and the claim word seen with it, -EAGAIN
@@ -547,14 +643,19 @@ int sb_reg_read(struct sb_reg *reg, uint32_t slot, struct sb_reg_record *out)
 {
 	if (slot >= reg->nslots)
 		return -EINVAL;
+	sigjmp_buf jb;
+	if (reg->shrunk || sigsetjmp(jb, 0))
+		return fault_caught(reg);
+	fault_arm(&jb);
 	reg->epoch++;
-	return read_slot(reg, slot, out);
+	int rc = read_slot(reg, slot, out);
+	fault_jmp = NULL;
+	return rc;
 }
 
-int sb_reg_snapshot(struct sb_reg *reg, struct sb_reg_entry *out, size_t cap, size_t *n)
+static void snapshot(struct sb_reg *reg, struct sb_reg_entry *out, size_t cap, size_t *n)
 {
 	struct sb_reg_record spare; /* where slots go once out is full (they are still counted) */
-	*n = 0;
 	reg->epoch++;
 	for (uint32_t i = 0; i < reg->nslots; i++) {
 		struct sb_reg_record *dst = *n < cap ? &out[*n].rec : &spare;
@@ -564,11 +665,24 @@ int sb_reg_snapshot(struct sb_reg *reg, struct sb_reg_entry *out, size_t cap, si
 			out[*n].slot = i;
 		(*n)++;
 	}
+}
+
+int sb_reg_snapshot(struct sb_reg *reg, struct sb_reg_entry *out, size_t cap, size_t *n)
+{
+	*n = 0;
+	sigjmp_buf jb;
+	if (reg->shrunk || sigsetjmp(jb, 0)) {
+		*n = 0;
+		return fault_caught(reg);
+	}
+	fault_arm(&jb);
+	snapshot(reg, out, cap, n);
+	fault_jmp = NULL;
 	return 0;
 }
 
 bool sb_reg_replaced(const struct sb_reg *reg)
 {
 	struct stat a, b;
-	return fstat(reg->fd, &a) < 0 || stat(reg->path, &b) < 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev;
+	return reg->shrunk || fstat(reg->fd, &a) < 0 || stat(reg->path, &b) < 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev;
 }

@@ -88,7 +88,8 @@ int sb_reg_open(const char *path, bool writable, uint32_t nslots, struct sb_reg 
 void sb_reg_close(struct sb_reg *reg);
 uint32_t sb_reg_nslots(const struct sb_reg *reg);
 /* Does the path no longer name the file this handle maps (removed by its last writer, or made
- * anew)? Long-lived readers check it before a snapshot and reopen. */
+ * anew), or was the file cut shorter under the map? Long-lived readers check it before a snapshot
+ * and reopen. */
 bool sb_reg_replaced(const struct sb_reg *reg);
 const char *sb_reg_path(const struct sb_reg *reg);
 
@@ -96,6 +97,8 @@ const char *sb_reg_path(const struct sb_reg *reg);
  * sample. -ENOSPC when every slot is held by a live owner. */
 int sb_reg_claim(struct sb_reg *reg, const char *id, const char *name, const char *driver,
 		 uint32_t *slot, char *err, size_t errlen);
+/* A file cut shorter under the map (by anything but sandbench) is caught, never a crash: claim,
+ * read and snapshot fail with -EIO from then on; write and release do nothing. */
 /* Writer: publish the slot's last sample (wait-free: a few dozen stores). */
 void sb_reg_write(struct sb_reg *reg, uint32_t slot, const struct sb_reg_sample *sample);
 /* Writer: give the slot back. */

@@ -3,7 +3,8 @@
  * concurrent writer (a checksum in every sample: no torn sample is ever returned), generation
  * changes, reclaim of a SIGKILLed writer's slots (also one killed in the middle of a write, whose
  * slot stays readable meanwhile),
- * refusal of bad files with one line, and removal by the last writer. */
+ * refusal of bad files with one line, removal by the last writer, and a file cut shorter under its
+ * readers and writers (an error, never a SIGBUS; a SIGBUS elsewhere still kills). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -498,6 +499,67 @@ static void test_bad_files(void **state)
 	free(b);
 }
 
+/* Someone cuts the file under a writer and a reader: every call fails or does nothing, none dies. */
+static void test_file_cut_under_the_map(void **state)
+{
+	(void)state;
+	struct sb_reg *w, *r;
+	uint32_t slot;
+	assert_int_equal(sb_reg_open(path, true, 4, &w, err, sizeof(err)), 0);
+	assert_int_equal(sb_reg_claim(w, "cut", "", "d", &slot, err, sizeof(err)), 0);
+	struct sb_reg_sample s = {.cpu_ns = 1};
+	sb_reg_write(w, slot, &s);
+	assert_int_equal(sb_reg_open(path, false, 0, &r, err, sizeof(err)), 0);
+	struct sb_reg_entry e[4];
+	size_t n;
+	assert_int_equal(sb_reg_snapshot(r, e, 4, &n), 0);
+	assert_int_equal(n, 1);
+	assert_false(sb_reg_replaced(r));
+
+	/* To nothing: the tail of the last page would still read (as zeros) without a fault. */
+	assert_int_equal(truncate(path, 0), 0);
+	assert_int_equal(sb_reg_snapshot(r, e, 4, &n), -EIO);
+	assert_int_equal(n, 0);
+	struct sb_reg_record rec;
+	assert_int_equal(sb_reg_read(r, slot, &rec), -EIO);
+	assert_true(sb_reg_replaced(r)); /* so a long-lived reader reopens */
+	sb_reg_write(w, slot, &s);
+	sb_reg_release(w, slot);
+	assert_int_equal(sb_reg_claim(w, "again", "", "d", &slot, err, sizeof(err)), -EIO);
+	assert_non_null(strstr(err, "cut shorter"));
+	struct sb_reg *again;
+	assert_int_equal(sb_reg_open(path, false, 0, &again, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "too short"));
+	sb_reg_close(r);
+	sb_reg_close(w);
+
+	/* The handler only catches the registry's own accesses: a process's other SIGBUS kills it. */
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		signal(SIGBUS, SIG_DFL); /* what the registry chains to in this child (cmocka has its own) */
+		struct sb_reg *mine;
+		unlink(path); /* the cut one */
+		if (sb_reg_open(path, true, 4, &mine, err, sizeof(err)) < 0)
+			_exit(2);
+		char other[160];
+		snprintf(other, sizeof(other), "%s.other", path);
+		int fd = open(other, O_RDWR | O_CREAT | O_TRUNC, 0600);
+		if (fd < 0 || ftruncate(fd, 8192) < 0)
+			_exit(3);
+		volatile char *m = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		unlink(other);
+		if (m == MAP_FAILED || ftruncate(fd, 0) < 0)
+			_exit(3);
+		m[4096] = 1; /* past the end now */
+		_exit(4);
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(WTERMSIG(st), SIGBUS);
+}
+
 static void test_proc_start(void **state)
 {
 	(void)state;
@@ -521,6 +583,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_killed_writer_reclaimed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_killed_mid_write_reclaimed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_file_cut_under_the_map, setup, teardown),
 		cmocka_unit_test(test_proc_start),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
