@@ -132,6 +132,10 @@ static int rm_rf_at(int dfd, const char *name, dev_t dev)
 		return unlinkat(dfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
 	if (st.st_dev != dev)
 		return -EBUSY; /* a mount point: never delete into another filesystem */
+	/* A directory of ours we may not list or empty (overlayfs makes its work/work mode 000; a box
+	 * can chmod what it made): root would not care, an unprivileged user must give itself rwx. */
+	if (st.st_uid == geteuid() && (st.st_mode & 0700) != 0700)
+		fchmodat(dfd, name, (st.st_mode & 07777) | 0700, 0);
 	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;

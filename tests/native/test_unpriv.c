@@ -4,7 +4,8 @@
  *   setpriv --reuid=65534 --regid=65534 --clear-groups
  * with XDG_RUNTIME_DIR in that temp dir. The inner run covers: the probe (usable, no limits),
  * exec (output, exit code, pid 1, hostname, uid 0 inside = the caller outside), an escape subset,
- * limits/veth/warm asked for (clear errors), copies and stats, and a leak check over 20 cycles.
+ * limits/veth/warm asked for (clear errors), copies and stats, the writable layer on disk in the
+ * user's own directory, and a leak check over 20 cycles.
  * Exit 77 (SKIP, with the reason) when not root or when the kernel refuses the user namespace. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -318,6 +319,47 @@ static int count_entries(const char *dir)
 	return n;
 }
 
+/* Is there a file called name anywhere below dir? (Unreadable corners, like overlay's work dir,
+ * are passed over.) */
+static bool found_below(const char *dir, const char *name, int depth)
+{
+	DIR *d = depth < 8 ? opendir(dir) : NULL;
+	bool found = false;
+	struct dirent *de;
+	while (d && !found && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		char p[1024];
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		found = !strcmp(de->d_name, name) || (de->d_type == DT_DIR && found_below(p, name, depth + 1));
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* layer=disk unprivileged: the writable layer lies in this user's own directory of /var/tmp, what
+ * the box writes is there, and destroying the box removes it. */
+static void test_disk_layer(void **state)
+{
+	(void)state;
+	char dir[128];
+	snprintf(dir, sizeof(dir), "/var/tmp/sandbench-%u-native", (unsigned)geteuid());
+	int before = count_entries(dir);
+	struct sb_params p;
+	struct sb_box *b = mkbox("disk", "layer=disk", &p);
+	assert_int_equal(nt_run(b, NULL, NULL, "/bin/sh", "-c", "echo kept > /root/unpriv-disk-probe && sync", NULL), 0);
+	assert_int_equal(count_entries(dir), before + 1);
+	assert_true(found_below(dir, "unpriv-disk-probe", 0));
+	struct stat st;
+	assert_int_equal(stat(dir, &st), 0);
+	assert_int_equal(st.st_uid, geteuid());
+	assert_int_equal(st.st_mode & 077, 0); /* /var/tmp is shared: nobody else looks in */
+	nt_rmbox(b, &p);
+	sb_native_shutdown(); /* the deferred reap, which removes the layer after the box's processes */
+	assert_int_equal(count_entries(dir), before);
+}
+
 static int count_lines(const char *path)
 {
 	FILE *f = fopen(path, "re");
@@ -374,7 +416,7 @@ int main(void)
 	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_probe),   cmocka_unit_test(test_exec_basic), cmocka_unit_test(test_escape),
-		cmocka_unit_test(test_refused), cmocka_unit_test(test_leaks),
+		cmocka_unit_test(test_refused), cmocka_unit_test(test_disk_layer), cmocka_unit_test(test_leaks),
 	};
 	int rc = cmocka_run_group_tests_name("native-unpriv", tests, NULL, NULL);
 	sb_native_shutdown();
