@@ -173,28 +173,21 @@ static int rand_run(struct sb_scn_ctx *ctx, bool write)
 	snprintf(ops_s, sizeof(ops_s), "%" PRIu64, ops);
 	const char *argv[] = {ctx->agent, "disk-rand", path, "--size", size_s, "--ops", ops_s,
 			      write ? "--write" : NULL, fsync ? "--fsync" : NULL, NULL};
+	static const struct sb_wl_field fields[2][4] = {
+		{{"iops", "disk_rand_read_iops"},
+		 {"lat_p50_us", "disk_rand_read_lat_p50_us"},
+		 {"lat_p99_us", "disk_rand_read_lat_p99_us"},
+		 {"lat_p999_us", "disk_rand_read_lat_p999_us"}},
+		{{"iops", "disk_rand_write_iops"},
+		 {"lat_p50_us", "disk_rand_write_lat_p50_us"},
+		 {"lat_p99_us", "disk_rand_write_lat_p99_us"},
+		 {"lat_p999_us", "disk_rand_write_lat_p999_us"}},
+	};
 	json_t *j = NULL;
-	double iops = 0, p50 = 0, p99 = 0, p999 = 0;
 	rc = sb_wl_json(ctx, 0, argv, &j);
 	if (rc == 0)
-		rc = sb_wl_num(ctx, j, "iops", &iops);
-	if (rc == 0)
-		rc = sb_wl_num(ctx, j, "lat_p50_us", &p50);
-	if (rc == 0)
-		rc = sb_wl_num(ctx, j, "lat_p99_us", &p99);
-	if (rc == 0)
-		rc = sb_wl_num(ctx, j, "lat_p999_us", &p999);
+		rc = sb_wl_metrics(ctx, j, fields[write ? 1 : 0], 4);
 	if (rc == 0) {
-		const char *k = write ? "write" : "read";
-		char name[64];
-		snprintf(name, sizeof(name), "disk_rand_%s_iops", k);
-		sb_scn_metric(ctx, name, iops);
-		snprintf(name, sizeof(name), "disk_rand_%s_lat_p50_us", k);
-		sb_scn_metric(ctx, name, p50);
-		snprintf(name, sizeof(name), "disk_rand_%s_lat_p99_us", k);
-		sb_scn_metric(ctx, name, p99);
-		snprintf(name, sizeof(name), "disk_rand_%s_lat_p999_us", k);
-		sb_scn_metric(ctx, name, p999);
 		tag_mode(ctx, j);
 		if (write)
 			sb_scn_tag(ctx, "disk_rand_fsync", "%s", fsync ? "every write" : "none");

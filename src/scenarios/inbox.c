@@ -76,20 +76,15 @@ static int fork_run_once(struct sb_scn_ctx *ctx)
 	if (rc < 0)
 		return rc;
 	const char *argv[] = {ctx->agent, "fork-rate", "--count", n, NULL};
+	static const struct sb_wl_field fields[] = {
+		{"forks_per_s", "forks_per_s"},
+		{"lat_p50_us", "fork_p50_us"},
+		{"lat_p99_us", "fork_p99_us"},
+	};
 	json_t *j = NULL;
-	double rate = 0, p50 = 0, p99 = 0;
 	rc = sb_wl_json(ctx, 0, argv, &j);
 	if (rc == 0)
-		rc = sb_wl_num(ctx, j, "forks_per_s", &rate);
-	if (rc == 0)
-		rc = sb_wl_num(ctx, j, "lat_p50_us", &p50);
-	if (rc == 0)
-		rc = sb_wl_num(ctx, j, "lat_p99_us", &p99);
-	if (rc == 0) {
-		sb_scn_metric(ctx, "forks_per_s", rate);
-		sb_scn_metric(ctx, "fork_p50_us", p50);
-		sb_scn_metric(ctx, "fork_p99_us", p99);
-	}
+		rc = sb_wl_metrics(ctx, j, fields, 3);
 	json_decref(j);
 	return rc;
 }
@@ -114,20 +109,15 @@ static int membw_run_once(struct sb_scn_ctx *ctx)
 	snprintf(size_s, sizeof(size_s), "%" PRIu64, size);
 	snprintf(passes_s, sizeof(passes_s), "%" PRIu64, passes);
 	const char *argv[] = {ctx->agent, "mem-bw", "--size", size_s, "--passes", passes_s, NULL};
+	static const struct sb_wl_field fields[] = {
+		{"copy_mib_per_s", "mem_copy_mib_per_s"},
+		{"write_mib_per_s", "mem_write_mib_per_s"},
+		{"read_mib_per_s", "mem_read_mib_per_s"},
+	};
 	json_t *j = NULL;
-	double c = 0, w = 0, r = 0;
 	rc = sb_wl_json(ctx, 0, argv, &j);
 	if (rc == 0)
-		rc = sb_wl_num(ctx, j, "copy_mib_per_s", &c);
-	if (rc == 0)
-		rc = sb_wl_num(ctx, j, "write_mib_per_s", &w);
-	if (rc == 0)
-		rc = sb_wl_num(ctx, j, "read_mib_per_s", &r);
-	if (rc == 0) {
-		sb_scn_metric(ctx, "mem_copy_mib_per_s", c);
-		sb_scn_metric(ctx, "mem_write_mib_per_s", w);
-		sb_scn_metric(ctx, "mem_read_mib_per_s", r);
-	}
+		rc = sb_wl_metrics(ctx, j, fields, 3);
 	json_decref(j);
 	return rc;
 }

@@ -419,20 +419,15 @@ static int host_client_box_server(struct sb_scn_ctx *ctx, const char *const *ser
 static int connect_rate_run_once(struct sb_scn_ctx *ctx)
 {
 	const char *server[] = {"tcp-accept-loop", NULL};
+	static const struct sb_wl_field fields[] = {
+		{"connects_per_s", "net_connects_per_s"},
+		{"lat_p50_us", "net_connect_p50_us"},
+		{"lat_p99_us", "net_connect_p99_us"},
+	};
 	json_t *j = NULL;
-	double rate = 0, p50 = 0, p99 = 0;
 	int rc = host_client_box_server(ctx, server, "tcp-connect-rate", "connections host->sandbox", &j);
 	if (rc == 0)
-		rc = sb_wl_num(ctx, j, "connects_per_s", &rate);
-	if (rc == 0)
-		rc = sb_wl_num(ctx, j, "lat_p50_us", &p50);
-	if (rc == 0)
-		rc = sb_wl_num(ctx, j, "lat_p99_us", &p99);
-	if (rc == 0) {
-		sb_scn_metric(ctx, "net_connects_per_s", rate);
-		sb_scn_metric(ctx, "net_connect_p50_us", p50);
-		sb_scn_metric(ctx, "net_connect_p99_us", p99);
-	}
+		rc = sb_wl_metrics(ctx, j, fields, 3);
 	json_decref(j);
 	return rc;
 }
@@ -440,20 +435,15 @@ static int connect_rate_run_once(struct sb_scn_ctx *ctx)
 static int rtt_run_once(struct sb_scn_ctx *ctx)
 {
 	const char *server[] = {"tcp-echo", NULL};
+	static const struct sb_wl_field fields[] = {
+		{"rtt_p50_us", "net_rtt_p50_us"},
+		{"rtt_p99_us", "net_rtt_p99_us"},
+		{"rtt_mean_us", "net_rtt_mean_us"},
+	};
 	json_t *j = NULL;
-	double p50 = 0, p99 = 0, mean = 0;
 	int rc = host_client_box_server(ctx, server, "tcp-rtt", "round trips host->sandbox->host", &j);
 	if (rc == 0)
-		rc = sb_wl_num(ctx, j, "rtt_p50_us", &p50);
-	if (rc == 0)
-		rc = sb_wl_num(ctx, j, "rtt_p99_us", &p99);
-	if (rc == 0)
-		rc = sb_wl_num(ctx, j, "rtt_mean_us", &mean);
-	if (rc == 0) {
-		sb_scn_metric(ctx, "net_rtt_p50_us", p50);
-		sb_scn_metric(ctx, "net_rtt_p99_us", p99);
-		sb_scn_metric(ctx, "net_rtt_mean_us", mean);
-	}
+		rc = sb_wl_metrics(ctx, j, fields, 3);
 	json_decref(j);
 	return rc;
 }

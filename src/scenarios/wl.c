@@ -79,6 +79,19 @@ int sb_wl_num(struct sb_scn_ctx *ctx, json_t *obj, const char *key, double *out)
 	return 0;
 }
 
+int sb_wl_metrics(struct sb_scn_ctx *ctx, json_t *obj, const struct sb_wl_field *fields, size_t n)
+{
+	double v;
+	for (size_t i = 0; i < n; i++)
+		if (sb_wl_num(ctx, obj, fields[i].key, &v) < 0)
+			return -EBADMSG;
+	for (size_t i = 0; i < n; i++) {
+		sb_wl_num(ctx, obj, fields[i].key, &v);
+		sb_scn_metric(ctx, fields[i].metric, v);
+	}
+	return 0;
+}
+
 void sb_wl_quiet(struct sb_scn_ctx *ctx, unsigned slot, const char *const *argv)
 {
 	struct sb_wl *w = ctx->state;

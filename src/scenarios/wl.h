@@ -34,6 +34,14 @@ static inline struct sb_wl *sb_wl(struct sb_scn_ctx *ctx)
 int sb_wl_json(struct sb_scn_ctx *ctx, unsigned slot, const char *const *argv, json_t **out);
 /* A positive number from an agent's JSON (else an error naming the key). */
 int sb_wl_num(struct sb_scn_ctx *ctx, json_t *obj, const char *key, double *out);
+/* A number of the agent's JSON and the metric it is recorded as. */
+struct sb_wl_field {
+	const char *key;
+	const char *metric;
+};
+/* Record the n fields of obj as their metrics: all of them, or none and an error naming the first
+ * that is not a positive number. */
+int sb_wl_metrics(struct sb_scn_ctx *ctx, json_t *obj, const struct sb_wl_field *fields, size_t n);
 /* Run argv in slot, ignoring its outcome (cleanup); ctx->err is left as it was. */
 void sb_wl_quiet(struct sb_scn_ctx *ctx, unsigned slot, const char *const *argv);
 
