@@ -496,45 +496,18 @@ static bool cgroup_mount(const char *controllers, char *mnt, size_t mlen, char *
 	return found;
 }
 
-int sb_rt_cgroup_dirs(pid_t pid, const char *must_contain, char *out, size_t len)
+/* For each hierarchy of /proc/PID/cgroup (pid 0: this process) mounted here: fn(its mount point,
+ * the process's cgroup path below that mount (a cgroup namespace shows paths relative to its root,
+ * and the mount shows that root), arg). Stops at fn's first non-zero return and returns it; -errno
+ * when the file cannot be read. */
+static int each_hierarchy(pid_t pid, int (*fn)(const char *mnt, const char *cg, void *arg), void *arg)
 {
 	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	if (pid > 0)
+		snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/cgroup");
 	FILE *f = fopen(path, "re");
-	out[0] = '\0';
-	if (!f)
-		return -errno;
-	char line[4096];
-	while (fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = '\0';
-		char *c1 = strchr(line, ':');
-		char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-		if (!c2)
-			continue;
-		*c2 = '\0';
-		const char *controllers = c1 + 1, *cg = c2 + 1;
-		const char *last = strrchr(cg, '/');
-		if (!must_contain || !last || !strstr(last, must_contain))
-			continue;
-		char mnt[1024], root[1024];
-		if (!cgroup_mount(controllers, mnt, sizeof(mnt), root, sizeof(root)))
-			continue;
-		/* a cgroup namespace shows paths relative to its root; the mount shows that root */
-		if (root[0] && strncmp(cg, root, strlen(root)) == 0)
-			cg += strlen(root);
-		char dir[2200];
-		snprintf(dir, sizeof(dir), "%s%s\n", mnt, cg);
-		if (!strstr(out, dir) && strlen(out) + strlen(dir) < len)
-			strcat(out, dir);
-	}
-	fclose(f);
-	return 0;
-}
-
-int sb_rt_cgroup_make(const char *leaf, char *out, size_t len)
-{
-	out[0] = '\0';
-	FILE *f = fopen("/proc/self/cgroup", "re");
 	if (!f)
 		return -errno;
 	char line[4096];
@@ -546,24 +519,71 @@ int sb_rt_cgroup_make(const char *leaf, char *out, size_t len)
 		if (!c2)
 			continue;
 		*c2 = '\0';
-		char mnt[1024], root[1024], dir[2200];
+		const char *cg = c2 + 1;
+		char mnt[1024], root[1024];
 		if (!cgroup_mount(c1 + 1, mnt, sizeof(mnt), root, sizeof(root)))
 			continue;
-		snprintf(dir, sizeof(dir), "%s/%s\n", mnt, leaf);
-		if (strstr(out, dir))
-			continue; /* co-mounted controllers: one directory */
-		dir[strlen(dir) - 1] = '\0';
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-			rc = -errno;
-			break;
-		}
-		if (strlen(out) + strlen(dir) + 2 < len) {
-			strcat(out, dir);
-			strcat(out, "\n");
-		}
+		if (root[0] && strncmp(cg, root, strlen(root)) == 0)
+			cg += strlen(root);
+		rc = fn(mnt, cg, arg);
 	}
 	fclose(f);
 	return rc;
+}
+
+/* A newline-separated list of directories, each once. */
+struct dir_list {
+	char *out;
+	size_t len;
+	const char *leaf;         /* the leaf asked for (make, guess) */
+	const char *must_contain; /* what a process's own leaf must contain (dirs) */
+};
+
+static void dir_list_add(struct dir_list *l, const char *dir)
+{
+	size_t n = strlen(dir);
+	char item[2400];
+	snprintf(item, sizeof(item), "%s\n", dir);
+	if (!strstr(l->out, item) && strlen(l->out) + n + 2 <= l->len)
+		strcat(l->out, item);
+}
+
+static int add_own_dir(const char *mnt, const char *cg, void *arg)
+{
+	struct dir_list *l = arg;
+	const char *last = strrchr(cg, '/');
+	if (l->must_contain && last && strstr(last, l->must_contain)) {
+		char dir[2200];
+		snprintf(dir, sizeof(dir), "%s%s", mnt, cg);
+		dir_list_add(l, dir);
+	}
+	return 0;
+}
+
+int sb_rt_cgroup_dirs(pid_t pid, const char *must_contain, char *out, size_t len)
+{
+	out[0] = '\0';
+	struct dir_list l = {.out = out, .len = len, .must_contain = must_contain};
+	return each_hierarchy(pid, add_own_dir, &l);
+}
+
+static int make_leaf(const char *mnt, const char *cg, void *arg)
+{
+	(void)cg;
+	struct dir_list *l = arg;
+	char dir[2200];
+	snprintf(dir, sizeof(dir), "%s/%s", mnt, l->leaf);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	dir_list_add(l, dir); /* co-mounted controllers: one directory */
+	return 0;
+}
+
+int sb_rt_cgroup_make(const char *leaf, char *out, size_t len)
+{
+	out[0] = '\0';
+	struct dir_list l = {.out = out, .len = len, .leaf = leaf};
+	return each_hierarchy(0, make_leaf, &l);
 }
 
 static int remove_subtree(const char *dir, int64_t deadline_ns)
@@ -685,38 +705,24 @@ int sb_rt_umount_below(const char *dir)
 	return left;
 }
 
+static int guess_leaf(const char *mnt, const char *cg, void *arg)
+{
+	struct dir_list *l = arg;
+	char dir[2400];
+	snprintf(dir, sizeof(dir), "%s/%s", mnt, l->leaf);
+	dir_list_add(l, dir);
+	if (strcmp(cg, "/") != 0) {
+		snprintf(dir, sizeof(dir), "%s%s/%s", mnt, cg, l->leaf);
+		dir_list_add(l, dir);
+	}
+	return 0;
+}
+
 int sb_rt_cgroup_guess_dirs(const char *leaf, char *out, size_t len)
 {
 	out[0] = '\0';
-	FILE *f = fopen("/proc/self/cgroup", "re");
-	if (!f)
-		return -errno;
-	char line[4096];
-	while (fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = '\0';
-		char *c1 = strchr(line, ':');
-		char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-		if (!c2)
-			continue;
-		*c2 = '\0';
-		const char *cg = c2 + 1;
-		char mnt[1024], root[1024];
-		if (!cgroup_mount(c1 + 1, mnt, sizeof(mnt), root, sizeof(root)))
-			continue;
-		if (root[0] && strncmp(cg, root, strlen(root)) == 0)
-			cg += strlen(root);
-		char dir[2400];
-		snprintf(dir, sizeof(dir), "%s/%s\n", mnt, leaf);
-		if (!strstr(out, dir) && strlen(out) + strlen(dir) < len)
-			strcat(out, dir);
-		if (strcmp(cg, "/") != 0) {
-			snprintf(dir, sizeof(dir), "%s%s/%s\n", mnt, cg, leaf);
-			if (!strstr(out, dir) && strlen(out) + strlen(dir) < len)
-				strcat(out, dir);
-		}
-	}
-	fclose(f);
-	return 0;
+	struct dir_list l = {.out = out, .len = len, .leaf = leaf};
+	return each_hierarchy(0, guess_leaf, &l);
 }
 
 int sb_rt_wait_launch(pid_t *pid, bool (*ready)(void *arg), void *arg, const char *errfile,
