@@ -282,12 +282,6 @@ int sb_drv_destroy(const struct sb_driver *d, struct sb_box *box, int64_t deadli
 	return DISPATCH(d, box_destroy, err, box, deadline_ns, err);
 }
 
-void sb_drv_quiesce(const struct sb_driver *d, int64_t deadline_ns)
-{
-	if (d->quiesce)
-		d->quiesce(deadline_ns);
-}
-
 int sb_drv_stats(const struct sb_driver *d, struct sb_box *box, struct sb_box_stats *out,
 		 struct sb_error *err)
 {

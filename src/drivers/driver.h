@@ -129,10 +129,6 @@ struct sb_driver {
 	int (*box_addr)(struct sb_box *box, struct sb_box_addr *out, struct sb_error *err);
 	/* Release everything the box holds and free it, even when something fails (reported in err). */
 	int (*box_destroy)(struct sb_box *box, int64_t deadline_ns, struct sb_error *err);
-	/* Wait (until the deadline) for the teardown that destroy left running in the background (a
-	 * native box's dying init unmounting its tree), so that it is never measured in the next
-	 * iteration. The runner calls it before every iteration. NULL: destroy waits for everything. */
-	void (*quiesce)(int64_t deadline_ns);
 	int (*box_stats)(struct sb_box *box, struct sb_box_stats *out, struct sb_error *err);
 	/* Through the runtime's own inspect path (crun state, podman inspect, lxc-info, ...). */
 	int (*box_inspect)(struct sb_box *box, struct sb_box_info *out, int64_t deadline_ns,
@@ -209,8 +205,6 @@ int sb_drv_stop(const struct sb_driver *d, struct sb_box *box, int64_t deadline_
 int sb_drv_addr(const struct sb_driver *d, struct sb_box *box, struct sb_box_addr *out, struct sb_error *err);
 int sb_drv_destroy(const struct sb_driver *d, struct sb_box *box, int64_t deadline_ns,
 		   struct sb_error *err);
-/* The driver's quiesce op, when it has one. */
-void sb_drv_quiesce(const struct sb_driver *d, int64_t deadline_ns);
 int sb_drv_stats(const struct sb_driver *d, struct sb_box *box, struct sb_box_stats *out,
 		 struct sb_error *err);
 /* The same, telling the driver which figures it may skip (SB_STATS_* in core/box.h). */

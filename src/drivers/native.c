@@ -505,12 +505,6 @@ static int native_destroy(struct sb_box *box, int64_t deadline_ns, struct sb_err
 	return sbn_box_free(box, deadline_ns, err);
 }
 
-/* The deferred reap (src/native/reap.c): destroyed boxes' inits are dead, their zombies reaped. */
-static void native_quiesce(int64_t deadline_ns)
-{
-	sbn_reap_poll(deadline_ns);
-}
-
 static int native_stats(struct sb_box *box, struct sb_box_stats *out, struct sb_error *err)
 {
 	uint32_t skip = out->skip;
@@ -623,7 +617,6 @@ const struct sb_driver sb_driver_native = {
 	.box_stop = native_stop,
 	.box_addr = native_addr,
 	.box_destroy = native_destroy,
-	.quiesce = native_quiesce,
 	.box_stats = native_stats,
 	.box_pids = native_pids,
 	.box_host_pids = native_host_pids,

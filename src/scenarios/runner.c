@@ -597,8 +597,6 @@ bool sb_run_step(struct sb_run *run)
 	ctx->undeclared[0] = '\0';
 	ctx->deadline_ns = sb_deadline_after(run->o.timeout_s);
 	sb_error_clear(&run->serr);
-	/* The previous iteration's boxes gone from the host first: their teardown is theirs. */
-	sb_drv_quiesce(ctx->drv, sb_deadline_after(10));
 	/* Right before the iteration, so both see the same host state (it drifts over seconds). */
 	double ref = run->o.host_ref ? host_ref_ms() : NAN;
 	int rc = run->s->run_once(ctx);

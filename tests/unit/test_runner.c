@@ -51,19 +51,10 @@ static int fake_prepare(const struct sb_box_spec *spec, int64_t d, struct sb_err
 	return prepare_rc ? sb_error_set(e, -prepare_rc, "no image") : 0;
 }
 
-/* Called before every iteration: the k-th call comes after k iterations (one box each). */
-static int quiesced, quiesced_out_of_turn;
-static void fake_quiesce(int64_t deadline_ns)
-{
-	assert_true(deadline_ns > 0);
-	quiesced_out_of_turn += created != quiesced;
-	quiesced++;
-}
-
 static const struct sb_driver fake = {
 	.template_prepare = fake_prepare,
 	.name = "fake", .caps = SB_CAP_EXEC, .probe = fake_probe,
-	.box_create = fake_create, .box_destroy = fake_destroy, .quiesce = fake_quiesce,
+	.box_create = fake_create, .box_destroy = fake_destroy,
 };
 
 /* The same with creates that take a while and may overlap (many boxes at once). */
@@ -148,13 +139,10 @@ static void test_warmup_excluded_and_errors(void **state)
 	struct sb_run_opts o = opts(&p);
 	json_t *r = NULL;
 	struct sb_error err = {0};
-	live_boxes = created = quiesced = quiesced_out_of_turn = 0;
+	live_boxes = created = 0;
 	assert_int_equal(sb_run_scenario(&leaky, &o, &r, &err), 0);
 	assert_int_equal(live_boxes, 0);
 	assert_int_equal(created, 7);
-	/* Once before each iteration, warm-ups included. */
-	assert_int_equal(quiesced, 7);
-	assert_int_equal(quiesced_out_of_turn, 0);
 	assert_int_equal(json_array_size(json_object_get(r, "samples")), 7);
 	json_t *a = sb_report_aggregate(r, "x_ms");
 	/* iterations 2,4,5,6 measured (3 failed), warmups (1000) excluded */
