@@ -15,8 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/clock.h"
+#include "core/signals.h"
 #include "scenarios/latency_common.h"
 
 enum tti_mode { TTI_SEQUENTIAL, TTI_STAGGERED, TTI_BURST };
@@ -27,6 +29,7 @@ struct tti_state {
 	int64_t stagger_ns;
 	double ready_timeout_s;
 	unsigned workers; /* burst: launcher threads (0 = one per box) */
+	double settle_s;  /* pause before an iteration that follows one (see the param) */
 };
 
 static const struct sb_param_def tti_params[] = {
@@ -34,6 +37,7 @@ static const struct sb_param_def tti_params[] = {
 	{"n", "10", "sandboxes per iteration (the full profile uses 100)", "size"},
 	{"stagger", "0.2", "seconds between two requests in mode=staggered", "number"},
 	{"workers", "0", "mode=burst: threads serving the requests (0: one per box, all at once); TTI still counts from the burst", "size"},
+	{"settle", "1", "seconds to pause before each iteration after the first: the kernel frees the previous iteration's boxes (their namespaces and mounts) in the background, which would otherwise run on this iteration's clock (0: back to back)", "number"},
 	SB_LAT_READY_PARAM,
 	{NULL, NULL, NULL, NULL},
 };
@@ -80,12 +84,17 @@ static int tti_setup(struct sb_scn_ctx *ctx)
 	if ((rc = sb_scn_param_size(ctx, "workers", &workers)) < 0)
 		return rc;
 	st->workers = workers > st->n ? st->n : (unsigned)workers;
+	const char *se = sb_scn_param(ctx, "settle");
+	st->settle_s = strtod(se, &end);
+	if (end == se || *end || !(st->settle_s >= 0 && st->settle_s <= 60))
+		return sb_error_set(ctx->err, EINVAL, "parameter settle=%s: expected seconds in [0, 60]", se);
 	int64_t probe;
 	if ((rc = sb_lat_ready_deadline(ctx, 0, &probe)) < 0)
 		return rc;
 	st->ready_timeout_s = strtod(sb_scn_param(ctx, "ready_timeout"), NULL);
 	sb_scn_tag(ctx, "tti_mode", "%s", mode);
 	sb_scn_tag(ctx, "tti_boxes", "%u", st->n);
+	sb_scn_tag(ctx, "tti_settle_s", "%g", st->settle_s);
 	sb_scn_tag(ctx, "concurrent_create", "%s", ctx->drv->concurrent_create ? "yes" : "no (the runner serialises creates)");
 	sb_scn_tag(ctx, "measurement_boundary", "asked for -> first successful `sandbench-agent true`");
 	return 0;
@@ -128,6 +137,10 @@ static int tti_run_once(struct sb_scn_ctx *ctx)
 		free(tti);
 		return sb_error_set(ctx->err, ENOMEM, "out of memory");
 	}
+	/* Untimed, and cut short by ^C. */
+	for (int64_t until = sb_now_ns() + (int64_t)(st->settle_s * 1e9);
+	     ctx->iteration > 0 && sb_now_ns() < until && !sb_interrupted();)
+		nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
 	struct tti_run r = {.ctx = ctx, .ready_timeout_s = st->ready_timeout_s};
 	unsigned parallel = st->mode == TTI_SEQUENTIAL ? 1 : st->workers;
 	int64_t stagger = st->mode == TTI_STAGGERED ? st->stagger_ns : 0;

@@ -97,6 +97,18 @@ for r, n in ((full, 100), (named, 10)):
     assert len(r["series"][0]["points"]) == n, len(r["series"][0]["points"])
 PY
 expect_error "tti bad mode" "parameter mode=fast" $sb run latency-tti --param mode=fast --runs 1 --out "$TMP/bad"
+expect_error "tti bad settle" "parameter settle=-1" $sb run latency-tti --param settle=-1 --runs 1 --out "$TMP/bad"
+# The settle pause comes before every iteration but the first: three iterations, two pauses.
+t0=$(date +%s%N)
+$sb run latency-tti --driver process --runs 2 --warmup 1 --param n=2 --param settle=0.6 --out "$TMP/settle" \
+	> /dev/null 2>&1 || fail "tti settle: run failed"
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ $ms -ge 1200 ] && /usr/bin/python3 -c '
+import json, pathlib, sys
+r = json.loads(next(pathlib.Path(sys.argv[1]).glob("latency-tti--*.json")).read_text())
+assert r["status"] == "ok" and r["tags"]["tti_settle_s"] == "0.6", r["tags"]
+' "$TMP/settle" && ok "tti: settle pauses between iterations, said in the tags" ||
+	fail "tti settle: $ms ms for 2 pauses of 0.6 s, or tag missing"
 
 # native, where it runs here (root, namespaces)
 if $sb drivers --json | /usr/bin/python3 -c 'import json,sys; sys.exit(0 if any(d["name"] == "native" and d["usable"] for d in json.load(sys.stdin)) else 1)'; then

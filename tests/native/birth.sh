@@ -21,7 +21,8 @@ children() { cat /proc/"$1"/task/*/children 2>/dev/null | tr ' ' '\n' | grep -v 
 comm_of() { cat /proc/"$1"/comm 2>/dev/null; }
 # Start a burst run in the background; $pid is sandbench.
 start_burst() {
-	$sb run latency-tti --driver native --param mode=${mode:-burst} --param n=40 --runs 100000 --warmup 0 "$@" \
+	# settle=0: bursts back to back, so boxes are always there to look at.
+	$sb run latency-tti --driver native --param mode=${mode:-burst} --param n=40 --param settle=0 --runs 100000 --warmup 0 "$@" \
 		--out "$TMP/out" > /dev/null 2> "$TMP/run.err" &
 	pid=$!
 }
