@@ -77,15 +77,11 @@ static int seq_write_run_once(struct sb_scn_ctx *ctx)
 		return rc;
 	file_path(ctx, "seq", path, sizeof(path));
 	const char *argv[] = {ctx->agent, "disk-write", path, "--size", size_s, "--bs", bs_s, NULL};
+	static const struct sb_wl_field rate[] = {{"mib_per_s", "disk_write_mib_per_s"}};
 	json_t *j = NULL;
-	double v = 0;
 	rc = sb_wl_json(ctx, 0, argv, &j);
-	if (rc == 0)
-		rc = sb_wl_num(ctx, j, "mib_per_s", &v);
-	if (rc == 0) {
-		sb_scn_metric(ctx, "disk_write_mib_per_s", v);
+	if (rc == 0 && (rc = sb_wl_metrics(ctx, j, rate, 1)) == 0)
 		tag_mode(ctx, j);
-	}
 	json_decref(j);
 	rm_file(ctx, path);
 	return rc;
@@ -115,15 +111,11 @@ static int seq_read_run_once(struct sb_scn_ctx *ctx)
 		return rc;
 	snprintf(path, sizeof(path), "%s/sandbench-seqr-%.8s", sb_wl(ctx)->dir, ctx->run_id);
 	const char *argv[] = {ctx->agent, "disk-read", path, "--bs", bs_s, NULL};
+	static const struct sb_wl_field rate[] = {{"mib_per_s", "disk_read_mib_per_s"}};
 	json_t *j = NULL;
-	double v = 0;
 	rc = sb_wl_json(ctx, 0, argv, &j);
-	if (rc == 0)
-		rc = sb_wl_num(ctx, j, "mib_per_s", &v);
-	if (rc == 0) {
-		sb_scn_metric(ctx, "disk_read_mib_per_s", v);
+	if (rc == 0 && (rc = sb_wl_metrics(ctx, j, rate, 1)) == 0)
 		tag_mode(ctx, j);
-	}
 	json_decref(j);
 	return rc;
 }

@@ -239,15 +239,11 @@ static const struct sb_param_def bulk_params[] = {
 
 static int ingress_run_once(struct sb_scn_ctx *ctx)
 {
+	static const struct sb_wl_field rate[] = {{"mib_per_s", "net_ingress_mib_per_s"}};
 	json_t *j = NULL;
-	double v = 0;
 	int rc = ingress(ctx, 1, &j);
-	if (rc == 0)
-		rc = sb_wl_num(ctx, j, "mib_per_s", &v);
-	if (rc == 0) {
-		sb_scn_metric(ctx, "net_ingress_mib_per_s", v);
+	if (rc == 0 && (rc = sb_wl_metrics(ctx, j, rate, 1)) == 0)
 		tag_peer(ctx, j);
-	}
 	json_decref(j);
 	return rc;
 }
@@ -353,13 +349,9 @@ static int egress_run_once(struct sb_scn_ctx *ctx)
 		json_decref(sink);
 		return brc;
 	}
-	double v = 0;
-	if (rc == 0)
-		rc = sb_wl_num(ctx, sink, "mib_per_s", &v);
-	if (rc == 0) {
-		sb_scn_metric(ctx, "net_egress_mib_per_s", v);
+	static const struct sb_wl_field rate[] = {{"mib_per_s", "net_egress_mib_per_s"}};
+	if (rc == 0 && (rc = sb_wl_metrics(ctx, sink, rate, 1)) == 0)
 		tag_peer(ctx, sink);
-	}
 	json_decref(sink);
 	return rc;
 }
