@@ -15,8 +15,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 const char *fuzz_input_file(const uint8_t *data, size_t size);
 /* A private directory for this process (created once, removed at exit). */
 const char *fuzz_tmpdir(void);
-/* Write data to dir/name (replacing it). Aborts on failure. */
-void fuzz_write(const char *dir, const char *name, const void *data, size_t size);
+/* Write data to dir/name (replacing it) and return that path (valid until the next call). Aborts on
+ * failure. */
+const char *fuzz_write(const char *dir, const char *name, const void *data, size_t size);
 /* A FILE that discards what renderers print. */
 FILE *fuzz_devnull(void);
 /* A small valid report (three samples, three aggregates), malloc'd: a fixed side for the targets

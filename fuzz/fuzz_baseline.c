@@ -62,15 +62,14 @@ static void remove_tree(const char *dir)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *dir = fuzz_tmpdir();
-	char box[PATH_MAX], root[PATH_MAX], path[PATH_MAX];
+	char box[PATH_MAX], root[PATH_MAX];
 	/* The baselines live two levels down, so a name that climbs out lands inside box, where it is
 	 * seen. */
 	snprintf(box, sizeof(box), "%s/box", dir);
 	snprintf(root, sizeof(root), "%s/box/in/baselines", dir);
 	if (sb_mkdir_p(root, 0755) < 0)
 		abort();
-	fuzz_write(dir, "in.json", data, size);
-	snprintf(path, sizeof(path), "%s/in.json", dir);
+	const char *path = fuzz_write(dir, "in.json", data, size);
 	struct sb_compare_input cur;
 	struct sb_error err = {0};
 	if (sb_compare_input_load(path, "current", &cur, &err) == 0) {

@@ -51,9 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!base.n)
 		setup();
 	const char *dir = fuzz_tmpdir();
-	fuzz_write(dir, "in.json", data, size);
-	char path[512];
-	snprintf(path, sizeof(path), "%s/in.json", dir);
+	const char *path = fuzz_write(dir, "in.json", data, size);
 	struct sb_compare_input cur;
 	struct sb_error err = {0};
 	if (sb_compare_input_load(path, "current", &cur, &err) == 0) {

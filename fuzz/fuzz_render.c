@@ -44,9 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!base_path[0])
 		setup();
 	const char *dir = fuzz_tmpdir();
-	fuzz_write(dir, "in.json", data, size);
-	char path[512];
-	snprintf(path, sizeof(path), "%s/in.json", dir);
+	const char *path = fuzz_write(dir, "in.json", data, size);
 	struct sb_rdoc d;
 	sb_rdoc_init(&d);
 	struct sb_error err = {0};

@@ -70,9 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ready = true;
 	}
 	const char *dir = fuzz_tmpdir();
-	fuzz_write(dir, "in.json", data, size);
-	char path[512];
-	snprintf(path, sizeof(path), "%s/in.json", dir);
+	const char *path = fuzz_write(dir, "in.json", data, size);
 	struct sb_store *s;
 	struct sb_error err = {0};
 	if (sb_store_open(":memory:", &s, &err) < 0) {

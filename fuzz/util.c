@@ -42,15 +42,16 @@ static void write_all(int fd, const void *data, size_t size)
 	}
 }
 
-void fuzz_write(const char *dir, const char *name, const void *data, size_t size)
+const char *fuzz_write(const char *dir, const char *name, const void *data, size_t size)
 {
-	char path[512];
+	static char path[512];
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		abort();
 	write_all(fd, data, size);
 	close(fd);
+	return path;
 }
 
 const char *fuzz_input_file(const uint8_t *data, size_t size)
