@@ -48,6 +48,17 @@ wait_boxes() {
 	done
 	return 1
 }
+# Until a birth helper of sandbench $pid shows up (up to 20 s): the first boxes of a burst may be
+# sandbench's own (the helper starts at the first overlap of two creates; slow under ASan).
+wait_helper() {
+	local until=$((SECONDS + 20))
+	while [ $SECONDS -lt $until ]; do
+		wait_boxes || return 1
+		[ -n "$helper" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
 # Wait for sandbench $pid to exit (up to 20 s, then SIGKILL and a failure); its status in $rc.
 reap_run() {
 	local i
@@ -134,7 +145,7 @@ fi
 
 # 4. The helper killed mid-burst: sandbench goes on, cloning its boxes itself.
 start_burst
-if wait_boxes && [ -n "$helper" ]; then
+if wait_helper; then
 	h=${helper# }
 	kill -KILL "$h"
 	sleep 1
