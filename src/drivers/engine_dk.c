@@ -564,6 +564,17 @@ int sb_dk_host_pids(struct sb_box *box, struct sb_host_proc *procs, size_t cap, 
 	return 0;
 }
 
+/* Whether the engine still lists container `id` (so a failed inspect was not a race with its removal). */
+static bool dk_still_listed(struct sb_dk *dk, const char *id)
+{
+	char filter[160], *out = NULL;
+	snprintf(filter, sizeof(filter), "id=%s", id);
+	const char *ps[] = {dk->cli, "ps", "-a", "-q", "--no-trunc", "--filter", filter, NULL};
+	bool listed = sb_rt_run(ps, sb_deadline_after(30), &out, NULL) == 0 && out && strstr(out, id);
+	free(out);
+	return listed;
+}
+
 int sb_dk_leftovers(struct sb_dk *dk, bool clean, sb_line_fn emit, void *arg, struct sb_error *err)
 {
 	if (dk_resolve(dk) < 0)
@@ -586,9 +597,21 @@ int sb_dk_leftovers(struct sb_dk *dk, bool clean, sb_line_fn emit, void *arg, st
 		char fmt[128], *info = NULL;
 		snprintf(fmt, sizeof(fmt), "{{index .Config.Labels \"%s\"}} {{.Name}}", SB_ENG_LABEL_OWNER);
 		const char *insp[] = {dk->cli, "inspect", "--format", fmt, id, NULL};
-		if (sb_rt_run(insp, sb_deadline_after(30), &info, NULL) < 0) {
+		struct sb_error ie = {0};
+		if (sb_rt_run(insp, sb_deadline_after(30), &info, &ie) < 0) {
 			free(info);
-			continue; /* removed meanwhile */
+			if (!dk_still_listed(dk, id))
+				continue; /* removed meanwhile */
+			/* Ours by its label, but the engine cannot load it (a run killed while the engine
+			 * was writing its config): no run can use it, so it is a leftover whatever its owner. */
+			found++;
+			char line[800];
+			snprintf(line, sizeof(line), "container %.12s cannot be inspected (%s)%s", id, ie.msg,
+				 clean ? ": removing" : "");
+			emit(arg, line);
+			if (clean && dk_rm(dk, id, sb_deadline_after(60), err) < 0)
+				rc = -err->code;
+			continue;
 		}
 		strip(info);
 		char owner[64] = "", name[128] = "";
