@@ -1,7 +1,7 @@
 #!/bin/bash
 # Install what sandbench needs from Debian, only what is missing. Groups:
 #   build    compiler, meson/ninja, jansson, libseccomp, libmicrohttpd, busybox-static (rootfs), SQLite +
-#            libpq (results store)
+#            libpq (results store), musl-tools (the agent's libc)
 #   test     cmocka, python3-jsonschema (report validation), file, iproute2, hyperfine, chromium +
 #            python3-pil (the HTML report loaded and screenshotted headless), prometheus (promtool)
 #            and python3-prometheus-client (the metrics endpoint's checks), postgresql (store tests),
@@ -18,7 +18,8 @@ for group in "$@"; do
 	build)
 		add gcc libc6-dev meson ninja-build pkg-config libjansson-dev libseccomp-dev busybox-static git
 		add libmicrohttpd-dev
-		add libsqlite3-dev libpq-dev ;;
+		add libsqlite3-dev libpq-dev
+		add musl-tools ;;
 	test)
 		add libcmocka-dev python3 python3-jsonschema file iproute2 procps hyperfine util-linux
 		add chromium python3-pil

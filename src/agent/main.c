@@ -21,7 +21,7 @@ static int cmd_version(int argc, char **argv)
 	agent_getopt("version", argc, argv, (const struct agent_opt[]){ { 0 } }, pos, 0);
 	printf("{\"agent\":\"" AGENT_NAME "\",\"version\":");
 	agent_json_str(stdout, SB_AGENT_VERSION);
-	printf(",\"protocol\":%d}\n", SB_AGENT_PROTO_VERSION);
+	printf(",\"protocol\":%d,\"libc\":\"" SB_AGENT_LIBC "\"}\n", SB_AGENT_PROTO_VERSION);
 	return 0;
 }
 
