@@ -70,6 +70,7 @@ static const struct sb_param_def density_idle_params[] = {
 	{"ksm_settle", "30", "further seconds to wait when KSM is on (/sys/kernel/mm/ksm/run = 1), for merging to settle", "number"},
 	{"drop_caches", "1", "1: sync and drop the page cache before and after (root); 0: leave it", "0|1"},
 	{"avail_window", "1", "seconds over which MemAvailable is read (every 50 ms, the median kept) before and after", "number"},
+	{"quiet_wait", "10", "at most this many seconds, before the baseline, for the host's kernel memory to stop changing (the previous run's sandboxes are freed by the kernel in the background)", "number"},
 	{NULL, NULL, NULL, NULL},
 };
 
@@ -93,9 +94,11 @@ static int density_idle_run_once(struct sb_scn_ctx *ctx)
 		rc = sb_scn_param_seconds(ctx, "settle", 0, 3600, &settle);
 	if (rc == 0)
 		rc = sb_scn_param_seconds(ctx, "ksm_settle", 0, 3600, &ksm_settle);
-	double window = 1;
+	double window = 1, quiet_wait = 10, waited = 0;
 	if (rc == 0)
 		rc = sb_scn_param_seconds(ctx, "avail_window", 0, 10, &window);
+	if (rc == 0)
+		rc = sb_scn_param_seconds(ctx, "quiet_wait", 0, 600, &quiet_wait);
 	if (rc < 0)
 		return rc;
 	if (boxes < 1 || boxes > 10000)
@@ -105,6 +108,9 @@ static int density_idle_run_once(struct sb_scn_ctx *ctx)
 	sb_scn_tag(ctx, "ksm", ksm ? "on: waited ksm_settle=%s s" : "off%s", ksm ? sb_scn_param(ctx, "ksm_settle") : "");
 
 	drop_caches(ctx, drop, "before");
+	if ((rc = sb_host_kernel_mem_quiesce(ctx, quiet_wait, &waited)) < 0)
+		return rc;
+	sb_scn_tag(ctx, "quiet_before_s", "%.1f", waited);
 	double avail0 = sb_host_mem_available(window), kernel0 = sb_host_kernel_mem();
 	struct sb_box_launch *l = NULL;
 	unsigned n = (unsigned)boxes;

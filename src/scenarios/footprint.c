@@ -231,6 +231,25 @@ double sb_host_kernel_mem(void)
 			sb_meminfo_bytes("KernelStack") + sb_meminfo_bytes("Shmem"));
 }
 
+int sb_host_kernel_mem_quiesce(struct sb_scn_ctx *ctx, double max_s, double *waited_s)
+{
+	/* Quiet: five reads 100 ms apart, each within 256 KiB of the one before. The kernel frees a
+	 * destroyed sandbox's namespaces from a worker, seconds after it is gone (200 native boxes
+	 * are ~80 MiB of slab), so a baseline taken earlier drifts up under the next measurement. */
+	int64_t t0 = sb_now_ns();
+	double prev = sb_host_kernel_mem();
+	int quiet = 0, rc = 0;
+	while (quiet < 5 && (double)(sb_now_ns() - t0) / 1e9 < max_s) {
+		if ((rc = sb_scn_sleep(ctx, 0.1)) < 0)
+			break;
+		double now = sb_host_kernel_mem();
+		quiet = now - prev < 262144.0 && prev - now < 262144.0 ? quiet + 1 : 0;
+		prev = now;
+	}
+	*waited_s = (double)(sb_now_ns() - t0) / 1e9;
+	return rc;
+}
+
 int sb_scn_sleep(struct sb_scn_ctx *ctx, double seconds)
 {
 	int64_t end = sb_now_ns() + (int64_t)(seconds * 1e9);

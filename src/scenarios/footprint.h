@@ -69,5 +69,8 @@ double sb_host_mem_available(double window_s);
 double sb_host_kernel_mem(void);
 /* Sleep seconds (in slices), stopping early on an interrupt or the deadline; -EINTR / -ETIMEDOUT. */
 int sb_scn_sleep(struct sb_scn_ctx *ctx, double seconds);
+/* Waits (at most max_s) until the host's kernel memory (sb_host_kernel_mem) stops changing;
+ * the time waited in *waited_s. 0, or -EINTR / -ETIMEDOUT as sb_scn_sleep. */
+int sb_host_kernel_mem_quiesce(struct sb_scn_ctx *ctx, double max_s, double *waited_s);
 /* A parameter as seconds in [lo, hi]; malformed = error naming it. */
 int sb_scn_param_seconds(struct sb_scn_ctx *ctx, const char *key, double lo, double hi, double *out);
