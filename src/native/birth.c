@@ -83,6 +83,9 @@ static _Noreturn void birth_main(int sock)
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Its boxes inherit an empty bounding set and need not drop it one capability at a time; the
+	 * helper's own capabilities stay (the bounding set limits only what an exec may gain). */
+	sbn_drop_bounding_set();
 	/* Nothing of sandbench's but our socket: another copy of a box's control socket or of the
 	 * zygote's would keep their peers from ever seeing sandbench go. */
 	if (sock != 3) {

@@ -163,14 +163,30 @@ static int load(const struct prog *p)
 	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0 ? -errno : 0;
 }
 
+int sbn_drop_bounding_set(void)
+{
+	/* Each drop is a new set of credentials (allocated, committed, the old one freed after an RCU
+	 * grace period): only what is still there is dropped, so a box cloned by the birth helper,
+	 * which emptied its own bounding set once, pays for 41 reads instead of 41 drops. */
+	int last = cap_last >= 0 ? cap_last : 63;
+	for (int c = 0; c <= last; c++) {
+		int have = prctl(PR_CAPBSET_READ, c, 0, 0, 0);
+		if (have < 0 && errno == EINVAL)
+			break; /* past the kernel's last capability */
+		if (have != 0 && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+			return -errno;
+	}
+	return 0;
+}
+
 int sbn_lockdown_early(void)
 {
 	/* Bounding set first: it needs CAP_SETPCAP, which the capset in sbn_lockdown_late takes away.
 	 * Without a bounding set, exec of anything (even setuid root) can never give capabilities
 	 * back; no_new_privs makes sure of it a second time. */
-	for (int c = 0; c <= cap_last; c++)
-		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
-			return -errno;
+	int rc = sbn_drop_bounding_set();
+	if (rc < 0)
+		return rc;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return -errno;
 	return load(&main_filter);

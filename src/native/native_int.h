@@ -102,6 +102,8 @@ unsigned sbn_cg_dir_kinds(const struct sbn_cg *cg, int c);
 /* ---- lockdown (lockdown.c): seccomp deny-list, capabilities, no_new_privs ---- */
 /* Compile the deny-list once in the host (libseccomp allocates; the box child must not). */
 int sbn_seccomp_prepare(struct sb_error *err);
+/* Empties the calling process's capability bounding set (its current capabilities stay). */
+int sbn_drop_bounding_set(void);
 /* In the box, in two steps (async-signal-safe, -errno): early, while it still needs its
  * capabilities for setns/unshare/eth0: empty the bounding set, set no_new_privs and load the
  * deny-list but for setns and unshare; late: drop every capability (ambient, effective,

@@ -4,7 +4,8 @@
 # Checked on a real burst (latency-tti, 40 boxes at once, run after run):
 #  - sandbench has exactly one child `sb-native-birth`, and the boxes' inits are its children
 #    (but the few made while no other was: the burst's first and last);
-#  - the helper reaps its boxes (no zombie piles up under it) and is single-threaded;
+#  - the helper reaps its boxes (no zombie piles up under it) and is single-threaded; its
+#    capability bounding set is empty, and so are its boxes';
 #  - SIGKILL of sandbench mid-burst: the helper and every box seen die, nothing of the run stays;
 #  - SIGTERM mid-burst: exit 143, the same;
 #  - SIGKILL of the helper mid-burst: sandbench goes on, cloning boxes itself;
@@ -118,6 +119,12 @@ else
 	h=${helper# }
 	threads=$(awk '/^Threads:/ {print $2}' /proc/"$h"/status 2>/dev/null)
 	[ "${threads:-0}" -eq 1 ] && ok "the helper is single-threaded" || fail "the helper has ${threads:-?} threads"
+	# The helper empties its bounding set once, so the boxes it clones start with none.
+	bnd=$(awk '/^CapBnd:/ {print $2}' /proc/"$h"/status 2>/dev/null)
+	[ "$bnd" = 0000000000000000 ] && ok "the helper's bounding set is empty" || fail "the helper's CapBnd is ${bnd:-?}"
+	box_bnd=$(for k in $(children "$h"); do awk '/^CapBnd:/ {print $2}' /proc/"$k"/status 2>/dev/null; done | sort -u | tr '\n' ' ')
+	[ -z "$box_bnd" ] || [ "$box_bnd" = "0000000000000000 " ] && ok "its boxes' bounding sets are empty" ||
+		fail "CapBnd of the helper's boxes: $box_bnd"
 	zombies=$(for k in $(children "$h"); do awk '/^State:/ {print $2}' /proc/"$k"/status 2>/dev/null; done | grep -c Z)
 	[ "$zombies" -eq 0 ] && ok "the helper's dead boxes are reaped (no zombie under it)" ||
 		fail "$zombies zombies under the helper: its boxes are not reaped"

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <mqueue.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/shm.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
@@ -146,6 +147,10 @@ static void try_caps(void)
 	memset(d, 0, sizeof(d));
 	syscall(SYS_capget, &h, d);
 	report("have-capabilities", d[0].effective == 0 && d[1].effective == 0 && d[0].permitted == 0, "capget");
+	int left = 0;
+	for (int c = 0; c < 64; c++)
+		left += prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1;
+	report("bounding-set", left == 0, "PR_CAPBSET_READ");
 	d[0].effective = d[0].permitted = 1u << CAP_SYS_ADMIN;
 	errno = 0;
 	long r = syscall(SYS_capset, &h, d);
