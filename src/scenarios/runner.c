@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "core/clock.h"
 #include "core/proc.h"
 #include "core/report.h"
@@ -455,6 +457,37 @@ static void destroy_all(struct sb_scn_ctx *ctx)
 	ctx->cap_live = 0;
 }
 
+/* The C library the agent was linked with (its `version` names it), asked once per agent path:
+ * every measured command starts an agent, and glibc's start-up costs ~0.5 ms more than musl's in
+ * a VM (docs/architecture.md, Host quirks), so two reports compare only with the same one. */
+static int agent_libc(const char *path, char *out, size_t len)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static char cached_path[4096], cached[16];
+	if (!path || !path[0])
+		return -ENOENT;
+	pthread_mutex_lock(&lock);
+	if (strcmp(path, cached_path) != 0) {
+		snprintf(cached, sizeof(cached), "unknown");
+		const char *argv[] = {path, "version", NULL};
+		struct sb_proc_opts po = {.argv = argv, .deadline_ns = sb_deadline_after(10), .extra_fd = -1};
+		struct sb_proc_result r;
+		struct sb_error e = {0};
+		if (sb_proc_run(&po, &r, &e) == 0) {
+			json_t *j = r.exit_code == 0 && r.out ? json_loads(r.out, 0, NULL) : NULL;
+			const char *libc = json_string_value(json_object_get(j, "libc"));
+			if (libc && libc[0] && strlen(libc) < sizeof(cached))
+				snprintf(cached, sizeof(cached), "%s", libc);
+			json_decref(j);
+			sb_proc_result_free(&r);
+		}
+		snprintf(cached_path, sizeof(cached_path), "%s", path);
+	}
+	snprintf(out, len, "%s", cached);
+	pthread_mutex_unlock(&lock);
+	return 0;
+}
+
 struct sb_run {
 	const struct sb_scenario *s;
 	struct sb_run_opts o;
@@ -561,6 +594,9 @@ int sb_run_begin(const struct sb_scenario *s, const struct sb_run_opts *o, struc
 		}
 	}
 	sb_scn_tag(ctx, "template_prepare_ms", "%.3f", sb_ns_to_ms(sb_now_ns() - tp));
+	char libc[16];
+	if (agent_libc(o->agent_host_path, libc, sizeof(libc)) == 0)
+		sb_scn_tag(ctx, "agent_libc", "%s", libc);
 	rc = s->setup ? s->setup(ctx) : 0;
 	const char *phase = "setup";
 	if (rc == 0 && s->prewarm) {

@@ -10,6 +10,13 @@ rc=$?
 n=$(ls "$out"/*.json 2>/dev/null | wc -l)
 [ "$n" -ge 3 ] && ok "$n reports written" || fail "expected >= 3 reports, got $n"
 validate "$out" && ok "reports validate against docs/report.schema.json" || fail "schema validation"
+# The agent's C library, as its own `version` names it, in every report's tags.
+libc=$("$SANDBENCH_AGENT" version | /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["libc"])')
+tagged=$(/usr/bin/python3 -c 'import json, pathlib, sys
+print(" ".join(sorted({json.loads(f.read_text())["tags"].get("agent_libc", "none") for f in pathlib.Path(sys.argv[1]).glob("*.json")})))' "$out")
+case $libc in musl | glibc) [ "$tagged" = "$libc" ] && ok "reports tag agent_libc=$libc" || fail "agent_libc tags: '$tagged', the agent says '$libc'" ;;
+*) fail "the agent's version names no libc: '$libc'" ;;
+esac
 ls "$out" | grep -q '\.tmp\.' && fail "temp files left in $out" || ok "no temp files left"
 grep -q 'latency-spawn .*lifecycle_ms' "$TMP/table.txt" && ok "table has lifecycle_ms" || fail "table lacks lifecycle_ms"
 grep -q '^  latency-spawn/process [0-9.]* ms (cv [0-9]*%)$' "$TMP/table.txt" && ok "table shows the host reference" || fail "no host reference line: $(cat "$TMP/table.txt")"
