@@ -219,9 +219,10 @@ int sbn_birth_ask(const struct sbn_child_args *a, int child_ctl, bool concurrent
 	 * known to work for its own children. A box made alone goes through the helper too once it
 	 * exists: it was started by a burst, whose threads (and their stacks) make sandbench's fork
 	 * dear, also for the burst's last box, made when no other one is. */
-	if ((!concurrent && sbn_birth_pid() <= 0) || atomic_load(&never) || sbn_unpriv())
+	bool running = sbn_birth_pid() > 0;
+	if ((!concurrent && !running) || atomic_load(&never) || sbn_unpriv())
 		return -ENOENT;
-	if (sbn_birth_pid() <= 0) {
+	if (!running) {
 		struct sb_error e = {0};
 		if (sbn_birth_start(&e) < 0)
 			return -ENOENT;

@@ -15,10 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/clock.h"
-#include "core/signals.h"
+#include "scenarios/footprint.h"
 #include "scenarios/latency_common.h"
 
 enum tti_mode { TTI_SEQUENTIAL, TTI_STAGGERED, TTI_BURST };
@@ -84,10 +83,8 @@ static int tti_setup(struct sb_scn_ctx *ctx)
 	if ((rc = sb_scn_param_size(ctx, "workers", &workers)) < 0)
 		return rc;
 	st->workers = workers > st->n ? st->n : (unsigned)workers;
-	const char *se = sb_scn_param(ctx, "settle");
-	st->settle_s = strtod(se, &end);
-	if (end == se || *end || !(st->settle_s >= 0 && st->settle_s <= 60))
-		return sb_error_set(ctx->err, EINVAL, "parameter settle=%s: expected seconds in [0, 60]", se);
+	if ((rc = sb_scn_param_seconds(ctx, "settle", 0, 60, &st->settle_s)) < 0)
+		return rc;
 	int64_t probe;
 	if ((rc = sb_lat_ready_deadline(ctx, 0, &probe)) < 0)
 		return rc;
@@ -130,6 +127,10 @@ static double rank(const double *v, unsigned n, double p)
 static int tti_run_once(struct sb_scn_ctx *ctx)
 {
 	struct tti_state *st = ctx->state;
+	/* Untimed, and cut short by ^C. */
+	int rc = ctx->iteration > 0 ? sb_scn_sleep(ctx, st->settle_s) : 0;
+	if (rc < 0)
+		return rc;
 	struct sb_box_launch *l = calloc(st->n, sizeof(*l));
 	double *tti = calloc(st->n, sizeof(*tti));
 	if (!l || !tti) {
@@ -137,10 +138,6 @@ static int tti_run_once(struct sb_scn_ctx *ctx)
 		free(tti);
 		return sb_error_set(ctx->err, ENOMEM, "out of memory");
 	}
-	/* Untimed, and cut short by ^C. */
-	for (int64_t until = sb_now_ns() + (int64_t)(st->settle_s * 1e9);
-	     ctx->iteration > 0 && sb_now_ns() < until && !sb_interrupted();)
-		nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
 	struct tti_run r = {.ctx = ctx, .ready_timeout_s = st->ready_timeout_s};
 	unsigned parallel = st->mode == TTI_SEQUENTIAL ? 1 : st->workers;
 	int64_t stagger = st->mode == TTI_STAGGERED ? st->stagger_ns : 0;
@@ -178,7 +175,7 @@ static int tti_run_once(struct sb_scn_ctx *ctx)
 		sb_scn_metric(ctx, "first_ready_ms", sb_ns_to_ms(first));
 	sb_scn_metric(ctx, "wall_ms", sb_ns_to_ms(wall));
 	sb_scn_metric(ctx, "success_rate", (double)ok / st->n);
-	int rc = 0;
+	rc = 0;
 	if (ok == 0)
 		rc = sb_error_set(ctx->err, EIO, "all %u boxes failed; first: %s", st->n, first_error ? first_error : "?");
 	else if (first_error)
